@@ -1,0 +1,24 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/cchc: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/cchc
+
+demo: $(BIN)/cchc
+	$(BIN)/python -m cchc_excel.demo samples out
+
+test: $(BIN)/cchc
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/cchc
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,3 @@
+from cchc_excel.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""The `cchc` command line: parse, call one library function, print. Only this package imports click."""
+
+import click
+
+from cchc_excel.errors import CchcError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cchc_excel")
+def cli():
+    """Thống kê cải cách hành chính (CCHC) định kỳ bằng Excel: tạo biểu mẫu, kiểm tra, tổng hợp, gửi nhận email."""
+
+
+def main():
+    """Entry point of the console script: library errors become one Vietnamese line, exit status 2."""
+    try:
+        cli(standalone_mode=True)
+    except CchcError as e:  # pragma: no cover - click normally handles ClickException
+        raise click.ClickException(str(e)) from e
+
+
+def _register():
+    # Each command lives in its own module so that each can grow without crowding the others.
+    import importlib
+
+    for name in ("template_cmd", "check_cmd", "aggregate_cmd", "mail_cmd"):
+        try:
+            module = importlib.import_module(f"cchc_excel.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"cchc_excel.cli.{name}":
+                raise
+            continue
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
