@@ -1,0 +1,210 @@
+"""The roster: the reporting units, their levels and parents, from a CSV or XLSX file.
+
+Columns `ma_don_vi, ten_don_vi, cap, don_vi_cha, email` (other columns are ignored); `cap` is one of
+tinh, so, huyen, xa. The tree of units comes from the parents, of any depth: province, district, commune
+before 1 July 2025, province and commune since.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cchc_excel.errors import RosterError
+from cchc_excel.spec import LEVELS
+
+COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
+REQUIRED = ("ma_don_vi", "ten_don_vi", "cap")
+LEVEL_NAMES = {"tinh": "tỉnh", "so": "sở, ngành", "huyen": "cấp huyện", "xa": "cấp xã"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A reporting unit (sở/ngành, UBND cấp huyện, UBND cấp xã) or the province."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None = None
+    email: str = ""
+
+    @property
+    def slug(self) -> str:
+        """`phuong-tam-quan-bac`: the name folded to ASCII, for file names."""
+        return slugify(self.name)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "level": self.level}
+
+
+@dataclass
+class Roster:
+    """Units by code, in file order, with the warnings found while loading."""
+
+    units: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    source: str = ""
+
+    def __iter__(self):
+        return iter(self.units.values())
+
+    def __len__(self):
+        return len(self.units)
+
+    def __contains__(self, code) -> bool:
+        return code in self.units
+
+    def get(self, code: str) -> Unit | None:
+        return self.units.get(code)
+
+    def children(self, code: str) -> list[Unit]:
+        return [u for u in self.units.values() if u.parent == code]
+
+    def roots(self) -> list[Unit]:
+        return [u for u in self.units.values() if u.parent is None]
+
+    def subtree(self, code: str) -> list[Unit]:
+        """The unit `code` and every unit below it, in roster order."""
+        if code not in self.units:
+            raise RosterError(f"{self.source}: không có đơn vị mã {code!r} trong danh sách.")
+        wanted = {code}
+        changed = True
+        while changed:  # rosters are small (at most a few thousand units): a fixed point is fine
+            changed = False
+            for unit in self.units.values():
+                if unit.parent in wanted and unit.code not in wanted:
+                    wanted.add(unit.code)
+                    changed = True
+        return [u for u in self.units.values() if u.code in wanted]
+
+    def reporting_units(self, code: str | None = None) -> list[Unit]:
+        """Units that file a return (every level but the province), under `code` if given."""
+        units = self.subtree(code) if code else list(self.units.values())
+        return [u for u in units if u.level != "tinh" and u.code != code]
+
+    def find_by_name(self, name: str) -> Unit | None:
+        """The unit whose name matches `name`, ignoring case, diacritics and "UBND"/"phường" prefixes."""
+        key = name_key(name)
+        if not key:
+            return None
+        matches = [u for u in self.units.values() if name_key(u.name) == key]
+        return matches[0] if len(matches) == 1 else None
+
+
+def fold(text: str) -> str:
+    """Lowercase ASCII without diacritics (đ -> d), spaces squeezed."""
+    text = unicodedata.normalize("NFD", str(text).replace("Đ", "D").replace("đ", "d"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+_NAME_PREFIX = re.compile(r"^(ubnd|uy ban nhan dan)\s+|^(phuong|xa|thi tran|huyen|thi xa|thanh pho|quan)\s+")
+
+
+def name_key(name: str) -> str:
+    """`UBND phường Tam Quan Bắc` and `Tam Quan Bac` give the same key."""
+    key = fold(name)
+    for _ in range(2):
+        key = _NAME_PREFIX.sub("", key)
+    return key
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-") or "don-vi"
+
+
+def load_roster(path: str | Path) -> Roster:
+    """Read a roster from CSV (UTF-8, with or without BOM; comma or semicolon) or XLSX.
+
+    Raises:
+        RosterError: naming the file and the line, for a missing column, a duplicate code,
+            an unknown level or an empty code.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RosterError(f"Không tìm thấy tệp danh sách đơn vị {path}.")
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        rows = _xlsx_rows(path)
+    else:
+        rows = _csv_rows(path)
+    return _build(rows, path.name)
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RosterError(f"{path.name}: tệp không phải UTF-8 (hãy lưu dạng CSV UTF-8).") from e
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [(reader.line_num, row) for row in reader]
+
+
+def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    except Exception as e:  # calamine raises its own error types for broken files
+        raise RosterError(f"{path.name}: không đọc được bảng tính ({e}).") from e
+    rows = []
+    for i, row in enumerate(sheet, start=1):
+        rows.append((i, [_cell_text(v) for v in row]))
+    return rows
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a code typed as a number: 22240.0 -> "22240"
+    return "" if value is None else str(value)
+
+
+def _build(rows: list[tuple[int, list[str]]], source: str) -> Roster:
+    rows = [(n, [unicodedata.normalize("NFC", c).strip() for c in r]) for n, r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise RosterError(f"{source}: tệp danh sách đơn vị rỗng.")
+    header_line, header = rows[0]
+    columns = {fold(name).replace(" ", "_"): i for i, name in enumerate(header)}
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise RosterError(
+            f"{source}, dòng {header_line}: thiếu cột {', '.join(missing)} "
+            f"(cần các cột {', '.join(COLUMNS)})."
+        )
+    roster = Roster(source=source)
+
+    def col(row, name):
+        i = columns.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
+    for line, row in rows[1:]:
+        code = col(row, "ma_don_vi")
+        if not code:
+            raise RosterError(f"{source}, dòng {line}: thiếu mã đơn vị (ma_don_vi).")
+        if code in roster.units:
+            raise RosterError(f"{source}, dòng {line}: mã đơn vị {code!r} bị trùng.")
+        level = fold(col(row, "cap"))
+        if level not in LEVELS:
+            raise RosterError(
+                f"{source}, dòng {line}: cấp {col(row, 'cap')!r} của đơn vị {code} không hợp lệ "
+                f"(chỉ nhận: {', '.join(LEVELS)})."
+            )
+        name = col(row, "ten_don_vi")
+        if not name:
+            raise RosterError(f"{source}, dòng {line}: thiếu tên đơn vị (ten_don_vi) của mã {code}.")
+        roster.units[code] = Unit(code, name, level, col(row, "don_vi_cha") or None, col(row, "email"))
+    for unit in list(roster.units.values()):
+        if unit.parent and unit.parent not in roster.units:
+            roster.warnings.append(
+                f"{source}: đơn vị cha {unit.parent!r} của {unit.code} ({unit.name}) không có trong danh sách; "
+                f"coi {unit.name} là cấp cao nhất."
+            )
+            roster.units[unit.code] = Unit(unit.code, unit.name, unit.level, None, unit.email)
+        elif unit.parent == unit.code:
+            raise RosterError(f"{source}: đơn vị {unit.code} không thể là đơn vị cha của chính nó.")
+    return roster

@@ -1,0 +1,426 @@
+"""The form spec: the Biểu mẫu of one issued version of the forms, loaded from YAML and validated.
+
+The code knows nothing of one version of the forms: everything specific (rows, labels, kinds, levels,
+rules, aggregation) lives in `forms/<id>.yaml`. A row is referred to as `BM<form>-<code>`, for example
+`BM3-3.1.2`; codes are strings, never floats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cchc_excel.errors import SpecError
+
+FORMS_DIR = Path(__file__).parent / "forms"
+DEFAULT_SPEC = "cv371-2022"
+
+KINDS = ("header", "count", "amount", "ratio", "rate", "flag", "choice")
+VALUE_KINDS = tuple(k for k in KINDS if k != "header")
+LEVELS = ("tinh", "so", "huyen", "xa")
+REPORTING_LEVELS = ("so", "huyen", "xa")
+UNIT_AGGREGATIONS = ("sum", "max", "ratio", "mean", "flag", "choice", "none")
+TIME_AGGREGATIONS = ("flow", "stock", "ratio", "mean", "any", "none")
+RULE_KINDS = ("le", "eq", "ge", "blank_if")
+SEVERITIES = ("error", "warning", "info")
+CHECK_IDS = (
+    "not-number", "negative", "not-whole", "percent-range", "not-choice", "wrong-level",
+    "ratio", "ratio-no-denominator", "formula-overwritten", "parent-blank",
+)
+
+# Aggregation over units and over time when a row does not say.
+DEFAULT_UNITS = {"header": "none", "count": "sum", "amount": "sum", "ratio": "ratio", "rate": "mean",
+                 "flag": "flag", "choice": "choice"}
+DEFAULT_TIME = {"header": "none", "count": "flow", "amount": "flow", "ratio": "ratio", "rate": "mean",
+                "flag": "any", "choice": "stock"}
+
+_CODE_RE = re.compile(r"^\d+(\.\d+)*$")
+
+
+def indicator_id(form: int, code: str) -> str:
+    """`indicator_id(3, "3.1.2") == "BM3-3.1.2"`."""
+    return f"BM{form}-{code}"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One row of a form ("chỉ tiêu thống kê")."""
+
+    id: str
+    form: int
+    code: str
+    label: str
+    note: str
+    unit: str
+    kind: str
+    levels: frozenset
+    units: str
+    time: str
+    italic: bool = False
+    choices: tuple = ()  # ((code, label), ...) in printed order
+    numerator: str | None = None  # indicator ids, for ratio rows
+    denominator: str | None = None
+    parent: str | None = None
+    children: tuple = ()
+
+    @property
+    def is_input(self) -> bool:
+        """Typed by the unit (not a header, not a computed ratio)."""
+        return self.kind not in ("header", "ratio")
+
+    @property
+    def full_label(self) -> str:
+        """Label and note as printed."""
+        return f"{self.label} {self.note}" if self.note else self.label
+
+    @property
+    def choice_codes(self) -> tuple:
+        return tuple(code for code, _ in self.choices)
+
+    def concerns(self, level: str | None) -> bool:
+        """Whether a unit of `level` reports this row (None: unknown level, so yes)."""
+        return level is None or level == "tinh" or level in self.levels
+
+
+@dataclass(frozen=True)
+class Form:
+    """One Biểu mẫu."""
+
+    number: int
+    title: str
+    indicators: tuple
+    footnote: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"BM{self.number}"
+
+    @property
+    def name(self) -> str:
+        """`Biểu mẫu 3`: the printed heading and the sheet title."""
+        return f"Biểu mẫu {self.number}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A generic check run on every row of its kind; its message is a template."""
+
+    id: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule between rows: `le`, `eq`, `ge` compare sums of indicators; `blank_if` is a conditional."""
+
+    id: str
+    kind: str
+    severity: str
+    message: str
+    left: tuple = ()
+    right: tuple = ()
+    when: str | None = None
+    equals: float | None = None
+    rows: tuple = ()
+
+    @property
+    def indicators(self) -> tuple:
+        return self.left + self.right + self.rows + ((self.when,) if self.when else ())
+
+
+@dataclass(frozen=True)
+class LevelInfo:
+    code: str
+    name: str
+    reports: tuple  # levels of the rows its report covers
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """One issued version of the forms."""
+
+    id: str
+    version: str
+    appendix: str
+    title: str
+    issued_with: str
+    column_note: str
+    forms: tuple
+    checks: dict
+    rules: tuple
+    levels: dict
+    cutoff_day: int = 14
+    deadline_day: int = 20
+    source: str = ""
+    indicators: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __getitem__(self, indicator_id: str) -> Indicator:
+        return self.indicators[indicator_id]
+
+    def form(self, number: int) -> Form:
+        for form in self.forms:
+            if form.number == number:
+                return form
+        raise KeyError(number)
+
+    @property
+    def value_indicators(self) -> list:
+        """Every row that holds a value (all but headers), in order."""
+        return [ind for ind in self.indicators.values() if ind.kind != "header"]
+
+    def level_name(self, level: str) -> str:
+        info = self.levels.get(level)
+        return info.name if info else level
+
+    def reported_levels(self, level: str) -> frozenset:
+        """The row levels a report of `level` covers (tinh covers all)."""
+        info = self.levels.get(level)
+        return frozenset(info.reports) if info else frozenset({level})
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the structure (forms, codes, kinds, ratio operands): changes when layout does."""
+        shape = [
+            (ind.id, ind.kind, ind.numerator, ind.denominator, sorted(ind.levels), ind.choice_codes)
+            for ind in self.indicators.values()
+        ]
+        blob = json.dumps([self.id, self.version, shape], ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def available_specs() -> list[str]:
+    """Ids of the specs shipped with the package."""
+    return sorted(p.stem for p in FORMS_DIR.glob("*.yaml"))
+
+
+def load_spec(ref: str | Path | None = None) -> FormSpec:
+    """Load and validate a form spec, by id of a bundled spec (`cv371-2022`) or by path to a YAML file.
+
+    Raises:
+        SpecError: naming the file and the row, when the spec is missing or inconsistent.
+    """
+    if ref is None:
+        ref = DEFAULT_SPEC
+    path = Path(ref)
+    if not path.suffix:
+        path = FORMS_DIR / f"{ref}.yaml"
+    return _load_spec_cached(str(path.resolve()))
+
+
+@lru_cache(maxsize=8)
+def _load_spec_cached(path_str: str) -> FormSpec:
+    path = Path(path_str)
+    if not path.is_file():
+        known = ", ".join(available_specs())
+        raise SpecError(f"Không tìm thấy bộ biểu mẫu {path.name!r} (có sẵn: {known}).")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path.name}: tệp YAML không hợp lệ: {e}") from e
+    return parse_spec(data, source=path.name)
+
+
+def _nfc(text: Any) -> str:
+    return unicodedata.normalize("NFC", str(text)).strip() if text is not None else ""
+
+
+def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
+    """Build a validated `FormSpec` from already-parsed YAML data."""
+
+    def fail(where: str, what: str):
+        raise SpecError(f"{source}: {where}: {what}")
+
+    if not isinstance(data, dict):
+        fail("tệp", "phải là một bảng (mapping) YAML")
+    for key in ("id", "version", "forms"):
+        if key not in data:
+            fail("tệp", f"thiếu khóa bắt buộc {key!r}")
+
+    levels = _parse_levels(data.get("levels"), fail)
+    periods = data.get("periods") or {}
+
+    indicators: dict[str, Indicator] = {}
+    forms = []
+    seen_forms = set()
+    for form_data in data["forms"]:
+        number = form_data.get("number")
+        if not isinstance(number, int) or number in seen_forms:
+            fail(f"biểu mẫu {number!r}", "số thứ tự biểu mẫu phải là số nguyên và không trùng")
+        seen_forms.add(number)
+        rows = form_data.get("rows") or []
+        if not rows:
+            fail(f"Biểu mẫu {number}", "không có dòng nào")
+        form_inds = [_parse_row(number, row, levels, fail) for row in rows]
+        for ind in form_inds:
+            if ind.id in indicators:
+                fail(ind.id, "mã dòng bị trùng")
+            indicators[ind.id] = ind
+        forms.append((number, _nfc(form_data.get("title")), _nfc(form_data.get("footnote")), form_inds))
+
+    indicators = _link_rows(indicators, fail)
+    built_forms = tuple(
+        Form(number, title, tuple(indicators[ind.id] for ind in inds), footnote)
+        for number, title, footnote, inds in forms
+    )
+    checks = _parse_checks(data.get("checks") or {}, fail)
+    rules = tuple(_parse_rule(r, indicators, fail) for r in data.get("rules") or [])
+    if len({r.id for r in rules}) != len(rules):
+        fail("rules", "mã quy tắc bị trùng")
+
+    return FormSpec(
+        id=_nfc(data["id"]),
+        version=_nfc(data["version"]),
+        appendix=_nfc(data.get("appendix")),
+        title=_nfc(data.get("title")),
+        issued_with=_nfc(data.get("issued_with")),
+        column_note=_nfc(data.get("column_note")),
+        forms=built_forms,
+        checks=checks,
+        rules=rules,
+        levels=levels,
+        cutoff_day=int(periods.get("cutoff_day", 14)),
+        deadline_day=int(periods.get("deadline_day", 20)),
+        source=source,
+        indicators=indicators,
+    )
+
+
+def _parse_levels(data, fail) -> dict:
+    if not data:
+        data = {"tinh": {"name": "Tỉnh", "reports": list(REPORTING_LEVELS)},
+                **{lv: {"name": lv, "reports": [lv]} for lv in REPORTING_LEVELS}}
+    levels = {}
+    for code, info in data.items():
+        if code not in LEVELS:
+            fail(f"levels.{code}", f"cấp không hợp lệ (chỉ nhận {', '.join(LEVELS)})")
+        reports = tuple(info.get("reports") or [code])
+        for lv in reports:
+            if lv not in LEVELS:
+                fail(f"levels.{code}", f"cấp {lv!r} không hợp lệ")
+        levels[code] = LevelInfo(code, _nfc(info.get("name") or code), reports)
+    return levels
+
+
+def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
+    code = str(row.get("code", "")).strip().rstrip(".")
+    where = f"Biểu mẫu {form}, dòng {code or '?'}"
+    if not _CODE_RE.match(code):
+        fail(where, f"mã STT {row.get('code')!r} không hợp lệ (ví dụ hợp lệ: \"3.1.2\")")
+    kind = row.get("kind")
+    if kind not in KINDS:
+        fail(where, f"loại {kind!r} không hợp lệ (chỉ nhận {', '.join(KINDS)})")
+    label = _nfc(row.get("label"))
+    if not label:
+        fail(where, "thiếu tên chỉ tiêu (label)")
+    row_levels = row.get("levels") or list(REPORTING_LEVELS)
+    for lv in row_levels:
+        if lv not in LEVELS:
+            fail(where, f"cấp {lv!r} không hợp lệ")
+    units = row.get("units", DEFAULT_UNITS[kind])
+    time = row.get("time", DEFAULT_TIME[kind])
+    if units not in UNIT_AGGREGATIONS:
+        fail(where, f"cách tổng hợp theo đơn vị {units!r} không hợp lệ")
+    if time not in TIME_AGGREGATIONS:
+        fail(where, f"cách cộng dồn theo thời gian {time!r} không hợp lệ")
+    choices = ()
+    if kind in ("flag", "choice"):
+        raw = row.get("choices")
+        if not raw:
+            fail(where, "dòng Có/Không hoặc lựa chọn phải có danh sách choices")
+        choices = tuple((int(k), _nfc(v)) for k, v in raw.items())
+        if kind == "flag" and sorted(c for c, _ in choices) != [0, 1]:
+            fail(where, "dòng Có/Không phải có đúng hai giá trị 0 và 1")
+    numerator = denominator = None
+    if kind == "ratio":
+        of = row.get("of")
+        if not isinstance(of, (list, tuple)) or len(of) != 2:
+            fail(where, "dòng tỷ lệ phải có of: [tử số, mẫu số]")
+        numerator, denominator = (indicator_id(form, str(c).rstrip(".")) for c in of)
+    return Indicator(
+        id=indicator_id(form, code), form=form, code=code, label=label, note=_nfc(row.get("note")),
+        unit=_nfc(row.get("unit")), kind=kind, levels=frozenset(row_levels), units=units, time=time,
+        italic=bool(row.get("italic", False)), choices=choices,
+        numerator=numerator, denominator=denominator,
+    )
+
+
+def _link_rows(indicators: dict, fail) -> dict:
+    """Fill in parents and children from the codes; check ratio operands exist and are numbers."""
+    from dataclasses import replace
+
+    parents = {}
+    for ind in indicators.values():
+        if "." in ind.code:
+            parent_id = indicator_id(ind.form, ind.code.rsplit(".", 1)[0])
+            if parent_id not in indicators:
+                fail(ind.id, f"không có dòng cha {parent_id}")
+            parents[ind.id] = parent_id
+    children: dict[str, list] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    linked = {}
+    for ind in indicators.values():
+        if ind.kind == "ratio":
+            for operand in (ind.numerator, ind.denominator):
+                if operand not in indicators:
+                    fail(ind.id, f"tử số/mẫu số {operand} không tồn tại")
+                if indicators[operand].kind not in ("count", "amount"):
+                    fail(ind.id, f"tử số/mẫu số {operand} phải là dòng số lượng")
+        linked[ind.id] = replace(ind, parent=parents.get(ind.id), children=tuple(children.get(ind.id, ())))
+    return linked
+
+
+def _parse_checks(data: dict, fail) -> dict:
+    checks = {}
+    for check_id in CHECK_IDS:
+        info = data.get(check_id)
+        if not info:
+            fail(f"checks.{check_id}", "thiếu thông báo cho phép kiểm tra này")
+        checks[check_id] = Check(check_id, _severity(info, f"checks.{check_id}", fail), _nfc(info.get("message")))
+    for extra in set(data) - set(CHECK_IDS):
+        fail(f"checks.{extra}", "phép kiểm tra không được hỗ trợ")
+    return checks
+
+
+def _severity(info: dict, where: str, fail) -> str:
+    severity = info.get("severity")
+    if severity not in SEVERITIES:
+        fail(where, f"mức độ {severity!r} không hợp lệ (error, warning, info)")
+    return severity
+
+
+def _parse_rule(data: dict, indicators: dict, fail) -> Rule:
+    rule_id = str(data.get("id") or "").strip()
+    where = f"quy tắc {rule_id or '?'}"
+    if not rule_id:
+        fail(where, "thiếu mã quy tắc (id)")
+    kind = data.get("kind")
+    if kind not in RULE_KINDS:
+        fail(where, f"loại quy tắc {kind!r} không hợp lệ (chỉ nhận {', '.join(RULE_KINDS)})")
+    message = _nfc(data.get("message"))
+    if not message:
+        fail(where, "thiếu thông báo (message)")
+    rule = Rule(
+        id=rule_id, kind=kind, severity=_severity(data, where, fail), message=message,
+        left=tuple(data.get("left") or ()), right=tuple(data.get("right") or ()),
+        when=data.get("when"), equals=data.get("equals"), rows=tuple(data.get("rows") or ()),
+    )
+    if kind == "blank_if" and (not rule.when or not rule.rows or rule.equals is None):
+        fail(where, "quy tắc blank_if cần when, equals và rows")
+    if kind != "blank_if" and (not rule.left or not rule.right):
+        fail(where, "quy tắc so sánh cần left và right")
+    for ind_id in rule.indicators:
+        if ind_id not in indicators:
+            fail(where, f"dòng {ind_id} không tồn tại")
+        if indicators[ind_id].kind == "header":
+            fail(where, f"dòng {ind_id} là dòng tiêu đề, không có số liệu")
+    return rule
