@@ -1,0 +1,317 @@
+"""Collect the spreadsheets units email back into one folder, with a manifest of who sent what, when.
+
+Sources are `.eml` files, folders of them (searched recursively), mbox files and Maildir folders.
+Every spreadsheet attachment is saved once (by SHA-256 of its content, across runs) under a safe,
+unique name inside the output folder; `manifest.csv` there records sender, date and subject.
+Problems with one message or one source are reported as data and never stop the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from email.message import Message
+from pathlib import Path
+from typing import Iterable
+
+from .collect_mail import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
+                           message_date, message_problems, read_source, sender)
+from .errors import CchcError
+
+MANIFEST_NAME = "manifest.csv"
+SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods")
+SPREADSHEET_MIME = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
+    "application/vnd.ms-excel": ".xls",
+    "application/excel": ".xls",
+    "application/x-excel": ".xls",
+    "application/x-msexcel": ".xls",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+}
+DEFAULT_STEM = "tep-dinh-kem"
+MAX_NAME_BYTES = 180  # leaves room for "-NNN" and stays far below the usual 255-byte limit
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{p}{d}" for p in ("COM", "LPT") for d in "0123456789¹²³"
+}
+_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*]')
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_COLUMNS = ("saved_name", "original_name", "sender", "subject", "message_id", "source")
+
+
+@dataclass(frozen=True)
+class SavedAttachment:
+    """One spreadsheet received: the file saved in the output folder and the message that brought it.
+
+    For a duplicate, `saved_name` is the file that already holds the same content.
+    """
+
+    sender: str
+    date: datetime | None
+    subject: str
+    original_name: str
+    saved_name: str
+    sha256: str
+    size: int
+    message_id: str
+    source: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["date"] = self.date.isoformat() if self.date else None
+        return d
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An attachment not saved; `reason` is Vietnamese, for the official."""
+
+    source: str
+    subject: str
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CollectResult:
+    """What a `collect` run did. `problems` has one Vietnamese line per malformed message or bad source."""
+
+    saved: list[SavedAttachment] = field(default_factory=list)
+    duplicates: list[SavedAttachment] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "saved": [s.to_dict() for s in self.saved],
+            "duplicates": [s.to_dict() for s in self.duplicates],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    """What is recorded about the message an attachment came in (outer message for forwards)."""
+
+    source: str
+    sender: str
+    date: datetime | None
+    subject: str
+    message_id: str
+
+
+MANIFEST_COLUMNS = ("saved_name", "original_name", "sender", "date", "subject", "sha256", "size",
+                    "message_id", "source")
+
+
+# ---------------------------------------------------------------- names
+
+def _split_ext(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    if dot and "." + ext.lower() in SPREADSHEET_EXTS:
+        return stem, "." + ext.lower()
+    return name, ""
+
+
+def safe_filename(name: str, default_ext: str = ".xlsx") -> str:
+    """A plain file name (no directory part) safe on Linux, macOS and Windows; keeps Vietnamese letters.
+
+    The extension is kept when it is a spreadsheet one, otherwise `default_ext` is appended.
+    """
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
+    name = name.rsplit("/", 1)[-1]
+    name = re.sub(r"^[A-Za-z]:", "", name)
+    name = _WINDOWS_BAD.sub("_", clean_text(name))
+    stem, ext = _split_ext(name)
+    ext = ext or default_ext
+    stem = stem.strip(" .")
+    if not stem:
+        stem = DEFAULT_STEM
+    if stem.split(".", 1)[0].strip().upper() in _RESERVED:
+        stem = "_" + stem
+    limit = MAX_NAME_BYTES - len(ext.encode())
+    stem = stem.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    return stem.rstrip(" .") + ext
+
+
+def _unique_name(name: str, taken: set[str], out_dir: Path) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`, ... the first not taken (case-insensitively) nor on disk."""
+    stem, ext = _split_ext(name)
+    candidate, n = name, 1
+    while candidate.casefold() in taken or os.path.lexists(out_dir / candidate):
+        n += 1
+        candidate = f"{stem}-{n}{ext}"
+    return candidate
+
+
+# ---------------------------------------------------------------- files
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cchc-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _csv_safe(value: str) -> str:
+    """Keep Excel from reading a text cell as a formula; `_csv_unsafe` undoes it."""
+    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
+
+
+def _csv_unsafe(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START + ("'",)) else value
+
+
+def _manifest_rows(items: Iterable[SavedAttachment]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for s in items:
+        row = s.to_dict()
+        row["date"] = row["date"] or ""
+        writer.writerow([_csv_safe(row[c]) if c in _TEXT_COLUMNS else row[c] for c in MANIFEST_COLUMNS])
+    return buf.getvalue()
+
+
+def read_manifest(dir: Path) -> dict[str, SavedAttachment]:
+    """The saved attachments listed in `dir/manifest.csv`, by saved name; {} if there is none yet."""
+    path = Path(dir) / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
+                raise ValueError("dòng tiêu đề không đúng: " + ", ".join(reader.fieldnames or ()))
+            rows = list(reader)
+        out = {}
+        for row in rows:
+            text = {c: _csv_unsafe(row[c] or "") for c in _TEXT_COLUMNS}
+            try:
+                date = datetime.fromisoformat(row["date"]) if row["date"] else None
+            except ValueError:
+                date = None
+            out[text["saved_name"]] = SavedAttachment(
+                date=date, sha256=row["sha256"], size=int(row["size"]), **text)
+        return out
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, csv.Error) as e:
+        raise CchcError(f"{path}: không đọc được danh sách tệp đã nhận ({e})") from e
+
+
+def _write_manifest(out_dir: Path, new: list[SavedAttachment]) -> None:
+    path = out_dir / MANIFEST_NAME
+    if path.exists():
+        old = path.read_bytes()
+        if old and not old.endswith(b"\n"):
+            old += b"\r\n"
+    else:
+        old = ("\ufeff" + ",".join(MANIFEST_COLUMNS) + "\r\n").encode("utf-8")
+    _write_atomic(path, old + _manifest_rows(new).encode("utf-8"))
+
+
+class _Collector:
+    def __init__(self, out_dir: Path, max_bytes: int):
+        self.out_dir, self.max_bytes = out_dir, max_bytes
+        self.result = CollectResult()
+        known = read_manifest(out_dir)
+        # content whose file was deleted since is saved again, under a new name
+        self.by_sha = {s.sha256: n for n, s in known.items() if (out_dir / n).exists()}
+        self.taken = {n.casefold() for n in [*os.listdir(out_dir), *known]}
+
+    def message(self, msg: Message, source: str) -> None:
+        issues = message_problems(msg)
+        subject = header(msg, "Subject")
+        date, date_problem = message_date(msg) if msg.keys() else (None, "")
+        issues += [date_problem] if date_problem else []
+        env = _Envelope(source, sender(msg), date, subject, header(msg, "Message-ID"))
+        for part, part_subject in leaf_parts(msg, subject):
+            self.attachment(part, replace(env, subject=part_subject), issues)
+        if issues:
+            shown = f" (tiêu đề «{subject}»)" if subject else ""
+            self.result.problems.append(f"{source}{shown}: thư bị lỗi: " + "; ".join(issues))
+
+    def attachment(self, part: Message, env: _Envelope, issues: list[str]) -> None:
+        name, ctype = attachment_name(part), part.get_content_type()
+        shown = name or ctype
+        skip = lambda reason: self.result.skipped.append(Skipped(env.source, env.subject, shown, reason))
+        if not _split_ext(name)[1] and ctype not in SPREADSHEET_MIME:
+            if name or (part.get_content_disposition() or "").lower() == "attachment":
+                skip("không phải bảng tính")
+            return  # otherwise the message body, an inline picture, a signature
+        before = len(part.defects)
+        data = part.get_payload(decode=True) or b""
+        if any(isinstance(d, BASE64_DEFECTS) for d in part.defects[before:]):
+            issues.append(f"tệp đính kèm «{shown}» bị hỏng (mã base64 sai)")
+            return skip("nội dung bị hỏng (mã base64 sai)")
+        if len(data) > self.max_bytes:
+            return skip(f"quá lớn ({len(data) / 2**20:.1f} MB, tối đa {self.max_bytes / 2**20:.1f} MB)")
+        if not data:
+            return skip("tệp rỗng")
+        sha = hashlib.sha256(data).hexdigest()
+        record = dict(sender=env.sender, date=env.date, subject=env.subject, original_name=name,
+                      sha256=sha, size=len(data), message_id=env.message_id, source=env.source)
+        if sha in self.by_sha:
+            self.result.duplicates.append(SavedAttachment(saved_name=self.by_sha[sha], **record))
+            return
+        saved = _unique_name(safe_filename(name, SPREADSHEET_MIME.get(ctype, ".xlsx")),
+                             self.taken, self.out_dir)
+        target = self.out_dir / saved
+        if target.parent != self.out_dir or Path(saved).name != saved or saved in (".", ".."):
+            raise CchcError(f"{target}: tên tệp không an toàn")  # cannot happen: safe_filename
+        try:
+            _write_atomic(target, data)
+        except OSError as e:
+            raise CchcError(f"{target}: không ghi được tệp ({e.strerror or e})") from e
+        self.taken.add(saved.casefold())
+        self.by_sha[sha] = saved
+        self.result.saved.append(SavedAttachment(saved_name=saved, **record))
+
+
+def collect(sources: Iterable[Path], out_dir: Path, *,
+            max_attachment_bytes: int = 25 * 2**20) -> CollectResult:
+    """Save every spreadsheet attached to the messages in `sources` into `out_dir`; see the module doc.
+
+    Raises CchcError only when `out_dir` cannot be used (not writable, manifest unreadable).
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CchcError(f"{out_dir}: không tạo được thư mục ({e.strerror or e})") from e
+    collector = _Collector(out_dir, max_attachment_bytes)
+    problems = collector.result.problems
+    try:
+        for source in sources:
+            for where, msg in read_source(Path(source)):
+                if isinstance(msg, str):
+                    problems.append(f"{where}: {msg}")
+                    continue
+                try:
+                    collector.message(msg, where)
+                except CchcError:
+                    raise
+                except Exception as e:  # one broken message never stops the rest
+                    problems.append(f"{where}: không đọc được thư ({type(e).__name__}: {e})")
+    finally:
+        if collector.result.saved:
+            _write_manifest(out_dir, collector.result.saved)
+    return collector.result
