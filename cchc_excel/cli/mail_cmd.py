@@ -1,0 +1,245 @@
+"""`cchc distribute` (templates out by email) and `cchc collect` (returns in from mail files)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from pathlib import Path
+
+import click
+
+from cchc_excel.cli.common import library_errors
+from cchc_excel.collect import collect as collect_returns
+from cchc_excel.collect_mail import clean_text
+from cchc_excel.distribute import PASSWORD_ENV, SmtpSettings, distribute as distribute_templates
+from cchc_excel.distribute import parse_date, parse_sender, vn_date
+from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
+from cchc_excel.periods import parse_period
+from cchc_excel.roster import load_roster
+from cchc_excel.spec import load_spec
+
+
+def _option(load, error_type, name):
+    """Load an option's object; its library error is a usage error (exit status 2)."""
+    try:
+        return load()
+    except error_type as e:
+        raise click.BadParameter(str(e), param_hint=name) from e
+
+
+def _heading(text: str) -> None:
+    click.echo(click.style(text, bold=True))
+
+
+def _when(dt) -> str:
+    return dt.strftime("%d/%m/%Y %H:%M") if dt else "không rõ ngày"
+
+
+def _shown(text: str, default: str = "", limit: int = 80) -> str:
+    """Text from a message, safe to print: no control characters (terminal escapes), not too long."""
+    text = clean_text(text or "") or default
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+# ---------------------------------------------------------------- distribute
+
+@click.command("distribute")
+@click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="TỆP",
+              help="Danh sách đơn vị (CSV hoặc XLSX: ma_don_vi, ten_don_vi, cap, don_vi_cha, email).")
+@click.option("--period", required=True, metavar="KỲ", help="Kỳ báo cáo: 2023-Q2, 2023-H1, 2023-9M, 2023.")
+@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC",
+              help="Thư mục ghi biểu mẫu, thư (.eml) và sổ ghi thư đã gửi (da-gui.csv).")
+@click.option("--from", "sender", metavar="NGƯỜI_GỬI",
+              help='Người gửi, ví dụ "Phòng Nội vụ <noivu@example.gov.vn>"; bắt buộc khi gửi (--send).')
+@click.option("--deadline", metavar="NGÀY", help="Hạn gửi lại (dd/mm/yyyy); mặc định theo kỳ báo cáo.")
+@click.option("--contact", metavar="LIÊN_HỆ", help="Người, số điện thoại liên hệ ghi trong thư.")
+@click.option("--unit", "unit_code", metavar="MÃ",
+              help="Chỉ gửi các đơn vị trực thuộc đơn vị này (như --unit của cchc aggregate); "
+                   "mặc định: cả danh sách.")
+@click.option("--spec", metavar="BỘ_BIỂU_MẪU", default=None,
+              help="Bộ biểu mẫu (mã có sẵn hoặc đường dẫn tệp YAML); mặc định cv371-2022.")
+@click.option("--sheet-password", metavar="MẬT_KHẨU",
+              help="Mật khẩu bảo vệ trang tính của biểu mẫu (như --password của cchc template; tùy chọn).")
+@click.option("--send", is_flag=True, help="Gửi thư qua máy chủ thư (SMTP); không có thì chỉ soạn thư.")
+@click.option("--resend", multiple=True, metavar="MÃ",
+              help="Gửi lại thư cho đơn vị mã này, kể cả khi đã gửi (dùng được nhiều lần).")
+@click.option("--smtp-host", metavar="MÁY_CHỦ", help="Máy chủ thư đi (SMTP).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), metavar="CỔNG",
+              help="Cổng SMTP (mặc định 25; 587 với --starttls; 465 với --ssl).")
+@click.option("--smtp-user", metavar="TÊN",
+              help=f"Tên đăng nhập SMTP; mật khẩu lấy từ biến môi trường {PASSWORD_ENV}.")
+@click.option("--starttls", is_flag=True, help="Mã hóa kết nối bằng STARTTLS.")
+@click.option("--ssl", "use_ssl", is_flag=True, help="Kết nối SMTP qua SSL/TLS ngay từ đầu.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.pass_context
+def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code, spec, sheet_password, send,
+               resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
+    """Soạn và gửi biểu mẫu của kỳ báo cáo cho từng đơn vị qua email.
+
+    Mỗi đơn vị có email trong danh sách nhận một thư (.eml trong THƯ_MỤC) kèm biểu mẫu riêng, nêu kỳ báo
+    cáo, thời gian chốt số liệu, hạn gửi lại và cách gửi lại. Đơn vị chưa có email được liệt kê để gửi cách
+    khác. Không có --send thì chỉ soạn thư (mở tệp .eml bằng Outlook để gửi tay). Có --send thì gửi qua
+    máy chủ thư và ghi vào da-gui.csv: chạy lại không gửi trùng; --resend MÃ gửi lại một đơn vị. Mật khẩu
+    SMTP lấy từ biến môi trường CCHC_SMTP_PASSWORD, không bao giờ ghi trên dòng lệnh.
+    Mã thoát: 0 khi mọi thư đều gửi được, 1 khi có thư gửi không được, 2 khi dùng sai lệnh.
+
+    \b
+    Ví dụ:
+        cchc distribute --roster don-vi.csv --unit HN --period 2023-Q2 --outbox thu-gui/2023-Q2
+        export CCHC_SMTP_PASSWORD='...'
+        cchc distribute --roster don-vi.csv --unit HN --period 2023-Q2 --outbox thu-gui/2023-Q2 \\
+            --from "Phòng Nội vụ <noivu@example.gov.vn>" --send \\
+            --smtp-host mail.example.gov.vn --starttls --smtp-user noivu@example.gov.vn
+    """
+    sending = send or bool(resend)
+    if starttls and use_ssl:
+        raise click.UsageError("Chỉ chọn một trong --starttls và --ssl.")
+    if sending and not smtp_host:
+        raise click.UsageError("Gửi thư (--send, --resend) cần máy chủ thư: thêm --smtp-host.")
+    if sending and not sender:
+        raise click.UsageError('Gửi thư cần địa chỉ người gửi: thêm --from "Tên <địa-chỉ@...>".')
+    if sender:
+        _option(lambda: parse_sender(sender), CchcError, "--from")
+    spec_obj = _option(lambda: load_spec(spec), SpecError, "--spec")
+    roster_obj = _option(lambda: load_roster(roster), RosterError, "--roster")
+    period_obj = _option(lambda: parse_period(period), PeriodError, "--period")
+    deadline_day = _option(lambda: parse_date(deadline), CchcError, "--deadline") if deadline else None
+    smtp = None
+    if sending:
+        password = os.environ.get(PASSWORD_ENV) if smtp_user else None
+        if smtp_user and not password:
+            raise click.ClickException(f"Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường {PASSWORD_ENV} "
+                                       f"(mật khẩu của {smtp_user}). Chưa gửi thư nào.")
+        security = "ssl" if use_ssl else "starttls" if starttls else "none"
+        if smtp_user and security == "none" and not _is_loopback(smtp_host):
+            click.echo("Cảnh báo: mật khẩu SMTP sẽ đi qua mạng không mã hóa; nên dùng --starttls hoặc --ssl.",
+                       err=True)
+        smtp = SmtpSettings(smtp_host, smtp_port, smtp_user, password, security)
+    for warning in roster_obj.warnings:
+        click.echo(f"Cảnh báo: {warning}", err=True)
+    with library_errors():
+        result = distribute_templates(roster_obj, period_obj, outbox, spec_obj, sender=sender,
+                                      deadline=deadline_day, contact=contact, unit_code=unit_code, smtp=smtp,
+                                      resend=resend, template_password=sheet_password)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_distribute(result, smtp_host_only=bool(smtp_host) and not sending)
+    ctx.exit(result.exit_code)
+
+
+def _print_distribute(result, smtp_host_only: bool) -> None:
+    start, end = result.window
+    _heading(f"{result.period.label}: số liệu từ {vn_date(start)} đến {vn_date(end)}, "
+             f"hạn gửi lại {vn_date(result.deadline)}.")
+    for warning in result.warnings:
+        click.echo(click.style(f"Cảnh báo: {warning}", fg="yellow"))
+    if not result.sending and result.drafts:
+        _heading(f"Đã soạn {len(result.drafts)} thư trong {result.outbox} (chưa gửi):")
+        for d in result.drafts:
+            click.echo(f"  {d.code}  {d.name} → {', '.join(d.to)}  ({d.eml.name})")
+    if result.no_email:
+        _heading(f"Đơn vị không có email hợp lệ ({len(result.no_email)}), cần gửi biểu mẫu cách khác:")
+        for u in result.no_email:
+            where = f"; biểu mẫu: {u.template.name}" if u.template else ""
+            click.echo(click.style(f"  {u.code}  {u.name}: {u.reason}{where}", fg="yellow"))
+    if result.already_sent:
+        _heading(f"Đã gửi từ trước, không gửi lại ({len(result.already_sent)}; dùng --resend MÃ để gửi lại):")
+        for d in result.already_sent:
+            click.echo(f"  {d.code}  {d.name} → {', '.join(d.to)}  ({_when(d.time)})")
+    if result.sent:
+        _heading(f"Đã gửi ({len(result.sent)}):")
+        for d in result.sent:
+            note = f"  [{d.detail}]" if d.detail else ""
+            click.echo(f"  {d.code}  {d.name} → {', '.join(d.to)}{note}")
+    if result.failed:
+        _heading(click.style(f"Gửi không được ({len(result.failed)}):", fg="red"))
+        for d in result.failed:
+            click.echo(click.style(f"  {d.code}  {d.name} → {', '.join(d.to)}: {d.detail}", fg="red"))
+    for problem in result.problems:
+        click.echo(click.style(f"Lỗi: {problem}", fg="red"))
+    total = len(result.drafts) + len(result.no_email) + len(result.already_sent)
+    if not total:
+        click.echo(click.style("Không có đơn vị nào để gửi: xem lại danh sách và --unit.", fg="yellow"))
+    parts = [f"{total} đơn vị"]
+    if result.sending:
+        parts += [f"đã gửi {len(result.sent)}", f"gửi không được {len(result.failed)}"]
+    else:
+        parts.append(f"đã soạn {len(result.drafts)} thư")
+    parts += [f"đã gửi từ trước {len(result.already_sent)}", f"không có email {len(result.no_email)}"]
+    _heading("Tổng: " + ", ".join(parts) + ".")
+    if not result.sending and result.drafts:
+        hint = "thêm --send để gửi" if smtp_host_only else "chạy lại với --send và --smtp-host để gửi"
+        click.echo(f"Chưa gửi thư nào: mở các tệp .eml bằng Outlook để gửi tay, hoặc {hint}.")
+    if result.failed:
+        click.echo("Chạy lại cùng lệnh để gửi lại các thư chưa gửi được; thư đã gửi không bị gửi trùng.")
+
+
+# ---------------------------------------------------------------- collect
+
+@click.command("collect")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="THƯ_MỤC", help="Thư mục lưu các tệp nhận được (và manifest.csv).")
+@click.option("--max-size", type=click.FloatRange(min=0.1), default=25.0, show_default=True, metavar="MB",
+              help="Bỏ qua tệp đính kèm lớn hơn chừng này megabyte.")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.pass_context
+def collect(ctx, sources, out_dir, max_size, as_json):
+    """Lấy các tệp báo cáo (bảng tính) đính kèm trong thư đơn vị gửi về.
+
+    SOURCE là tệp .eml, thư mục chứa tệp .eml (tìm cả thư mục con), tệp mbox (Thunderbird) hoặc thư mục
+    Maildir. Mỗi bảng tính (.xlsx, .xlsm, .xls, .ods) được lưu một lần vào THƯ_MỤC với tên an toàn;
+    tệp trùng nội dung không lưu lại; manifest.csv ghi người gửi, ngày gửi, tiêu đề của từng tệp (lệnh
+    aggregate dùng ngày này để lấy bản mới nhất). Chạy lại nhiều lần không sao.
+    Mã thoát: 0 khi mọi thư đều đọc được, 1 khi có thư hoặc nguồn bị lỗi, 2 khi dùng sai lệnh.
+
+    \b
+    Ví dụ:
+        cchc collect ~/thu-ve/Inbox.mbox thu-tai-ve/ -o bao-cao-ve/2023-Q2
+        cchc collect bao-cao.eml -o bao-cao-ve/2023-Q2 --json
+    """
+    with library_errors():
+        result = collect_returns(sources, out_dir, max_attachment_bytes=int(max_size * 2**20))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_collect(result, out_dir)
+    ctx.exit(1 if result.problems else 0)
+
+
+def _print_collect(result, out_dir: Path) -> None:
+    if result.saved:
+        _heading(f"Đã lưu {len(result.saved)} tệp vào {out_dir}:")
+        for s in result.saved:
+            click.echo(f"  {s.saved_name}  ← {_shown(s.sender, 'không rõ người gửi')}, {_when(s.date)}, "
+                       f"«{_shown(s.original_name, 'không tên')}»")
+    if result.duplicates:
+        _heading(f"Trùng nội dung với tệp đã có, không lưu lại ({len(result.duplicates)}):")
+        for s in result.duplicates:
+            click.echo(f"  «{_shown(s.original_name, 'không tên')}» từ "
+                       f"{_shown(s.sender, 'không rõ người gửi')}, {_when(s.date)} = {s.saved_name}")
+    if result.skipped:
+        _heading(f"Bỏ qua ({len(result.skipped)}):")
+        for k in result.skipped:
+            click.echo(click.style(f"  {k.source}: «{_shown(k.name)}»: {k.reason}", fg="yellow"))
+    if result.problems:
+        _heading(click.style(f"Thư hoặc nguồn bị lỗi ({len(result.problems)}):", fg="red"))
+        for p in result.problems:
+            click.echo(click.style(f"  {_shown(p, limit=300)}", fg="red"))
+    _heading(f"Tổng: đã lưu {len(result.saved)}, trùng {len(result.duplicates)}, "
+             f"bỏ qua {len(result.skipped)}, lỗi {len(result.problems)}.")
+    if result.saved:
+        click.echo(f"Bước tiếp theo: cchc check {out_dir} --feedback phan-hoi/")
+
+
+COMMANDS = [distribute, collect]
