@@ -1,0 +1,174 @@
+"""Post-processing of finished .xlsx files at the zip level: what xlsxwriter cannot do, and fast copies.
+
+An .xlsx is a zip of XML parts. Two jobs here:
+
+- `lock_structure`: add `<workbookProtection lockStructure="1">` to `xl/workbook.xml`, so that no sheet
+  can be added, deleted, renamed, moved or unhidden (xlsxwriter protects sheets, never the workbook).
+- `ZipParts`: a parsed zip whose members can be re-emitted with a few of them replaced, copying the
+  other members' already-compressed bytes as they are. Per-unit templates differ from each other only
+  in a few parts (shared strings, custom properties), so one build plus a cheap re-zip per unit is
+  much faster than building every workbook from scratch.
+
+Also `write_bytes_atomic`: every output of this package is written to a temporary file in the target
+folder, then moved into place, so that a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")  # local file header, without name and extra field
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory header, without variable fields
+_END = struct.Struct("<IHHHHIIH")  # end of central directory record
+_LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
+_UTF8_FLAG = 0x800
+
+# mkstemp creates files readable by their owner only; give outputs the usual permissions instead.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: bytes  # as stored (UTF-8)
+    flags: int
+    method: int  # 0 stored, 8 deflated
+    dostime: int
+    dosdate: int
+    crc: int
+    size: int
+    data: bytes  # compressed bytes as stored
+
+
+class ZipParts:
+    """A zip archive held in memory, member by member, ready to be re-emitted with changes.
+
+    Only what xlsx files use is supported: no zip64, no encryption, stored or deflated members.
+    """
+
+    def __init__(self, data: bytes):
+        self.members: list[_Member] = []
+        end = data.rfind(struct.pack("<I", _END_SIG))
+        if end < 0:
+            raise ValueError("not a zip archive (no end of central directory)")
+        _, _, _, _, count, cd_size, cd_offset, _ = _END.unpack_from(data, end)
+        pos = cd_offset
+        for _ in range(count):
+            fields = _CENTRAL.unpack_from(data, pos)
+            (sig, _made_by, _version, flags, method, dostime, dosdate, crc, csize, size,
+             name_len, extra_len, comment_len, _disk, _iattr, _eattr, offset) = fields
+            if sig != _CENTRAL_SIG:
+                raise ValueError("corrupt zip central directory")
+            name = data[pos + _CENTRAL.size: pos + _CENTRAL.size + name_len]
+            pos += _CENTRAL.size + name_len + extra_len + comment_len
+            local = _LOCAL.unpack_from(data, offset)
+            start = offset + _LOCAL.size + local[9] + local[10]
+            self.members.append(_Member(name, flags & _UTF8_FLAG, method, dostime, dosdate, crc, size,
+                                        bytes(data[start:start + csize])))
+        self._index = {m.name.decode("utf-8"): i for i, m in enumerate(self.members)}
+
+    def names(self) -> list[str]:
+        return list(self._index)
+
+    def read(self, name: str) -> bytes:
+        """The uncompressed bytes of member `name`."""
+        member = self.members[self._index[name]]
+        if member.method == 0:
+            return member.data
+        return zlib.decompress(member.data, -15)
+
+    def build(self, replace: dict | None = None) -> bytes:
+        """The archive, with the members named in `replace` (name -> uncompressed bytes) swapped in."""
+        replace = replace or {}
+        unknown = set(replace) - set(self._index)
+        if unknown:
+            raise KeyError(f"no such member: {sorted(unknown)}")
+        out = []
+        central = []
+        offset = 0
+        for member in self.members:
+            new = replace.get(member.name.decode("utf-8"))
+            if new is not None:
+                member = _deflated(member, new)
+            local = _LOCAL.pack(_LOCAL_SIG, 20, member.flags, member.method, member.dostime, member.dosdate,
+                                member.crc, len(member.data), member.size, len(member.name), 0)
+            central.append(_CENTRAL.pack(
+                _CENTRAL_SIG, 20, 20, member.flags, member.method, member.dostime, member.dosdate, member.crc,
+                len(member.data), member.size, len(member.name), 0, 0, 0, 0, 0, offset) + member.name)
+            out += (local, member.name, member.data)
+            offset += len(local) + len(member.name) + len(member.data)
+        cd = b"".join(central)
+        out += (cd, _END.pack(_END_SIG, 0, 0, len(central), len(central), len(cd), offset, 0))
+        return b"".join(out)
+
+
+def _deflated(member: _Member, data: bytes) -> _Member:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = compressor.compress(data) + compressor.flush()
+    return _Member(member.name, member.flags, 8, member.dostime, member.dosdate, zlib.crc32(data), len(data),
+                   packed)
+
+
+def password_hash(password: str) -> str:
+    """The legacy 16-bit hash Excel stores for sheet and workbook passwords (ECMA-376 Part 4, 14.7.1).
+
+    It keeps honest people out, nothing more: sheet protection prevents accidents, it is not security.
+    """
+    digest = 0
+    for char in password[::-1]:
+        digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+        digest ^= ord(char)
+    digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+    digest ^= len(password)
+    digest ^= 0xCE4B
+    return f"{digest:X}"
+
+
+_PROTECTION_RE = re.compile(rb"<workbookProtection\b[^>]*/>")
+
+
+def workbook_xml_locked(xml: bytes, password: str | None = None) -> bytes:
+    """`xl/workbook.xml` with the structure locked: sheets cannot be added, deleted, renamed or unhidden.
+
+    The element goes right after `<workbookPr>`, before `<bookViews>`, as the schema orders them.
+    """
+    attrs = b'lockStructure="1"'
+    if password:
+        attrs = b'workbookPassword="' + password_hash(password).encode() + b'" ' + attrs
+    element = b"<workbookProtection " + attrs + b"/>"
+    xml = _PROTECTION_RE.sub(b"", xml)
+    for anchor in (b"<bookViews", b"<sheets"):
+        at = xml.find(anchor)
+        if at >= 0:
+            return xml[:at] + element + xml[at:]
+    raise ValueError("xl/workbook.xml has no <sheets> element")
+
+
+def lock_structure(xlsx: bytes, password: str | None = None) -> bytes:
+    """The workbook `xlsx` (bytes) with its structure locked (see `workbook_xml_locked`)."""
+    parts = ZipParts(xlsx)
+    return parts.build({"xl/workbook.xml": workbook_xml_locked(parts.read("xl/workbook.xml"), password)})
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
