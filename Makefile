@@ -12,7 +12,7 @@ $(BIN)/cchc: setup.cfg pyproject.toml
 	touch $(BIN)/cchc
 
 demo: $(BIN)/cchc
-	$(BIN)/python -m cchc_excel.demo samples out
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash samples/run_quarter.sh samples out
 
 test: $(BIN)/cchc
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole quarter on the bundled samples, with the same commands a district runs (README, "Each quarter").
+#   bash samples/run_quarter.sh [SAMPLES_DIR] [OUT_DIR]
+# `make demo` runs it with the project's virtual environment first on PATH.
+set -euo pipefail
+SAMPLES=${1:-samples}
+OUT=${2:-out}
+PERIOD=2023-Q2
+DISTRICT=540   # thị xã Hoài Nhơn in samples/roster.csv (made-up code)
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+echo "== 1. Biểu mẫu cho từng đơn vị =="
+cchc template --roster "$SAMPLES/roster.csv" --period "$PERIOD" -o "$OUT/bieu-mau"
+
+echo
+echo "== 2. Thư gửi biểu mẫu (bản nháp .eml, chưa gửi) =="
+cchc distribute --roster "$SAMPLES/roster.csv" --unit "$DISTRICT" --period "$PERIOD" --outbox "$OUT/thu-gui" \
+    --contact "Phòng Nội vụ thị xã Hoài Nhơn"
+
+echo
+echo "== 3. Kiểm tra các báo cáo gửi về, phản hồi cho đơn vị =="
+# exit status 1 says that some returns have errors: expected here, the samples include them
+status=0
+cchc check "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --period "$PERIOD" --feedback "$OUT/phan-hoi" || status=$?
+[ "$status" -le 1 ] || exit "$status"
+
+echo
+echo "== 4. Tổng hợp báo cáo của thị xã =="
+cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --unit "$DISTRICT" --period "$PERIOD" \
+    -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --json "$OUT/tong-hop_${DISTRICT}_${PERIOD}.json" \
+    --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv"
+
+echo
+echo "Xong. Xem kết quả trong $OUT/:"
+echo "  bieu-mau/   biểu mẫu đã khóa của từng đơn vị"
+echo "  thu-gui/    thư (.eml) kèm biểu mẫu, sẵn sàng gửi"
+echo "  phan-hoi/   tệp phản hồi cho các đơn vị có lỗi hoặc cảnh báo"
+echo "  tong-hop_${DISTRICT}_${PERIOD}.xlsx   báo cáo tổng hợp của thị xã (kèm tình hình nộp báo cáo, biểu đồ)"
