@@ -1,0 +1,443 @@
+"""OUT.xlsx of a merge, for people: the totals in the forms' own layout, then the detail behind them.
+
+The workbook is a filled template of the parent level (`template.write_template` with the totals as
+values, the counts behind flags, choices and rates in Ghi chú, and metadata saying it is a merged report
+of n units), so the level above checks and merges it like any other return. After the form sheets come:
+
+- `Chi tiết BM1` ... `Chi tiết BM7`: one row per merged unit, one column per row of the form, with the
+  total line and the number of units behind each total;
+- `Tình hình nộp báo cáo`: one line per unit (status, file, received, late, errors, warnings);
+- `Các tệp đã nhận`: one line per file with its status and why (nothing is dropped silently);
+- `Kiểm tra`: every finding of every file (at most `merge.MAX_FINDINGS` lines, and it says so);
+- `Biểu đồ`: native Excel charts: who has reported, and per unit the shares of `CHARTS`.
+
+Text from the returns goes through `write_string`: a unit name starting with `=` stays text.
+Written atomically: an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from cchc_excel.aggregate import total_note
+from cchc_excel.exports import atomic_file
+from cchc_excel.merge_result import FILE_STATUS_LABELS, VIETNAM, MergeResult
+from cchc_excel.report import SEVERITY_LABELS
+from cchc_excel.template_styles import Styles, row_height, text_lines
+from cchc_excel.xlsx_bulk import BulkRows
+
+STATUS_SHEET = "Tình hình nộp báo cáo"
+FILES_SHEET = "Các tệp đã nhận"
+FINDINGS_SHEET = "Kiểm tra"
+CHARTS_SHEET = "Biểu đồ"
+# Per-unit shares worth a chart (ratio rows of the spec; skipped when the spec has no such row).
+CHARTS = ("BM3-3.1", "BM7-2.4")
+CHART_MAX_UNITS = 40  # bars per chart; beyond, the units with the lowest shares
+LEVEL_LABELS = {"tinh": "Tỉnh", "so": "Sở, ngành", "huyen": "Cấp huyện", "xa": "Cấp xã"}
+
+
+def detail_sheet_name(form) -> str:
+    return f"Chi tiết {form.id}"
+
+
+def write_merged_workbook(result: MergeResult, path: str | Path, *, password: str | None = None) -> Path:
+    """Write OUT.xlsx atomically: into a temporary file in the same folder, renamed into place when
+    complete, so that an interrupted run leaves the old file (or none), never half a file.
+
+    The workbook is built by the template writer with the first row of each long table; the other rows
+    are streamed into the file afterwards (`xlsx_bulk`), so memory stays flat at 10,000 units.
+
+    Args:
+        result: the merge.
+        path: where to write (`.xlsx`).
+        password: the sheets' protection password, as for the templates.
+    """
+    from cchc_excel.template import template_bytes
+
+    bulk = BulkRows()
+    data = template_bytes(
+        result.spec, level=result.level, unit=result.root, period=result.period, password=password,
+        values=result.report_values(), notes=merged_notes(result),
+        reported_levels=frozenset(result.reported_levels), merged_units=result.merged_units,
+        after_sheets=lambda workbook, styles: add_merge_sheets(workbook, styles, result, bulk),
+    )
+    with atomic_file(Path(path)) as out:
+        bulk.write_to(data, out)
+    return Path(path)
+
+
+def merged_notes(result: MergeResult) -> dict:
+    """Ghi chú of each total: how many units, and the counts behind a flag, a choice or a rate."""
+    notes = {}
+    for ind_id, total in result.totals.items():
+        note = total_note(total, result.spec[ind_id])
+        if note and total.units:  # a blank total says it all: no unit gave a value
+            notes[ind_id] = note
+    return notes
+
+
+def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk: BulkRows | None = None) -> None:
+    """Add the sheets after the forms (see the module docstring) to an xlsxwriter workbook.
+
+    Long tables go through `bulk` (their rows are inserted by `bulk.write_to` into the finished file);
+    without one, every cell is written here.
+    """
+    styles = styles or Styles(workbook)
+    bulk = bulk or BulkRows(direct=True)
+    fmt = _Formats(styles)
+    for form in result.spec.forms:
+        _detail_sheet(workbook, fmt, result, form, bulk)
+    _status_sheet(workbook, fmt, result, bulk)
+    _files_sheet(workbook, fmt, result, bulk)
+    _findings_sheet(workbook, fmt, result, bulk)
+    _charts_sheet(workbook, fmt, result)
+
+
+class _Formats:
+    """The few formats these sheets need, on the template's font."""
+
+    def __init__(self, s: Styles):
+        border = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
+        self.s = s
+        self.title = s.title
+        self.caption = s.caption
+        self.header = s.fmt(bold=True, align="center", text_wrap=True, bg_color="#F2F2F2", **border)
+        self.label = s.fmt(font_size=10, align="center", valign="top", text_wrap=True, **_nov(border))
+        self.cell = s.fmt(text_wrap=True, **border)
+        self.center = s.fmt(align="center", **border)
+        self.integer = s.fmt(num_format="#,##0", **border)
+        self.number = s.fmt(num_format="#,##0.00", **border)
+        self.percent = s.fmt(num_format="0.00", **border)
+        self.date = s.fmt(num_format="dd/mm/yyyy hh:mm", align="center", **border)
+        self.total_text = s.fmt(bold=True, bg_color="#DDEBF7", text_wrap=True, **border)
+        self.total_integer = s.fmt(bold=True, bg_color="#DDEBF7", num_format="#,##0", **border)
+        self.total_number = s.fmt(bold=True, bg_color="#DDEBF7", num_format="#,##0.00", **border)
+        self.total_percent = s.fmt(bold=True, bg_color="#DDEBF7", num_format="0.00", **border)
+        self.units = s.fmt(italic=True, num_format="#,##0", align="center", **border)
+        self.units_text = s.fmt(italic=True, **border)
+        self.plain = s.fmt(**border)
+
+    def value(self, kind: str, total: bool = False):
+        if kind in ("ratio", "rate"):
+            return self.total_percent if total else self.percent
+        if kind in ("count", "flag", "choice"):
+            return self.total_integer if total else self.integer
+        return self.total_number if total else self.number
+
+
+def _nov(border: dict) -> dict:
+    return {k: v for k, v in border.items() if k != "valign"}
+
+
+def _print_setup(ws, header_rows: int, landscape: bool = True) -> None:
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(0, header_rows - 1)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
+
+
+def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int) -> None:
+    ws.merge_range(0, 0, 0, last_col, text, fmt.title)
+    ws.merge_range(1, 0, 1, last_col, subtitle, fmt.caption)
+    ws.set_row(0, row_height(2, 13))
+
+
+def _subtitle(result: MergeResult) -> str:
+    who = result.root.name if result.root else "Toàn bộ danh sách đơn vị"
+    return f"{who} — {result.period.label} — {result.merged_units} đơn vị được tổng hợp"
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(VIETNAM).replace(tzinfo=None) if moment else None
+
+
+# --------------------------------------------------------------------------------------- per-unit sheets
+
+
+def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: BulkRows) -> None:
+    indicators = [i for i in form.indicators if i.kind != "header"]
+    ws = workbook.add_worksheet(detail_sheet_name(form))
+    first = 4  # columns STT, code, name, level before the indicators
+    last_col = first + len(indicators) - 1
+    _title(ws, fmt, f"{form.name.upper()}. {form.title.upper()}: SỐ LIỆU TỪNG ĐƠN VỊ", _subtitle(result),
+           last_col)
+    head = 3
+    for col, text in enumerate(("STT", "Mã đơn vị", "Tên đơn vị", "Cấp")):
+        ws.merge_range(head, col, head + 2, col, text, fmt.header)
+    widest = 1
+    for j, ind in enumerate(indicators):
+        col = first + j
+        ws.write_string(head, col, f"{ind.code}.", fmt.header)
+        ws.write_string(head + 1, col, ind.label, fmt.label)
+        ws.write_string(head + 2, col, ind.unit or "", fmt.label)
+        widest = max(widest, text_lines(ind.label, 14, size=10))
+    ws.set_row(head + 1, row_height(min(widest, 14), 10))
+    ws.set_column(0, 0, 5)
+    ws.set_column(1, 1, 11)
+    ws.set_column(2, 2, 28)
+    ws.set_column(3, 3, 11)
+    ws.set_column(first, last_col, 14)
+    ws.freeze_panes(head + 3, 3)
+
+    row = head + 3
+    rows = _UnitRows(result, indicators)
+    formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain] + [fmt.value(ind.kind) for ind in indicators]
+    end = bulk.write(ws, row, rows, formats)
+    if end > row:
+        ws.autofilter(head + 2, 0, end - 1, last_col)
+    row = end
+
+    ws.merge_range(row, 0, row, 3, f"Tổng hợp ({result.merged_units} đơn vị)", fmt.total_text)
+    ws.merge_range(row + 1, 0, row + 1, 3, "Số đơn vị có số liệu", fmt.units_text)
+    for j, ind in enumerate(indicators):
+        total = result.totals[ind.id]
+        col = first + j
+        _write_total(ws, row, col, total, ind, fmt)
+        ws.write_number(row + 1, col, total.units, fmt.units)
+    _print_setup(ws, head + 3)
+
+
+class _UnitRows:
+    """The rows of a per-unit sheet, made when asked for (the frame holds the numbers)."""
+
+    def __init__(self, result: MergeResult, indicators: list):
+        self.result = result
+        frame = result.frame
+        self.block = frame[[ind.id for ind in indicators]].to_numpy() if len(frame) else None
+
+    def __len__(self) -> int:
+        return len(self.result.records)
+
+    def __iter__(self):
+        info = self.result.unit_info
+        for i, rec in enumerate(self.result.records):
+            unit = info.get(rec.unit)
+            head = [i + 1, rec.unit, unit.name if unit else rec.unit, LEVEL_LABELS.get(rec.level or "", rec.level or "")]
+            yield head + [None if v != v else v for v in self.block[i].tolist()]
+
+
+def _write_total(ws, row: int, col: int, total, ind, fmt: _Formats) -> None:
+    if total.how == "flag":
+        if total.answered:
+            ws.write_string(row, col, f"{total.value}/{total.answered}", fmt.total_text)
+        else:
+            ws.write_blank(row, col, None, fmt.total_text)
+    elif total.how == "choice":
+        text = "; ".join(f"{code}: {n}" for code, n in total.value.items()) if total.answered else ""
+        ws.write_string(row, col, text, fmt.total_text)
+    elif total.value is None:
+        ws.write_blank(row, col, None, fmt.value(ind.kind, total=True))
+    else:
+        ws.write_number(row, col, float(total.value), fmt.value(ind.kind, total=True))
+
+
+# --------------------------------------------------------------------------------------- statuses
+
+
+def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
+    ws = workbook.add_worksheet(STATUS_SHEET)
+    headers = ("STT", "Mã đơn vị", "Tên đơn vị", "Cấp", "Trạng thái", "Tệp", "Ngày nhận (hoặc lưu)", "Nộp muộn",
+               "Số lỗi", "Số cảnh báo", "Ghi chú")
+    last = len(headers) - 1
+    _title(ws, fmt, f"TÌNH HÌNH NỘP BÁO CÁO {result.period.label.upper()}", _subtitle(result), last)
+    lines = _status_summary(result) + list(result.notes)
+    row = 2
+    for line in lines:
+        ws.merge_range(row, 0, row, last, line, fmt.s.text_wrap)
+        ws.set_row(row, row_height(text_lines(line, 150)))
+        row += 1
+    row += 1
+    head = row
+    for col, text in enumerate(headers):
+        ws.write_string(head, col, text, fmt.header)
+    ws.set_row(head, row_height(2))
+    rows = [(i, u.unit.code, u.unit.name, LEVEL_LABELS.get(u.unit.level, u.unit.level), u.label,
+             "\n".join(Path(p).name for p in u.files), _local(u.received), "Muộn" if u.late else "", u.errors,
+             u.warnings, u.reason) for i, u in enumerate(result.units, 1)]
+    formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.date, fmt.plain,
+               fmt.integer, fmt.integer, fmt.cell]
+    end = bulk.write(ws, head + 1, rows, formats)
+    _colour(ws, fmt, head + 1, end - 1, 4, {"Đã tổng hợp": "ok", "Có lỗi": "bad", "Chưa nộp": "warn"})
+    _colour(ws, fmt, head + 1, end - 1, 7, {"Muộn": "warn"})
+    ws.autofilter(head, 0, max(end - 1, head + 1), last)
+    ws.freeze_panes(head + 1, 3)
+    for col, width in enumerate((5, 11, 30, 11, 16, 30, 17, 10, 8, 10, 40)):
+        ws.set_column(col, col, width)
+    _print_setup(ws, head + 1)
+
+
+def _status_summary(result: MergeResult) -> list[str]:
+    counts = {s: len(result.units_with(s)) for s in ("merged", "errors", "missing")}
+    expected = f"{result.expected} đơn vị phải báo cáo; " if result.expected is not None else ""
+    by_file = {}
+    for f in result.files:
+        by_file[f.label] = by_file.get(f.label, 0) + 1
+    files = "; ".join(f"{n} {label.lower()}" for label, n in by_file.items())
+    return [
+        f"{expected}{counts['merged']} đã tổng hợp, {counts['errors']} có lỗi, {counts['missing']} chưa nộp; "
+        f"{len(result.late_units)} nộp muộn (hạn {result.period.deadline(result.spec.deadline_day):%d/%m/%Y}).",
+        f"{len(result.files)} tệp đã nhận: {files or 'không có tệp nào'}.",
+    ]
+
+
+def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
+    ws = workbook.add_worksheet(FILES_SHEET)
+    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Kỳ báo cáo", "Trạng thái", "Lý do", "Lưu lúc",
+               "Ngày nhận", "Nộp muộn", "Số lỗi", "Số cảnh báo")
+    last = len(headers) - 1
+    _title(ws, fmt, "CÁC TỆP ĐÃ NHẬN", _subtitle(result), last)
+    head = 3
+    for col, text in enumerate(headers):
+        ws.write_string(head, col, text, fmt.header)
+    ws.set_row(head, row_height(2))
+    rows = [(i, f.path.name, f.unit or "", f.unit_name, f.period or "", f.label, f.reason, _local(f.saved_at),
+             _local(f.received), "Muộn" if f.late else "", f.errors, f.warnings)
+            for i, f in enumerate(result.files, 1)]
+    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.cell, fmt.cell, fmt.date, fmt.date,
+               fmt.plain, fmt.integer, fmt.integer]
+    end = bulk.write(ws, head + 1, rows, formats)
+    colours = {label: "warn" for label in FILE_STATUS_LABELS.values()}
+    colours.update({FILE_STATUS_LABELS["merged"]: "ok", FILE_STATUS_LABELS["errors"]: "bad",
+                    FILE_STATUS_LABELS["unreadable"]: "bad"})
+    _colour(ws, fmt, head + 1, end - 1, 5, colours)
+    _colour(ws, fmt, head + 1, end - 1, 9, {"Muộn": "warn"})
+    ws.autofilter(head, 0, max(end - 1, head + 1), last)
+    ws.freeze_panes(head + 1, 2)
+    for col, width in enumerate((5, 30, 11, 26, 10, 16, 40, 17, 17, 10, 8, 10)):
+        ws.set_column(col, col, width)
+    _print_setup(ws, head + 1)
+
+
+def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
+    ws = workbook.add_worksheet(FINDINGS_SHEET)
+    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Mức độ", "Vị trí", "Chỉ tiêu", "Quy tắc", "Nội dung")
+    last = len(headers) - 1
+    shown = len(result.findings)
+    note = f"{result.findings_total} phát hiện trong {len(result.files)} tệp"
+    if result.findings_total > shown:
+        note += f"; chỉ ghi {shown} dòng đầu"
+    _title(ws, fmt, "KẾT QUẢ KIỂM TRA CÁC TỆP", note, last)
+    head = 3
+    for col, text in enumerate(headers):
+        ws.write_string(head, col, text, fmt.header)
+    rows = _FindingRows(result.findings)
+    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
+    end = bulk.write(ws, head + 1, rows, formats)
+    _colour(ws, fmt, head + 1, end - 1, 4, {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"})
+    ws.autofilter(head, 0, max(end - 1, head + 1), last)
+    ws.freeze_panes(head + 1, 2)
+    for col, width in enumerate((6, 28, 11, 24, 10, 16, 12, 14, 70)):
+        ws.set_column(col, col, width)
+    _print_setup(ws, head + 1)
+
+
+class _FindingRows:
+    """The rows of the `Kiểm tra` sheet, made when asked for."""
+
+    def __init__(self, findings: list):
+        self.findings = findings
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __iter__(self):
+        for i, finding in enumerate(self.findings, 1):
+            issue = finding.issue
+            yield (i, finding.path.name, finding.unit or "", finding.unit_name, SEVERITY_LABELS[issue.severity],
+                   issue.location, issue.indicator, issue.rule, issue.message)
+
+
+def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -> None:
+    """Colour a column's cells by their text (conditional formats: one style per column for bulk rows)."""
+    if last < first:
+        return
+    dxf = {"ok": fmt.s.cf_ok, "bad": fmt.s.cf_error, "warn": fmt.s.cf_warning}
+    for text, colour in colours.items():
+        ws.conditional_format(first, col, last, col, {"type": "cell", "criteria": "==",
+                                                      "value": '"' + text.replace('"', '""') + '"',
+                                                      "format": dxf[colour]})
+
+
+# --------------------------------------------------------------------------------------- charts
+
+
+def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
+    ws = workbook.add_worksheet(CHARTS_SHEET)
+    name = CHARTS_SHEET
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 14)
+    ws.write_string(0, 0, f"BIỂU ĐỒ — {result.period.label.upper()}", fmt.s.bold)
+    ws.write_string(1, 0, _subtitle(result), fmt.s.italic)
+
+    # Who has reported.
+    row = 3
+    ws.write_string(row, 0, "Trạng thái", fmt.header)
+    ws.write_string(row, 1, "Số đơn vị", fmt.header)
+    counts = [("Đã tổng hợp", len(result.units_with("merged"))), ("Có lỗi", len(result.units_with("errors"))),
+              ("Chưa nộp", len(result.units_with("missing")))]
+    for i, (label, n) in enumerate(counts, 1):
+        ws.write_string(row + i, 0, label, fmt.plain)
+        ws.write_number(row + i, 1, n, fmt.integer)
+    pie = workbook.add_chart({"type": "pie"})
+    pie.add_series({
+        "name": "Tình hình nộp báo cáo",
+        "categories": [name, row + 1, 0, row + 3, 0],
+        "values": [name, row + 1, 1, row + 3, 1],
+        "data_labels": {"value": True, "percentage": True, "separator": "\n",
+                        "font": {"name": "Times New Roman"}},
+        "points": [{"fill": {"color": "#70AD47"}}, {"fill": {"color": "#C00000"}}, {"fill": {"color": "#FFC000"}}],
+    })
+    pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": "Times New Roman", "size": 12}})
+    pie.set_legend({"position": "right", "font": {"name": "Times New Roman"}})
+    ws.insert_chart(row, 3, pie, {"x_scale": 1.0, "y_scale": 0.9})
+    row += 17
+
+    for ind_id in CHARTS:
+        if ind_id not in result.spec.indicators or result.frame.empty:
+            continue
+        row = _share_chart(workbook, ws, fmt, result, result.spec[ind_id], row)
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int) -> int:
+    values = result.frame[ind.id].to_numpy()
+    pairs = [(result.unit_info[r.unit].name if r.unit in result.unit_info else r.unit, float(v))
+             for r, v in zip(result.records, values) if v == v]
+    if not pairs:
+        return row
+    pairs.sort(key=lambda p: p[1])
+    capped = len(pairs) > CHART_MAX_UNITS
+    # Excel draws a bar chart's first category at the bottom: highest first puts the lowest on top.
+    pairs = pairs[:CHART_MAX_UNITS][::-1]
+    title = f"{ind.label} (%)"
+    if capped:
+        title += f" — {CHART_MAX_UNITS} đơn vị thấp nhất"
+    ws.write_string(row, 0, "Đơn vị", fmt.header)
+    ws.write_string(row, 1, f"{ind.code}. %", fmt.header)
+    for i, (unit_name, value) in enumerate(pairs, 1):
+        ws.write_string(row + i, 0, unit_name, fmt.plain)
+        ws.write_number(row + i, 1, value, fmt.percent)
+    total = result.totals[ind.id].value
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series({
+        "name": ind.label,
+        "categories": [CHARTS_SHEET, row + 1, 0, row + len(pairs), 0],
+        "values": [CHARTS_SHEET, row + 1, 1, row + len(pairs), 1],
+        "fill": {"color": "#4472C4"},
+        "data_labels": {"value": True, "num_format": "0.0", "font": {"name": "Times New Roman", "size": 9}},
+    })
+    chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 11}})
+    chart.set_x_axis({"min": 0, "max": 100, "num_format": "0", "num_font": {"name": "Times New Roman"},
+                      "name": "Chung: " + (f"{total:.1f}%".replace(".", ",") if total is not None else "—"),
+                      "name_font": {"name": "Times New Roman", "size": 10}})
+    chart.set_y_axis({"num_font": {"name": "Times New Roman", "size": 9}, "major_tick_mark": "none"})
+    chart.set_legend({"none": True})
+    height = max(260, 110 + 28 * len(pairs))
+    chart.set_size({"width": 760, "height": height})
+    ws.insert_chart(row, 3, chart)
+    return row + max(len(pairs) + 3, height // 20 + 3)

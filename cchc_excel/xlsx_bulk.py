@@ -1,0 +1,212 @@
+"""Long tables in a workbook without holding every cell in memory.
+
+xlsxwriter keeps every cell of a workbook in memory until it closes (a few hundred bytes a cell, and the
+templates are built in memory); the merged workbook of 10,000 units has a million cells. So a long table is
+written in two steps: its first row through xlsxwriter, which fixes every column's format, and the other
+rows afterwards, as XML inserted after that row in the finished file, each cell with the style its column
+has in the first row. Text goes in as inline strings, always as text (a name starting with `=` is no
+formula).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import re
+import zipfile
+from datetime import date, datetime
+
+
+_EPOCH = datetime(1899, 12, 30)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+
+
+class BulkRows:
+    """Tables written from their first row by xlsxwriter and the rest straight into the sheet XML.
+
+    Use `write` while building the workbook, then `apply` on the finished file's bytes. With
+    `direct=True` every row goes through xlsxwriter (small tables, tests).
+    """
+
+    def __init__(self, direct: bool = False):
+        self.direct = direct
+        self._tables: list = []  # (sheet name, first row 0-based, rows, number of columns)
+
+    def write(self, ws, first_row: int, rows, formats: list) -> int:
+        """Write `rows` from `first_row`, column A on, cell `c` of each row with `formats[c]`.
+
+        Args:
+            rows: a sized iterable of rows (sequences of text, numbers, datetimes or None), iterated
+                again when the file is finished (so it may produce its rows lazily).
+
+        Returns:
+            The row after the last one.
+        """
+        if not len(rows):
+            return first_row
+        for i, row in enumerate(rows):
+            write_cells(ws, first_row + i, row, formats)
+            if not self.direct:
+                break
+        if not self.direct and len(rows) > 1:
+            self._tables.append((ws.name, first_row, rows, len(formats)))
+        return first_row + len(rows)
+
+    def write_to(self, data: bytes, out) -> None:
+        """Write the finished workbook `data`, with the deferred rows inserted, to the binary file `out`.
+
+        The long sheets are streamed, a few hundred rows at a time: memory does not grow with them.
+        """
+        source = zipfile.ZipFile(io.BytesIO(data))
+        tables = {}
+        names = sheet_parts(source)
+        for sheet, first_row, rows, width in self._tables:
+            part = names[sheet]
+            if part in tables:
+                raise ValueError(f"one long table per sheet: {sheet}")
+            tables[part] = (first_row, rows, width)
+        # Level 6, zlib's default: level 1 saves half a second at 10,000 units but makes a file a third
+        # bigger, and this one is emailed upward.
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as target:
+            for name in source.namelist():  # in the same order: [Content_Types].xml first
+                if name not in tables:
+                    target.writestr(name, source.read(name))
+                    continue
+                first_row, rows, width = tables[name]
+                with target.open(name, "w") as f:
+                    _stream(source.read(name).decode("utf-8"), first_row, rows, width, f)
+
+    def apply(self, data: bytes) -> bytes:
+        """The finished workbook `data` with the deferred rows inserted, as bytes."""
+        if not self._tables:
+            return data
+        out = io.BytesIO()
+        self.write_to(data, out)
+        return out.getvalue()
+
+
+def write_cells(ws, row: int, values, formats: list) -> None:
+    """One row through xlsxwriter, text always as text, None as a formatted blank."""
+    for col, value in enumerate(values):
+        fmt = formats[col]
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, (datetime, date)):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, float(value), fmt)
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict:
+    """Sheet name -> zip member of its XML (`xl/worksheets/sheet3.xml`)."""
+    workbook = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = {}
+    for rel in re.findall(r"<Relationship\b[^>]*/>", rels):
+        rid, target = re.search(r'Id="([^"]+)"', rel), re.search(r'Target="([^"]+)"', rel)
+        if rid and target:
+            targets[rid.group(1)] = target.group(1)
+    out = {}
+    for tag in re.findall(r"<sheet\b[^>]*/>", workbook):
+        name, rid = re.search(r'name="([^"]*)"', tag), re.search(r'r:id="([^"]+)"', tag)
+        target = targets[rid.group(1)]
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out[_unescape(name.group(1))] = part
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
+
+
+def column_letters(n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        letters, i = "", i + 1
+        while i:
+            i, rem = divmod(i - 1, 26)
+            letters = chr(65 + rem) + letters
+        out.append(letters)
+    return out
+
+
+def _stream(xml: str, first_row: int, rows, width: int, out, batch: int = 500) -> None:
+    """Write a sheet's XML to `out` with `rows` (all but the first) after its row `first_row` (0-based),
+    each cell styled like the first row's cell of its column."""
+    probe = re.search(rf'<row r="{first_row + 1}"([^>]*)>(.*?)</row>', xml, re.S)
+    if probe is None:
+        raise ValueError(f"row {first_row + 1} not found in the sheet")
+    attrs = probe.group(1)
+    styles = {col: s for col, s in re.findall(r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?', probe.group(2))}
+    letters = column_letters(width)
+    opens = [f'<c r="{letter}' for letter in letters]
+    styled = [f'"{_s(styles.get(c))}' for c in letters]  # closes the reference, adds the style
+    blanks = [f'"{_s(styles.get(c))}/>' if styles.get(c) else None for c in letters]
+    last_row = first_row + len(rows)  # 1-based number of the last row
+    out.write(_widen_dimension(xml[:probe.end()], last_row, letters[-1]).encode("utf-8"))
+    chunk = []
+    number = first_row + 2
+    for values in itertools.islice(iter(rows), 1, None):
+        n = str(number)
+        cells = [f'<row r="{n}"{attrs}>']
+        for col, value in enumerate(values):
+            if value is None or value == "" or value != value:  # blank (None, "", NaN)
+                if blanks[col]:
+                    cells.append(opens[col] + n + blanks[col])
+            elif isinstance(value, str):
+                space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
+                cells.append(f'{opens[col]}{n}{styled[col]} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>')
+            elif isinstance(value, (datetime, date)):
+                cells.append(f"{opens[col]}{n}{styled[col]}><v>{_serial(value)!r}</v></c>")
+            else:
+                cells.append(opens[col] + n + styled[col] + "><v>" + _number(value) + "</v></c>")
+        cells.append("</row>")
+        chunk.append("".join(cells))
+        number += 1
+        if len(chunk) >= batch:
+            out.write("".join(chunk).encode("utf-8"))
+            chunk = []
+    out.write("".join(chunk).encode("utf-8"))
+    out.write(xml[probe.end():].encode("utf-8"))
+
+
+def _s(style: str | None) -> str:
+    return f' s="{style}"' if style else ""
+
+
+def _widen_dimension(xml: str, last_row: int, last_col: str) -> str:
+    """The `<dimension>` of a sheet widened to take in the streamed rows (readers size the sheet by it)."""
+    m = re.search(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>', xml)
+    if not m:
+        return xml
+    col = m.group(3) or m.group(1)
+    row = int(m.group(4) or m.group(2))
+    if (len(last_col), last_col) > (len(col), col):
+        col = last_col
+    ref = f"{m.group(1)}{m.group(2)}:{col}{max(row, last_row)}"
+    return xml[:m.start()] + f'<dimension ref="{ref}"/>' + xml[m.end():]
+
+
+def _number(value) -> str:
+    if type(value) is float:
+        return f"{value:.15g}"  # 3 for 3.0, 0.3 for 0.30000000000000004: what Excel itself keeps
+    if isinstance(value, (bool, int)):
+        return str(int(value))
+    return _number(float(value))
+
+
+def _serial(value) -> float:
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return round((value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400, 8)
+
+
+def _escape(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Control characters cannot be in XML; Excel writes them (and a literal `_xHHHH_`) escaped this way.
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1 else "_x005F" + m.group(),
+                        text)
