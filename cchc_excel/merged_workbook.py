@@ -9,7 +9,7 @@ of n units), so the level above checks and merges it like any other return. Afte
 - `Tình hình nộp báo cáo`: one line per unit (status, file, received, late, errors, warnings);
 - `Các tệp đã nhận`: one line per file with its status and why (nothing is dropped silently);
 - `Kiểm tra`: every finding of every file (at most `merge.MAX_FINDINGS` lines, and it says so);
-- `Biểu đồ`: native Excel charts: who has reported, and per unit the shares of `CHARTS`.
+- `Biểu đồ`: native Excel charts: who has reported, and per unit the shares of the spec's `charts` rows.
 
 Text from the returns goes through `write_string`: a unit name starting with `=` stays text.
 Written atomically: an interrupted run never leaves a half-written file.
@@ -31,10 +31,7 @@ STATUS_SHEET = "Tình hình nộp báo cáo"
 FILES_SHEET = "Các tệp đã nhận"
 FINDINGS_SHEET = "Kiểm tra"
 CHARTS_SHEET = "Biểu đồ"
-# Per-unit shares worth a chart (ratio rows of the spec; skipped when the spec has no such row).
-CHARTS = ("BM3-3.1", "BM7-2.4")
 CHART_MAX_UNITS = 40  # bars per chart; beyond, the units with the lowest shares
-LEVEL_LABELS = {"tinh": "Tỉnh", "so": "Sở, ngành", "huyen": "Cấp huyện", "xa": "Cấp xã"}
 
 
 def detail_sheet_name(form) -> str:
@@ -216,7 +213,8 @@ class _UnitRows:
         info = self.result.unit_info
         for i, rec in enumerate(self.result.records):
             unit = info.get(rec.unit)
-            head = [i + 1, rec.unit, unit.name if unit else rec.unit, LEVEL_LABELS.get(rec.level or "", rec.level or "")]
+            level = self.result.spec.level_name(rec.level) if rec.level else ""
+            head = [i + 1, rec.unit, unit.name if unit else rec.unit, level]
             yield head + [None if v != v else v for v in self.block[i].tolist()]
 
 
@@ -255,7 +253,7 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
     for col, text in enumerate(headers):
         ws.write_string(head, col, text, fmt.header)
     ws.set_row(head, row_height(2))
-    rows = [(i, u.unit.code, u.unit.name, LEVEL_LABELS.get(u.unit.level, u.unit.level), u.label,
+    rows = [(i, u.unit.code, u.unit.name, result.spec.level_name(u.unit.level), u.label,
              "\n".join(Path(p).name for p in u.files), _local(u.received), "Muộn" if u.late else "", u.errors,
              u.warnings, u.reason) for i, u in enumerate(result.units, 1)]
     formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.date, fmt.plain,
@@ -396,9 +394,9 @@ def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
     ws.insert_chart(row, 3, pie, {"x_scale": 1.0, "y_scale": 0.9})
     row += 17
 
-    for ind_id in CHARTS:
-        if ind_id not in result.spec.indicators or result.frame.empty:
-            continue
+    for ind_id in result.spec.charts:
+        if result.frame.empty:
+            break
         row = _share_chart(workbook, ws, fmt, result, result.spec[ind_id], row)
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)

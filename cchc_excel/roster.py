@@ -19,7 +19,6 @@ from cchc_excel.spec import LEVELS
 
 COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
 REQUIRED = ("ma_don_vi", "ten_don_vi", "cap")
-LEVEL_NAMES = {"tinh": "tỉnh", "so": "sở, ngành", "huyen": "cấp huyện", "xa": "cấp xã"}
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ class FormSpec:
     levels: dict
     cutoff_day: int = 14
     deadline_day: int = 20
+    charts: tuple = ()  # % rows the merged workbook charts per unit (ids), in order
     source: str = ""
     indicators: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -275,6 +276,10 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
     rules = tuple(_parse_rule(r, indicators, fail) for r in data.get("rules") or [])
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
+    charts = tuple(data.get("charts") or ())
+    for ind_id in charts:
+        if ind_id not in indicators or indicators[ind_id].kind not in ("ratio", "rate"):
+            fail(f"charts.{ind_id}", "biểu đồ chỉ vẽ được cho dòng tỷ lệ (%) có trong biểu mẫu")
 
     return FormSpec(
         id=_nfc(data["id"]),
@@ -289,6 +294,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         levels=levels,
         cutoff_day=int(periods.get("cutoff_day", 14)),
         deadline_day=int(periods.get("deadline_day", 20)),
+        charts=charts,
         source=source,
         indicators=indicators,
     )
