@@ -18,7 +18,9 @@ test: $(BIN)/cchc
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/cchc
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_template.py
+	$(BIN)/python benchmarks/bench_check.py --n 1000
+	$(BIN)/python benchmarks/bench_aggregate.py
 
 clean:
 	rm -rf $(VENV) out
