@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Iterable
 
 from .collect_mail import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
+from .atomic import write_bytes_atomic
 from .errors import CchcError
 
 MANIFEST_NAME = "manifest.csv"
@@ -157,22 +157,6 @@ def _unique_name(name: str, taken: set[str], out_dir: Path) -> str:
 
 # ---------------------------------------------------------------- files
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cchc-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _csv_safe(value: str) -> str:
     """Keep Excel from reading a text cell as a formula; `_csv_unsafe` undoes it."""
     return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
@@ -225,7 +209,7 @@ def _write_manifest(out_dir: Path, new: list[SavedAttachment]) -> None:
             old += b"\r\n"
     else:
         old = ("\ufeff" + ",".join(MANIFEST_COLUMNS) + "\r\n").encode("utf-8")
-    _write_atomic(path, old + _manifest_rows(new).encode("utf-8"))
+    write_bytes_atomic(path, old + _manifest_rows(new).encode("utf-8"))
 
 
 class _Collector:
@@ -278,7 +262,7 @@ class _Collector:
         if target.parent != self.out_dir or Path(saved).name != saved or saved in (".", ".."):
             raise CchcError(f"{target}: tên tệp không an toàn")  # cannot happen: safe_filename
         try:
-            _write_atomic(target, data)
+            write_bytes_atomic(target, data)
         except OSError as e:
             raise CchcError(f"{target}: không ghi được tệp ({e.strerror or e})") from e
         self.taken.add(saved.casefold())

@@ -26,7 +26,8 @@ from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Iterable
 
-from .collect import _csv_safe, _csv_unsafe, _write_atomic
+from .atomic import write_bytes_atomic
+from .collect import _csv_safe, _csv_unsafe
 from .collect_mail import clean_text
 from .errors import CchcError
 from .periods import Period, parse_period
@@ -316,7 +317,7 @@ def _append_ledger(outbox: Path, delivery: Delivery) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(
         [_csv_safe(values[c]) if c in _TEXT_COLUMNS else values[c] for c in LEDGER_COLUMNS])
-    _write_atomic(path, old + buf.getvalue().encode("utf-8"))
+    write_bytes_atomic(path, old + buf.getvalue().encode("utf-8"))
 
 
 # ---------------------------------------------------------------- SMTP
@@ -418,7 +419,7 @@ def _template_writer(spec, period: Period, outbox: Path, password: str | None):
 
     def write(unit: Unit) -> Path:
         path = outbox / template_filename(unit, period)
-        _write_atomic(path, copies.copy(unit))
+        write_bytes_atomic(path, copies.copy(unit))
         return path
     return write
 
@@ -489,7 +490,7 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
                                 sender=sender, contact=contact, draft=smtp is None)
             eml, data = outbox / eml_name(unit, period), message_bytes(msg)
             try:
-                _write_atomic(eml, data)
+                write_bytes_atomic(eml, data)
             except OSError as e:
                 raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
             result.drafts.append(Draft(unit.code, unit.name, tuple(to), str(msg["Subject"]),

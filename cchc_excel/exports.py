@@ -6,14 +6,12 @@ leaves the old file or none, never half a file.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from cchc_excel.atomic import atomic_file, write_bytes_atomic
 from cchc_excel.merge import MergeResult
 
 CSV_COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "ky_bao_cao", "bieu_mau", "stt", "chi_tieu",
@@ -52,7 +50,7 @@ def summary(result: MergeResult) -> dict:
 def write_json(result: MergeResult, path: str | Path) -> Path:
     """Write `summary(result)` as UTF-8 JSON (Vietnamese kept readable), atomically."""
     text = json.dumps(summary(result), ensure_ascii=False, indent=2) + "\n"
-    return write_atomic(Path(path), text.encode("utf-8"))
+    return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 
 def tidy_rows(result: MergeResult):
@@ -146,40 +144,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path):
-    """A binary file to write `path` through: a temporary file in the same folder, renamed into place
-    when the block ends without error, removed otherwise."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write bytes to `path` atomically (see `atomic_file`)."""
-    with atomic_file(Path(path)) as f:
-        f.write(data)
-    return Path(path)
-
-
-def _remove(path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -55,7 +55,7 @@ from cchc_excel.rules import format_number, indicator_label
 from cchc_excel.spec import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template_forms import layout
 from cchc_excel.template_styles import row_height, text_lines
-from cchc_excel.xlsx_patch import write_bytes_atomic
+from cchc_excel.atomic import write_bytes_atomic
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
            "write_feedbacks"]

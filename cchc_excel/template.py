@@ -31,7 +31,8 @@ from cchc_excel.template_checks import build_checks, is_number, row_results
 from cchc_excel.template_cover import CoverInfo, cover_cell, write_cover, write_guide
 from cchc_excel.template_forms import FormContext, layout, ratio_value, write_form
 from cchc_excel.template_styles import FONT, FONT_SIZE, Styles
-from cchc_excel.xlsx_patch import ZipParts, lock_structure, write_bytes_atomic
+from cchc_excel.atomic import write_bytes_atomic
+from cchc_excel.xlsx_patch import ZipParts, lock_structure
 
 SheetHook = Callable[[object, Styles], None]
 

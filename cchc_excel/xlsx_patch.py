@@ -8,20 +8,14 @@ An .xlsx is a zip of XML parts. Two jobs here:
   other members' already-compressed bytes as they are. Per-unit templates differ from each other only
   in a few parts (shared strings, custom properties), so one build plus a cheap re-zip per unit is
   much faster than building every workbook from scratch.
-
-Also `write_bytes_atomic`: every output of this package is written to a temporary file in the target
-folder, then moved into place, so that a reader never sees half a file.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")  # local file header, without name and extra field
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory header, without variable fields
@@ -30,8 +24,6 @@ _LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
 _UTF8_FLAG = 0x800
 
 # mkstemp creates files readable by their owner only; give outputs the usual permissions instead.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 @dataclass(frozen=True)
@@ -154,21 +146,3 @@ def lock_structure(xlsx: bytes, password: str | None = None) -> bytes:
     """The workbook `xlsx` (bytes) with its structure locked (see `workbook_xml_locked`)."""
     parts = ZipParts(xlsx)
     return parts.build({"xl/workbook.xml": workbook_xml_locked(parts.read("xl/workbook.xml"), password)})
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cchc_excel import exports
+from cchc_excel import atomic
 from cchc_excel.exports import CSV_COLUMNS, summary, write_csv, write_json
 from cchc_excel.merge import merge_reports
 from cchc_excel.report import Issue
@@ -99,7 +99,7 @@ def test_an_interrupted_write_leaves_the_old_file(result, tmp_path, monkeypatch)
     def boom(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(exports.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
         write_json(result, target)
     assert target.read_text(encoding="utf-8") == "old"
