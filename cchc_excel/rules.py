@@ -52,15 +52,6 @@ RATIO_TOLERANCE = 1.0  # percentage points between a typed and a recomputed rati
 _EPS = 1e-6  # slack for sums of amounts (floats)
 _INF = math.inf
 
-# Checks the engine can make that older specs may not carry a message for.
-_DEFAULT_CHECKS = {
-    "ratio-no-numerator": (
-        "warning",
-        "{label} ghi {value}% nhưng {num_label} để trống; hãy điền {num_label} để tỷ lệ được tính lại "
-        "và tổng hợp.",
-    ),
-}
-
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -161,11 +152,8 @@ class _Checker:
         ))
 
     def check(self, check_id: str, ind: Indicator, **fields):
-        check = self.spec.checks.get(check_id)
-        if check is not None:
-            severity, template = check.severity, check.message
-        else:
-            severity, template = _DEFAULT_CHECKS[check_id]
+        check = self.spec.checks[check_id]
+        severity, template = check.severity, check.message
         fields.setdefault("label", self.label(ind.id))
         fields.setdefault("unit", ind.unit)
         self.emit(check_id, severity, template, ind.id, fields)

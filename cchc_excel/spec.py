@@ -33,7 +33,7 @@ RULE_KINDS = ("le", "eq", "ge", "blank_if")
 SEVERITIES = ("error", "warning", "info")
 CHECK_IDS = (
     "not-number", "negative", "not-whole", "percent-range", "not-choice", "wrong-level",
-    "ratio", "ratio-no-denominator", "formula-overwritten", "parent-blank",
+    "ratio", "ratio-no-denominator", "ratio-no-numerator", "formula-overwritten", "parent-blank",
 )
 
 # Aggregation over units and over time when a row does not say.
