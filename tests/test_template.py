@@ -377,7 +377,7 @@ MINI = {
                "huyen": {"name": "Cấp huyện", "reports": ["huyen"]}, "so": {"name": "Sở", "reports": ["so"]}},
     "checks": {c: {"severity": "error", "message": f"{{label}}: lỗi {c} ({{value}})."} for c in (
         "not-number", "negative", "not-whole", "percent-range", "not-choice", "wrong-level", "ratio",
-        "ratio-no-denominator", "formula-overwritten", "parent-blank")},
+        "ratio-no-denominator", "ratio-no-numerator", "formula-overwritten", "parent-blank")},
     "rules": [
         {"id": "A-R1", "kind": "le", "left": ["BM1-2.2"], "right": ["BM1-2.1"], "severity": "error",
          "message": "{left_label} ({left}) vượt {right_label} ({right})."},
