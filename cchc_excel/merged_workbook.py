@@ -258,12 +258,13 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
              u.warnings, u.reason) for i, u in enumerate(result.units, 1)]
     formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.date, fmt.plain,
                fmt.integer, fmt.integer, fmt.cell]
-    end = bulk.write(ws, head + 1, rows, formats)
+    widths = (5, 11, 30, 14, 16, 40, 17, 10, 8, 10, 40)
+    end = bulk.write(ws, head + 1, rows, formats, wrap={2: widths[2], 5: widths[5], 10: widths[10]})
     _colour(ws, fmt, head + 1, end - 1, 4, {"Đã tổng hợp": "ok", "Có lỗi": "bad", "Chưa nộp": "warn"})
     _colour(ws, fmt, head + 1, end - 1, 7, {"Muộn": "warn"})
     ws.autofilter(head, 0, max(end - 1, head + 1), last)
     ws.freeze_panes(head + 1, 3)
-    for col, width in enumerate((5, 11, 30, 11, 16, 30, 17, 10, 8, 10, 40)):
+    for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     _print_setup(ws, head + 1)
 
@@ -297,7 +298,8 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
             for i, f in enumerate(result.files, 1)]
     formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.cell, fmt.cell, fmt.date, fmt.date,
                fmt.plain, fmt.integer, fmt.integer]
-    end = bulk.write(ws, head + 1, rows, formats)
+    widths = (5, 40, 11, 26, 10, 16, 40, 17, 17, 10, 8, 10)
+    end = bulk.write(ws, head + 1, rows, formats, wrap={1: widths[1], 3: widths[3], 5: widths[5], 6: widths[6]})
     colours = {label: "warn" for label in FILE_STATUS_LABELS.values()}
     colours.update({FILE_STATUS_LABELS["merged"]: "ok", FILE_STATUS_LABELS["errors"]: "bad",
                     FILE_STATUS_LABELS["unreadable"]: "bad"})
@@ -305,7 +307,7 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
     _colour(ws, fmt, head + 1, end - 1, 9, {"Muộn": "warn"})
     ws.autofilter(head, 0, max(end - 1, head + 1), last)
     ws.freeze_panes(head + 1, 2)
-    for col, width in enumerate((5, 30, 11, 26, 10, 16, 40, 17, 17, 10, 8, 10)):
+    for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     _print_setup(ws, head + 1)
 
@@ -324,11 +326,12 @@ def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows
         ws.write_string(head, col, text, fmt.header)
     rows = _FindingRows(result.findings)
     formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
-    end = bulk.write(ws, head + 1, rows, formats)
+    widths = (6, 40, 11, 24, 10, 16, 12, 14, 70)
+    end = bulk.write(ws, head + 1, rows, formats, wrap={1: widths[1], 3: widths[3], 8: widths[8]})
     _colour(ws, fmt, head + 1, end - 1, 4, {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"})
     ws.autofilter(head, 0, max(end - 1, head + 1), last)
     ws.freeze_panes(head + 1, 2)
-    for col, width in enumerate((6, 28, 11, 24, 10, 16, 12, 14, 70)):
+    for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     _print_setup(ws, head + 1)
 

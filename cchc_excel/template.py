@@ -55,7 +55,7 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
         raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(LEVELS)}).")
     period = parse_period(period) if period is not None else None
     reported = frozenset(reported_levels) if reported_levels else spec.reported_levels(level)
-    generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    generated_at = _utc(generated_at)
     values = _typed_values(spec, values or {})
     notes = _by_indicator(spec, notes or {}, "notes")
     comments = _by_indicator(spec, comments or {}, "comments")
@@ -169,7 +169,7 @@ def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | 
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = set(levels) if levels else None
     units = [u for u in roster.reporting_units() if wanted is None or u.level in wanted]
-    generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    generated_at = _utc(generated_at)
     copies = UnitCopies(spec, period, password=password, generated_at=generated_at)
     seen: dict[str, str] = {}
     paths = []
@@ -194,7 +194,7 @@ class UnitCopies:
         self.spec = spec
         self.period = period
         self.password = password
-        self.generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
+        self.generated_at = _utc(generated_at)
         self._bases: dict = {}
 
     def _base(self, level: str):
@@ -235,6 +235,15 @@ def _plain(text: str) -> bool:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _utc(moment: datetime | None) -> datetime:
+    """`moment` (default now) in UTC, to the second; a naive datetime is taken as UTC. The workbook's
+    properties store UTC (`2023-06-16T01:30:00Z`), which the reader turns back into the saving time."""
+    moment = moment or datetime.now(timezone.utc)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=0, tzinfo=timezone.utc)
 
 
 def _spec(spec) -> FormSpec:

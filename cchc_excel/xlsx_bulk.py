@@ -17,6 +17,8 @@ import re
 import zipfile
 from datetime import date, datetime
 
+from cchc_excel.template_styles import row_height, text_lines
+
 
 _EPOCH = datetime(1899, 12, 30)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
@@ -33,12 +35,15 @@ class BulkRows:
         self.direct = direct
         self._tables: list = []  # (sheet name, first row 0-based, rows, number of columns)
 
-    def write(self, ws, first_row: int, rows, formats: list) -> int:
+    def write(self, ws, first_row: int, rows, formats: list, wrap: dict | None = None) -> int:
         """Write `rows` from `first_row`, column A on, cell `c` of each row with `formats[c]`.
 
         Args:
             rows: a sized iterable of rows (sequences of text, numbers, datetimes or None), iterated
                 again when the file is finished (so it may produce its rows lazily).
+            wrap: {column: width in characters} of the columns whose text wraps: each row gets the
+                height its longest wrapped text needs. (Neither Excel nor LibreOffice fits row heights
+                when it opens a file, and these workbooks have a fixed default row height.)
 
         Returns:
             The row after the last one.
@@ -47,10 +52,12 @@ class BulkRows:
             return first_row
         for i, row in enumerate(rows):
             write_cells(ws, first_row + i, row, formats)
+            if wrap:
+                ws.set_row(first_row + i, fitted_height(row, wrap))
             if not self.direct:
                 break
         if not self.direct and len(rows) > 1:
-            self._tables.append((ws.name, first_row, rows, len(formats)))
+            self._tables.append((ws.name, first_row, rows, len(formats), wrap))
         return first_row + len(rows)
 
     def write_to(self, data: bytes, out) -> None:
@@ -61,11 +68,11 @@ class BulkRows:
         source = zipfile.ZipFile(io.BytesIO(data))
         tables = {}
         names = sheet_parts(source)
-        for sheet, first_row, rows, width in self._tables:
+        for sheet, first_row, rows, width, wrap in self._tables:
             part = names[sheet]
             if part in tables:
                 raise ValueError(f"one long table per sheet: {sheet}")
-            tables[part] = (first_row, rows, width)
+            tables[part] = (first_row, rows, width, wrap)
         # Level 6, zlib's default: level 1 saves half a second at 10,000 units but makes a file a third
         # bigger, and this one is emailed upward.
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as target:
@@ -73,9 +80,9 @@ class BulkRows:
                 if name not in tables:
                     target.writestr(name, source.read(name))
                     continue
-                first_row, rows, width = tables[name]
+                first_row, rows, width, wrap = tables[name]
                 with target.open(name, "w") as f:
-                    _stream(source.read(name).decode("utf-8"), first_row, rows, width, f)
+                    _stream(source.read(name).decode("utf-8"), first_row, rows, width, f, wrap)
 
     def apply(self, data: bytes) -> bytes:
         """The finished workbook `data` with the deferred rows inserted, as bytes."""
@@ -84,6 +91,16 @@ class BulkRows:
         out = io.BytesIO()
         self.write_to(data, out)
         return out.getvalue()
+
+
+def fitted_height(values, wrap: dict) -> float:
+    """Height in points of a row whose columns `wrap` ({column: width in characters}) wrap their text."""
+    lines = 1
+    for col, width in wrap.items():
+        value = values[col]
+        if isinstance(value, str) and value:
+            lines = max(lines, text_lines(value, width))
+    return row_height(lines)
 
 
 def write_cells(ws, row: int, values, formats: list) -> None:
@@ -134,13 +151,13 @@ def column_letters(n: int) -> list[str]:
     return out
 
 
-def _stream(xml: str, first_row: int, rows, width: int, out, batch: int = 500) -> None:
+def _stream(xml: str, first_row: int, rows, width: int, out, wrap: dict | None = None, batch: int = 500) -> None:
     """Write a sheet's XML to `out` with `rows` (all but the first) after its row `first_row` (0-based),
-    each cell styled like the first row's cell of its column."""
+    each cell styled like the first row's cell of its column, each row as high as `wrap` says."""
     probe = re.search(rf'<row r="{first_row + 1}"([^>]*)>(.*?)</row>', xml, re.S)
     if probe is None:
         raise ValueError(f"row {first_row + 1} not found in the sheet")
-    attrs = probe.group(1)
+    attrs = re.sub(r' (ht|customHeight)="[^"]*"', "", probe.group(1))
     styles = {col: s for col, s in re.findall(r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?', probe.group(2))}
     letters = column_letters(width)
     opens = [f'<c r="{letter}' for letter in letters]
@@ -152,7 +169,8 @@ def _stream(xml: str, first_row: int, rows, width: int, out, batch: int = 500) -
     number = first_row + 2
     for values in itertools.islice(iter(rows), 1, None):
         n = str(number)
-        cells = [f'<row r="{n}"{attrs}>']
+        height = f' ht="{fitted_height(values, wrap)}" customHeight="1"' if wrap else ""
+        cells = [f'<row r="{n}"{attrs}{height}>']
         for col, value in enumerate(values):
             if value is None or value == "" or value != value:  # blank (None, "", NaN)
                 if blanks[col]:
@@ -202,7 +220,8 @@ def _number(value) -> str:
 def _serial(value) -> float:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return round((value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400, 8)
+    # Not rounded: 15:30 rounded to 8 decimals is 15:29:59.9996, which a "hh:mm" format shows as 15:29.
+    return (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
 
 
 def _escape(text: str) -> str:

@@ -8,7 +8,7 @@ from python_calamine import CalamineWorkbook
 from cchc_excel.xlsx_bulk import BulkRows, column_letters
 
 
-def build(path, rows, direct=False):
+def build(path, rows, direct=False, wrap=None):
     bulk = BulkRows(direct=direct)
     data_path = path.with_suffix(".tmp.xlsx")
     wb = xlsxwriter.Workbook(str(data_path))
@@ -16,7 +16,7 @@ def build(path, rows, direct=False):
     ws.write_string(0, 0, "Tiêu đề")
     fmts = [wb.add_format({"num_format": "0"}), wb.add_format({"bold": True}),
             wb.add_format({"num_format": "dd/mm/yyyy hh:mm"}), None]
-    end = bulk.write(ws, 2, rows, fmts)
+    end = bulk.write(ws, 2, rows, fmts, wrap=wrap)
     ws.write_string(end, 0, "Tổng")
     wb.close()
     with open(path, "wb") as out:
@@ -51,6 +51,19 @@ def test_dimension_covers_the_streamed_rows(tmp_path):
     build(tmp_path / "a.xlsx", ROWS)
     xml = zipfile.ZipFile(tmp_path / "a.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert '<dimension ref="A1:D7"/>' in xml
+
+
+def test_wrapped_rows_get_the_height_their_text_needs(tmp_path):
+    import re
+    import zipfile
+
+    long = "Số hồ sơ TTHC giải quyết đúng hạn (725) lớn hơn Tổng số hồ sơ TTHC đã giải quyết xong (713)."
+    rows = [(1, "ngắn", None, None), (2, long, None, None), (3, "hai\ndòng", None, None)]
+    build(tmp_path / "a.xlsx", rows, wrap={1: 20})
+    xml = zipfile.ZipFile(tmp_path / "a.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    heights = {int(r): float(h) for r, h in re.findall(r'<row r="(\d+)"[^>]* ht="([\d.]+)"', xml)}
+    assert heights[4] > heights[5] > heights[3]  # the long message wraps over several lines, "hai dòng" two
+    assert heights[3] < 20
 
 
 def test_column_letters():

@@ -464,3 +464,16 @@ def test_formulas_within_excel_limits(level):
         assert len(formula) <= 8192
         assert all(len(s) <= 255 for s in re.findall(r'"((?:[^"]|"")*)"', formula)), formula
         assert not re.search(r"\b(FILTER|LET|XLOOKUP|TEXTJOIN|CONCAT|IFS|SWITCH|UNIQUE|SEQUENCE)\(", formula)
+
+
+def test_generation_time_is_stored_in_utc_and_read_back_as_the_same_instant(tmp_path):
+    from datetime import timedelta
+
+    from cchc_excel.reader import read_workbook
+
+    saved = datetime(2023, 6, 16, 8, 30, tzinfo=timezone(timedelta(hours=7)))  # on Vietnamese time
+    path = write_template(tmp_path / "t.xlsx", level="xa", unit=Unit("22240", "Phường Tam Quan Bắc", "xa"),
+                          period="2023-Q2", generated_at=saved)
+    core = zipfile.ZipFile(path).read("docProps/core.xml").decode()
+    assert "<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2023-06-16T01:30:00Z<" in core
+    assert read_workbook(path).saved_at == saved
