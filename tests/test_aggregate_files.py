@@ -276,7 +276,7 @@ def test_cli_errors_are_one_line(tmp_path, district):
     empty.mkdir()
     result = CliRunner().invoke(cli, ["aggregate", str(empty), "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 1
-    assert result.output == f"Error: Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {empty}.\n"
+    assert result.output == f"Lỗi: Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {empty}.\n"
     result = CliRunner().invoke(cli, ["aggregate", str(base / "bao-cao-ve"), "-o", str(tmp_path / "x.xlsx"),
                                       "--unit", "HN"])
     assert result.exit_code == 2 and "cần --roster" in result.output

@@ -214,8 +214,8 @@ def test_exit_status_1_for_errors_or_unreadable(returns):
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "Missing argument"),
-    (["nope/"], "does not exist"),
+    ([], "Thiếu đối số"),
+    (["nope/"], "Không tìm thấy"),
     (["{returns}", "--period", "quý năm"], "--period"),
     (["{returns}", "--spec", "cv999"], "--spec"),
     (["{returns}", "--roster", "{returns}/a-clean.xlsx"], "--roster"),

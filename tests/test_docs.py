@@ -31,3 +31,12 @@ def test_readme_set_up_commands_exist():
     assert "make demo" in README and "make test" in README
     assert re.search(r"^demo:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_click_speaks_vietnamese():
+    result = CliRunner().invoke(cli, ["check", "--jobs", "abc", "x"])
+    assert result.exit_code == 2
+    assert "Cách dùng: cchc check" in result.output
+    assert "Lỗi: Giá trị không hợp lệ cho '--jobs' / '-j': 'abc' không phải là số hợp lệ." in result.output
+    result = CliRunner().invoke(cli, ["chek"])
+    assert "Lỗi: Không có lệnh 'chek'. Có phải là 'check'?" in result.output

@@ -134,7 +134,7 @@ def test_usage_errors(tmp_path, base, extra, message):
 def test_missing_password_stops_before_anything(tmp_path, base, server):  # noqa: F811
     result = invoke(*base, *smtp_args(server), "--smtp-user", "noivu")
     assert result.exit_code == 1
-    assert result.output == ("Error: Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường CCHC_SMTP_PASSWORD "
+    assert result.output == ("Lỗi: Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường CCHC_SMTP_PASSWORD "
                              "(mật khẩu của noivu). Chưa gửi thư nào.\n")
     assert not (tmp_path / "thu-gui").exists() and not server.messages
 
@@ -240,7 +240,7 @@ def test_collect_size_limit_and_missing_source(tmp_path):
     result = invoke("collect", big, "-o", tmp_path / "out", "--max-size", "0.1")
     assert result.exit_code == 0 and "«lon.xlsx»: quá lớn (0.2 MB, tối đa 0.1 MB)" in result.output
     missing = invoke("collect", tmp_path / "khong-co.eml", "-o", tmp_path / "out")
-    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert missing.exit_code == 2 and "Không tìm thấy" in missing.output
 
 
 # ------------------------------------------------------------------ the round: distribute, then collect

@@ -151,21 +151,21 @@ def test_cli_roster_errors_name_the_line(tmp_path, csv_text, message):
     roster.write_text(csv_text, encoding="utf-8")
     result = run("--roster", roster, "--period", "2023-Q2", "-o", tmp_path / "out")
     assert result.exit_code == 1
-    assert result.output == f"Error: {message}\n"
+    assert result.output == f"Lỗi: {message}\n"
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args, exit_code, message", [
     (["--level", "xa", "--period", "2023-Q5"], 1,
-     "Error: Không hiểu kỳ báo cáo '2023-Q5'. Hãy ghi theo dạng 2023-Q2 (quý), 2023-H1 (6 tháng), 2023-9M "
+     "Lỗi: Không hiểu kỳ báo cáo '2023-Q5'. Hãy ghi theo dạng 2023-Q2 (quý), 2023-H1 (6 tháng), 2023-9M "
      "(9 tháng), 2023 (năm) hoặc \"Quý II/2023\".\n"),
     (["--roster", "don-vi.csv"], 2,
-     "Error: Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).\n"),
+     "Lỗi: Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).\n"),
     (["--period", "2023"], 2,
-     "Error: Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.\n"),
+     "Lỗi: Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.\n"),
     (["--roster", "khong-co.csv", "--period", "2023"], 1,
-     "Error: Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
-    (["--level", "xa", "--spec", "cv999"], 1, "Error: Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
+     "Lỗi: Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
+    (["--level", "xa", "--spec", "cv999"], 1, "Lỗi: Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
 ])
 def test_cli_errors(tmp_path, monkeypatch, args, exit_code, message):
     monkeypatch.chdir(tmp_path)

@@ -2,10 +2,13 @@
 
 import click
 
+from cchc_excel.cli import vietnamese
 from cchc_excel.errors import CchcError
 
+vietnamese.install()
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(name="cchc", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cchc_excel")
 def cli():
     """Thống kê cải cách hành chính (CCHC) định kỳ bằng Excel: tạo biểu mẫu, kiểm tra, tổng hợp, gửi nhận email."""
