@@ -24,7 +24,6 @@ FORMS_DIR = Path(__file__).parent / "forms"
 DEFAULT_SPEC = "cv371-2022"
 
 KINDS = ("header", "count", "amount", "ratio", "rate", "flag", "choice")
-VALUE_KINDS = tuple(k for k in KINDS if k != "header")
 LEVELS = ("tinh", "so", "huyen", "xa")
 REPORTING_LEVELS = ("so", "huyen", "xa")
 UNIT_AGGREGATIONS = ("sum", "max", "ratio", "mean", "flag", "choice", "none")
@@ -246,37 +245,44 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         if key not in data:
             fail("tệp", f"thiếu khóa bắt buộc {key!r}")
 
-    levels = _parse_levels(data.get("levels"), fail)
-    periods = data.get("periods") or {}
+    levels = _parse_levels(_mapping(data.get("levels"), "levels", fail), fail)
+    periods = _mapping(data.get("periods"), "periods", fail)
+    cutoff_day = _day(periods, "cutoff_day", 14, 29, fail)  # 15/06..14/09: day + 1 must exist in June
+    deadline_day = _day(periods, "deadline_day", 20, 30, fail)
 
     indicators: dict[str, Indicator] = {}
     forms = []
     seen_forms = set()
-    for form_data in data["forms"]:
+    for i, form_data in enumerate(_list(data["forms"], "forms", fail), start=1):
+        form_data = _mapping(form_data, f"forms, mục thứ {i}", fail)
         number = form_data.get("number")
         if not isinstance(number, int) or number in seen_forms:
             fail(f"biểu mẫu {number!r}", "số thứ tự biểu mẫu phải là số nguyên và không trùng")
         seen_forms.add(number)
-        rows = form_data.get("rows") or []
+        rows = _list(form_data.get("rows"), f"Biểu mẫu {number}", fail)
         if not rows:
             fail(f"Biểu mẫu {number}", "không có dòng nào")
-        form_inds = [_parse_row(number, row, levels, fail) for row in rows]
+        form_inds = [_parse_row(number, _mapping(row, f"Biểu mẫu {number}, dòng thứ {n}", fail), levels, fail)
+                     for n, row in enumerate(rows, start=1)]
         for ind in form_inds:
             if ind.id in indicators:
                 fail(ind.id, "mã dòng bị trùng")
             indicators[ind.id] = ind
         forms.append((number, _nfc(form_data.get("title")), _nfc(form_data.get("footnote")), form_inds))
 
+    if not forms:
+        fail("forms", "không có biểu mẫu nào")
     indicators = _link_rows(indicators, fail)
     built_forms = tuple(
         Form(number, title, tuple(indicators[ind.id] for ind in inds), footnote)
         for number, title, footnote, inds in forms
     )
-    checks = _parse_checks(data.get("checks") or {}, fail)
-    rules = tuple(_parse_rule(r, indicators, fail) for r in data.get("rules") or [])
+    checks = _parse_checks(_mapping(data.get("checks"), "checks", fail), fail)
+    rules = tuple(_parse_rule(_mapping(r, f"rules, mục thứ {n}", fail), indicators, fail)
+                  for n, r in enumerate(_list(data.get("rules"), "rules", fail), start=1))
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
-    charts = tuple(data.get("charts") or ())
+    charts = tuple(_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
         if ind_id not in indicators or indicators[ind_id].kind not in ("ratio", "rate"):
             fail(f"charts.{ind_id}", "biểu đồ chỉ vẽ được cho dòng tỷ lệ (%) có trong biểu mẫu")
@@ -292,12 +298,45 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         checks=checks,
         rules=rules,
         levels=levels,
-        cutoff_day=int(periods.get("cutoff_day", 14)),
-        deadline_day=int(periods.get("deadline_day", 20)),
+        cutoff_day=cutoff_day,
+        deadline_day=deadline_day,
         charts=charts,
         source=source,
         indicators=indicators,
     )
+
+
+def _mapping(value, where: str, fail) -> dict:
+    """`value` as a YAML mapping (absent: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        fail(where, "phải là một bảng (mapping) YAML, dạng khóa: giá trị")
+    return value
+
+
+def _list(value, where: str, fail) -> list:
+    """`value` as a YAML list (absent: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        fail(where, "phải là một danh sách YAML, dạng [a, b] hoặc các dòng bắt đầu bằng -")
+    return value
+
+
+def _day(periods: dict, key: str, default: int, last: int, fail) -> int:
+    day = periods.get(key, default)
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= last:
+        fail(f"periods.{key}", f"phải là một ngày trong tháng, từ 1 đến {last} (nhận được {day!r})")
+    return day
+
+
+def _code(value, where: str, fail) -> str:
+    """A row code as a string without its trailing dot. YAML reads `3.10` unquoted as the float 3.1: refused."""
+    if isinstance(value, float):
+        fail(where, f"mã STT {value!r} phải viết trong dấu ngoặc kép (\"{value}\"): không có ngoặc, YAML đọc "
+                    "nó thành một số (3.10 thành 3.1)")
+    return str(value if value is not None else "").strip().rstrip(".")
 
 
 def _parse_levels(data, fail) -> dict:
@@ -306,6 +345,7 @@ def _parse_levels(data, fail) -> dict:
                 **{lv: {"name": lv, "reports": [lv]} for lv in REPORTING_LEVELS}}
     levels = {}
     for code, info in data.items():
+        info = _mapping(info, f"levels.{code}", fail)
         if code not in LEVELS:
             fail(f"levels.{code}", f"cấp không hợp lệ (chỉ nhận {', '.join(LEVELS)})")
         reports = tuple(info.get("reports") or [code])
@@ -317,7 +357,8 @@ def _parse_levels(data, fail) -> dict:
 
 
 def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
-    code = str(row.get("code", "")).strip().rstrip(".")
+    where = f"Biểu mẫu {form}, dòng {row.get('code') or '?'}"
+    code = _code(row.get("code"), where, fail)
     where = f"Biểu mẫu {form}, dòng {code or '?'}"
     if not _CODE_RE.match(code):
         fail(where, f"mã STT {row.get('code')!r} không hợp lệ (ví dụ hợp lệ: \"3.1.2\")")
@@ -342,7 +383,9 @@ def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
         raw = row.get("choices")
         if not raw:
             fail(where, "dòng Có/Không hoặc lựa chọn phải có danh sách choices")
-        choices = tuple((int(k), _nfc(v)) for k, v in raw.items())
+        if not isinstance(raw, dict) or not all(isinstance(k, int) and not isinstance(k, bool) for k in raw):
+            fail(where, "choices phải có dạng mã số: tên, ví dụ {1: Có, 0: Không}")
+        choices = tuple((k, _nfc(v)) for k, v in raw.items())
         if kind == "flag" and sorted(c for c, _ in choices) != [0, 1]:
             fail(where, "dòng Có/Không phải có đúng hai giá trị 0 và 1")
     numerator = denominator = None
@@ -350,7 +393,7 @@ def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
         of = row.get("of")
         if not isinstance(of, (list, tuple)) or len(of) != 2:
             fail(where, "dòng tỷ lệ phải có of: [tử số, mẫu số]")
-        numerator, denominator = (indicator_id(form, str(c).rstrip(".")) for c in of)
+        numerator, denominator = (indicator_id(form, _code(c, where, fail)) for c in of)
     return Indicator(
         id=indicator_id(form, code), form=form, code=code, label=label, note=_nfc(row.get("note")),
         unit=_nfc(row.get("unit")), kind=kind, levels=frozenset(row_levels), units=units, time=time,
@@ -388,7 +431,7 @@ def _link_rows(indicators: dict, fail) -> dict:
 def _parse_checks(data: dict, fail) -> dict:
     checks = {}
     for check_id in CHECK_IDS:
-        info = data.get(check_id)
+        info = _mapping(data.get(check_id), f"checks.{check_id}", fail)
         if not info:
             fail(f"checks.{check_id}", "thiếu thông báo cho phép kiểm tra này")
         checks[check_id] = Check(check_id, _severity(info, f"checks.{check_id}", fail), _nfc(info.get("message")))
@@ -417,11 +460,14 @@ def _parse_rule(data: dict, indicators: dict, fail) -> Rule:
         fail(where, "thiếu thông báo (message)")
     rule = Rule(
         id=rule_id, kind=kind, severity=_severity(data, where, fail), message=message,
-        left=tuple(data.get("left") or ()), right=tuple(data.get("right") or ()),
-        when=data.get("when"), equals=data.get("equals"), rows=tuple(data.get("rows") or ()),
+        left=tuple(_list(data.get("left"), f"{where}: left", fail)),
+        right=tuple(_list(data.get("right"), f"{where}: right", fail)),
+        when=data.get("when"), equals=data.get("equals"), rows=tuple(_list(data.get("rows"), f"{where}: rows", fail)),
     )
     if kind == "blank_if" and (not rule.when or not rule.rows or rule.equals is None):
         fail(where, "quy tắc blank_if cần when, equals và rows")
+    if rule.equals is not None and (not isinstance(rule.equals, (int, float)) or isinstance(rule.equals, bool)):
+        fail(where, f"equals phải là một số (nhận được {rule.equals!r})")
     if kind != "blank_if" and (not rule.left or not rule.right):
         fail(where, "quy tắc so sánh cần left và right")
     for ind_id in rule.indicators:

@@ -3,7 +3,9 @@
 Each check is a small expression tree that renders to an Excel formula (Excel 2010 and LibreOffice
 functions only: IF, AND, OR, NOT, ISNUMBER, ISTEXT, INT, ABS, SUM, COUNT, TRIM) and evaluates in Python
 on the same values, so the formula's cached result is right in a viewer that does not recalculate.
-Blank is not zero: comparisons between rows fire only when both sides hold a number.
+A check fires exactly when `cchc check` (`rules.py`) would report it on the same numbers. Blank is not
+zero: comparisons between rows fire only when both sides hold a number, and a side with a blank row is a
+lower bound, not a sum.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from cchc_excel.spec import FormSpec, Indicator
 EPSILON = "0.000001"
 _EPS = 1e-6
 _MAX_LITERAL = 255  # Excel's limit on one string constant in a formula
+# What a unit must look at while filling; "info" (how a value was read) is not shown live.
+LIVE_SEVERITIES = ("error", "warning")
 
 
 def is_number(value) -> bool:
@@ -27,17 +31,20 @@ def _num(value) -> float:
 
 
 def excel_string(text: str) -> str:
-    """A string constant for a formula: quotes doubled, split into pieces of at most 255 characters."""
-    text = text.replace('"', '""')
+    """A string constant for a formula: quotes doubled, split into pieces of at most 255 characters
+    (counted as written, a doubled quote as two; a pair is never split)."""
     if not text:
         return '""'
-    pieces = [text[i:i + _MAX_LITERAL] for i in range(0, len(text), _MAX_LITERAL)]
-    # never split a doubled quote in two
-    for i in range(len(pieces) - 1):
-        if pieces[i].endswith('"') and (len(pieces[i]) - len(pieces[i].rstrip('"'))) % 2:
-            pieces[i + 1] = '"' + pieces[i + 1]
-            pieces[i] = pieces[i][:-1]
-    return "&".join(f'"{p}"' for p in pieces)
+    pieces, piece, size = [], [], 0
+    for char in text:
+        cost = 2 if char == '"' else 1
+        if size + cost > _MAX_LITERAL:
+            pieces.append("".join(piece))
+            piece, size = [], 0
+        piece.append(char)
+        size += cost
+    pieces.append("".join(piece))
+    return "&".join('"' + p.replace('"', '""') + '"' for p in pieces)
 
 
 def number_text(value) -> str:
@@ -47,10 +54,6 @@ def number_text(value) -> str:
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.15g}"
-
-
-def _const(value: float) -> str:
-    return number_text(value)
 
 
 # ---- expressions -----------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ class Compare(Expr):
 
     def xl(self, ref):
         def side(x):
-            return _const(x) if not isinstance(x, Expr) else x.xl(ref)
+            return x.xl(ref) if isinstance(x, Expr) else number_text(x)
         return f"{side(self.left)}{self.op}{side(self.right)}"
 
     def ev(self, values):
@@ -304,8 +307,8 @@ def build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) ->
 
         def generic(check_id, test):
             check = spec.checks[check_id]
-            severity = "warning" if check.severity == "warning" else "error"
-            add(LiveCheck(check_id, severity, ind.id, test, _render(check.message, fields)))
+            if check.severity in LIVE_SEVERITIES:
+                add(LiveCheck(check_id, check.severity, ind.id, test, _render(check.message, fields)))
 
         if not concerned(ind):
             generic("wrong-level", IsNumber(ind.id))
@@ -323,10 +326,14 @@ def build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) ->
             generic("not-choice", AllOf((IsNumber(ind.id), Not(AnyOf(allowed)))))
         children = tuple(c for c in ind.children if spec[c].is_input and concerned(spec[c]))
         if children:
-            generic("parent-blank", AllOf((Not(IsNumber(ind.id)), Compare(">", Count(children), 0))))
+            # As the reader: blank (not a text) while a breakdown holds a number other than 0.
+            nonzero = AnyOf(tuple(AllOf((IsNumber(c), Compare("<>", Value(c), 0))) for c in children))
+            generic("parent-blank", AllOf((Not(IsNumber(ind.id)), Not(IsText(ind.id)), nonzero)))
 
     for rule in spec.rules:
-        severity = "warning" if rule.severity != "error" else "error"
+        severity = rule.severity
+        if severity not in LIVE_SEVERITIES:
+            continue
         if rule.kind == "blank_if":
             if not concerned(spec[rule.when]):
                 continue
@@ -343,13 +350,34 @@ def build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) ->
         right = tuple(i for i in rule.right if concerned(spec[i]))
         if not left or not right:
             continue
-        both = (Compare(">", Count(left), 0), Compare(">", Count(right), 0))
-        if rule.kind == "le":
-            compare = Exceeds(Sum(left), Sum(right))
-        elif rule.kind == "ge":
-            compare = Exceeds(Sum(right), Sum(left))
-        else:
-            compare = Differs(Sum(left), Sum(right))
         fields = {"left_label": row_ref(left), "left": Sum(left), "right_label": row_ref(right), "right": Sum(right)}
-        add(LiveCheck(rule.id, severity, left[0], AllOf(both + (compare,)), _render(rule.message, fields)))
+        add(LiveCheck(rule.id, severity, left[0], _broken(rule.kind, left, right), _render(rule.message, fields)))
     return checks
+
+
+def _broken(kind: str, left: tuple, right: tuple) -> Expr:
+    """Whether `left <kind> right` (`le`, `ge`, `eq`) is broken, decided as the reader does (`rules.py`).
+
+    Both sides must hold a number. Blank is not zero: the sum of a side with a blank row is only a lower
+    bound, so `le` is broken when the known left exceeds a complete right, `ge` the other way round, and
+    `eq` when either is.
+    """
+    both = (Compare(">", Count(left), 0), Compare(">", Count(right), 0))
+    if kind == "eq" and len(left) == 1 and len(right) == 1:
+        return AllOf(both + (Differs(Sum(left), Sum(right)),))
+    left_over = _all(_complete(right) + (Exceeds(Sum(left), Sum(right)),))
+    right_over = _all(_complete(left) + (Exceeds(Sum(right), Sum(left)),))
+    if kind == "le":
+        return AllOf(both + (left_over,))
+    if kind == "ge":
+        return AllOf(both + (right_over,))
+    return AllOf(both + (AnyOf((left_over, right_over)),))
+
+
+def _complete(ids: tuple) -> tuple:
+    """The test that every row of a side holds a number; none for one row (`both` tests it already)."""
+    return (Compare("=", Count(ids), len(ids)),) if len(ids) > 1 else ()
+
+
+def _all(tests: tuple) -> Expr:
+    return tests[0] if len(tests) == 1 else AllOf(tests)

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from cchc_excel.template_forms import COL_ERRORS, COL_WARNINGS, LETTER, input_cells
-from cchc_excel.template_styles import (ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, WARNING_FILL,
-                                        row_height, text_lines)
+from cchc_excel.template_styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, WARNING_FILL,
+                                        merged_line, row_height, text_lines)
 
 COVER = "Thông tin chung"
 GUIDE = "Hướng dẫn"
 COVER_WIDTHS = (30, 46, 11, 8, 10)
-UNIT_NAME_ROW, UNIT_CODE_ROW, LEVEL_ROW, PERIOD_ROW = 4, 5, 6, 7
 ERR, WARN = LETTER[COL_ERRORS], LETTER[COL_WARNINGS]
+# 0-based rows of the cover's inputs, each a defined name `cchc_<key>` on column B.
 NAMES = {"unit_name": 4, "unit_code": 5, "period": 7, "preparer": 13, "phone": 14, "email": 15, "date": 16}
+LEVEL_ROW = 6
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class CoverInfo:
     unit_code: str | None
     level_name: str
     period_label: str | None
-    window: str  # "từ 15/03/2023 đến 14/06/2023", or the rule when no period is given
+    window: str  # "từ ngày 15/03/2023 đến ngày 14/06/2023", or the rule when no period is given
     deadline: str
     spec_text: str
 
@@ -44,17 +45,17 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     for col, width in enumerate(COVER_WIDTHS):
         ws.set_column(col, col, width)
     total_width = sum(COVER_WIDTHS)
-    _merged(ws, 0, spec.title, styles.title, total_width, 13, True)
-    _merged(ws, 1, spec.issued_with, styles.caption, total_width)
+    merged_line(ws, 0, 4, spec.title, styles.title, total_width, 13, True)
+    merged_line(ws, 1, 4, spec.issued_with, styles.caption, total_width)
     ws.set_row(2, 8)
     _section(ws, styles, 3, "THÔNG TIN CHUNG")
 
-    label = styles.fmt(border=1, border_color="#808080", valign="vcenter", text_wrap=True)
-    fixed = styles.fmt(border=1, border_color="#808080", valign="vcenter", shrink=True, bold=True)
-    fixed_plain = styles.fmt(border=1, border_color="#808080", valign="vcenter", text_wrap=True)
-    entry = styles.fmt(border=1, border_color="#808080", valign="vcenter", bg_color=INPUT_FILL, locked=False,
+    label = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
+    fixed = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", shrink=True, bold=True)
+    fixed_plain = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
+    entry = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
                        shrink=True, num_format="@")
-    entry_date = styles.fmt(border=1, border_color="#808080", valign="vcenter", bg_color=INPUT_FILL, locked=False,
+    entry_date = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
                             num_format="dd/mm/yyyy", align="left")
 
     def row(r, caption, value, given, fmt=None, validation=None):
@@ -69,14 +70,14 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
 
     text_rule = {"validate": "length", "criteria": "<=", "value": 250, "error_title": "Quá dài",
                  "error_message": "Nội dung quá dài (tối đa 250 ký tự)."}
-    row(UNIT_NAME_ROW, "Tên đơn vị báo cáo", info.unit_name, info.unit_name is not None,
+    row(NAMES["unit_name"], "Tên đơn vị báo cáo", info.unit_name, info.unit_name is not None,
         validation={**text_rule, "input_title": "Tên đơn vị",
                     "input_message": "Ghi tên đơn vị báo cáo, ví dụ: UBND phường Tam Quan Bắc."})
-    row(UNIT_CODE_ROW, "Mã đơn vị", info.unit_code, info.unit_code is not None,
+    row(NAMES["unit_code"], "Mã đơn vị", info.unit_code, info.unit_code is not None,
         validation={**text_rule, "input_title": "Mã đơn vị",
                     "input_message": "Ghi mã đơn vị do cơ quan nhận báo cáo cấp (nếu có)."})
     row(LEVEL_ROW, "Cấp", info.level_name, True)
-    row(PERIOD_ROW, "Kỳ báo cáo", info.period_label, info.period_label is not None,
+    row(NAMES["period"], "Kỳ báo cáo", info.period_label, info.period_label is not None,
         validation={**text_rule, "input_title": "Kỳ báo cáo",
                     "input_message": "Ví dụ: Quý II/2023; 6 tháng đầu năm 2023; 9 tháng đầu năm 2023; Năm 2023."})
     row(8, "Số liệu tính", info.window, True, fmt=fixed_plain)
@@ -84,23 +85,20 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     row(10, "Bộ biểu mẫu", info.spec_text, True, fmt=fixed_plain)
     ws.set_row(11, 8)
     _section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
-    row(13, "Họ và tên", "", False,
+    row(NAMES["preparer"], "Họ và tên", "", False,
         validation={**text_rule, "input_title": "Người lập biểu", "input_message": "Họ và tên người lập biểu."})
-    row(14, "Số điện thoại", "", False,
+    row(NAMES["phone"], "Số điện thoại", "", False,
         validation={"validate": "length", "criteria": "between", "minimum": 0, "maximum": 30,
                     "input_title": "Số điện thoại", "input_message": "Số điện thoại liên hệ khi cần đối chiếu số liệu.",
                     "error_title": "Số điện thoại", "error_message": "Số điện thoại quá dài (tối đa 30 ký tự)."})
-    row(15, "Thư điện tử", "", False,
-        validation={"validate": "custom", "value": '=ISNUMBER(SEARCH("@",B16))', "ignore_blank": True,
+    row(NAMES["email"], "Thư điện tử", "", False,
+        validation={"validate": "custom", "value": f'=ISNUMBER(SEARCH("@",B{NAMES["email"] + 1}))', "ignore_blank": True,
                     "input_title": "Thư điện tử", "input_message": "Địa chỉ thư điện tử, ví dụ: vanthu@example.vn.",
                     "error_title": "Thư điện tử", "error_message": "Địa chỉ thư điện tử phải có dấu @."})
-    ws.merge_range(16, 1, 16, 4, "", entry_date)
-    ws.write_string(16, 0, "Ngày lập biểu", label)
-    ws.data_validation(16, 1, 16, 1, {
+    row(NAMES["date"], "Ngày lập biểu", "", False, fmt=entry_date, validation={
         "validate": "date", "criteria": "between", "minimum": date(2000, 1, 1), "maximum": date(2100, 12, 31),
         "input_title": "Ngày lập biểu", "input_message": "Ngày/tháng/năm, ví dụ 20/06/2023.", "error_title": "Ngày không hợp lệ",
         "error_message": "Hãy nhập một ngày, ví dụ 20/06/2023."})
-    ws.set_row(16, 21)
     for key, r in NAMES.items():
         workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
 
@@ -120,8 +118,8 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
 def _summary(ws, styles, spec, ctx, first):
     """The status line and, per form, how many cells are filled and how many problems are left."""
     header = styles.header
-    cell = styles.fmt(border=1, border_color="#808080", valign="vcenter", align="center")
-    bold_cell = styles.fmt(border=1, border_color="#808080", valign="vcenter", align="center", bold=True)
+    cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center")
+    bold_cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center", bold=True)
     table = first + 1
     for col, text in enumerate(("Biểu mẫu", "Tên biểu mẫu", "Đã nhập", "Lỗi", "Cảnh báo")):
         ws.write_string(table, col, text, header)
@@ -141,7 +139,7 @@ def _summary(ws, styles, spec, ctx, first):
         first_row = ctx.cells[form.indicators[0].id][1] + 1
         # The link goes on the short name: LibreOffice does not wrap the text of a hyperlink cell.
         ws.write_url(r, 0, f"internal:{sheet}!A1", styles.link, form.name)
-        ws.write_string(r, 1, form.title, styles.fmt(border=1, border_color="#808080", valign="vcenter",
+        ws.write_string(r, 1, form.title, styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter",
                                                       text_wrap=True))
         ws.write_formula(r, 2, f'={count}&" / {len(rows)}"', cell, f"{filled} / {len(rows)}")
         ws.write_formula(r, 3, f"=SUM({sheet}!{ERR}{first_row}:{ERR}{last})", cell, errors)
@@ -172,7 +170,7 @@ def _summary(ws, styles, spec, ctx, first):
               f'bên phải mỗi biểu mẫu.")')
     cached = ok if total_errors + total_warnings == 0 else (
         f"Còn {total_errors} lỗi và {total_warnings} cảnh báo: xem cột “Kiểm tra tự động” bên phải mỗi biểu mẫu.")
-    status_fmt = styles.fmt(bold=True, valign="vcenter", text_wrap=True, border=1, border_color="#808080")
+    status_fmt = styles.fmt(bold=True, valign="vcenter", text_wrap=True, border=1, border_color=BORDER_COLOR)
     ws.merge_range(first, 0, first, 4, "", status_fmt)
     ws.write_formula(first, 0, status, status_fmt, cached)
     ws.set_row(first, 36)
@@ -195,13 +193,6 @@ def _ranges(rows: list) -> list:
         else:
             runs.append([r, r])
     return [f"D{a + 1}:D{b + 1}" if a != b else f"D{a + 1}" for a, b in runs]
-
-
-def _merged(ws, row, text, fmt, width, size=12, bold=False):
-    ws.merge_range(row, 0, row, 4, "", fmt)
-    if text:
-        ws.write_string(row, 0, text, fmt)
-    ws.set_row(row, row_height(text_lines(text, width, size, bold), size) if text else 6)
 
 
 def _section(ws, styles, row, text):
@@ -246,9 +237,7 @@ def write_guide(workbook, styles, spec, info: CoverInfo, password):
     ws.set_row(0, 24)
     period = f"Kỳ báo cáo: {info.period_label}. " if info.period_label else ""
     intro = f"{period}Số liệu tính {info.window}. Hạn gửi báo cáo: {info.deadline}."
-    ws.merge_range(1, 0, 1, 1, "", styles.caption)
-    ws.write_string(1, 0, intro, styles.caption)
-    ws.set_row(1, row_height(text_lines(intro, 97)))
+    merged_line(ws, 1, 1, intro, styles.caption, 97)
     step_fmt = styles.fmt(valign="top", text_wrap=True)
     number_fmt = styles.fmt(valign="top", align="right", bold=True)
     r = 3
@@ -262,7 +251,7 @@ def write_guide(workbook, styles, spec, info: CoverInfo, password):
     ws.set_row(r, 21)
     r += 1
     for color, meaning in LEGEND:
-        ws.write_blank(r, 0, None, styles.fmt(bg_color=color, border=1, border_color="#808080"))
+        ws.write_blank(r, 0, None, styles.fmt(bg_color=color, border=1, border_color=BORDER_COLOR))
         ws.write_string(r, 1, meaning, styles.text)
         ws.set_row(r, 19)
         r += 1

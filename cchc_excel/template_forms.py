@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from cchc_excel.metadata import defined_name
 from cchc_excel.template_checks import is_number, row_formulas
-from cchc_excel.template_styles import (COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
-                                        row_height, text_lines)
+from cchc_excel.template_styles import (BORDER_COLOR, COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
+                                        merged_line, row_height, text_lines)
 
 HEADER_ROW = 6  # first of the two header rows
 FIRST_ROW = 8  # first indicator row
@@ -165,11 +165,7 @@ def _title_block(ws, styles, spec, form, ctx):
         (form.title, styles.title, True),
     ]
     for row, (text, fmt, bold) in enumerate(lines):
-        ws.merge_range(row, 0, row, COL_NOTE, "", fmt)
-        if text:
-            ws.write_string(row, 0, text, fmt)
-        size = 13 if fmt is styles.title else 12
-        ws.set_row(row, row_height(text_lines(text, width, size, bold), size) if text else 6)
+        merged_line(ws, row, COL_NOTE, text, fmt, width, 13 if fmt is styles.title else 12, bold)
     unit_fmt = styles.fmt(italic=True, align="center", valign="vcenter", shrink=True)
     ws.merge_range(5, 0, 5, COL_NOTE, "", unit_fmt)
     if ctx.unit_line[0] == "text":
@@ -204,7 +200,7 @@ def _header(ws, styles, spec):
 
 def _fmt(styles, *, bold=False, italic=False, grey=False, align=None, fill=None, locked=True,
          num_format=None, comment=False):
-    props = {"border": 1, "border_color": "#808080", "valign": "vcenter", "text_wrap": True}
+    props = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
     if bold:
         props["bold"] = True
     if italic:
@@ -271,7 +267,8 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
                           "font_size": 11})
 
     note = ctx.notes.get(ind.id, "")
-    note_fmt = _fmt(styles, grey=grey, italic=italic, locked=not concerned or bold)
+    # Text format: a note typed as "15/6" or "02" stays what was typed, not a date or a number.
+    note_fmt = _fmt(styles, grey=grey, italic=italic, locked=not concerned or bold, num_format="@")
     if note:
         ws.write_string(row, COL_NOTE, note, note_fmt)
     else:

@@ -97,19 +97,24 @@ def row_height(lines: int, size: float = FONT_SIZE) -> float:
     return round(lines * LINE_PT * size / FONT_SIZE + 3, 2)
 
 
+def merged_line(ws, row: int, last_col: int, text: str, fmt, width_chars: float, size: float = FONT_SIZE,
+                bold: bool = False) -> None:
+    """`text` across columns 0..`last_col` of `row`, the row as high as the wrapped text (a thin gap
+    when there is no text). `width_chars` is the merged width, `size` and `bold` those of `fmt`."""
+    ws.merge_range(row, 0, row, last_col, "", fmt)
+    if text:
+        ws.write_string(row, 0, text, fmt)
+    ws.set_row(row, row_height(text_lines(text, width_chars, size, bold), size) if text else 6)
+
+
 class Styles:
     """The cell formats of one workbook, shared with callers that add their own sheets.
 
     Attributes are xlsxwriter `Format`s, all Times New Roman:
 
-    - `title`, `subtitle` (bold, centred, wrapped), `caption` (italic, centred), `text`, `text_wrap`,
-      `bold`, `italic`, `label` (bordered, wrapped, the form's label cell), `cell` (bordered),
-      `header` (bordered, bold, centred: table headers), `number`, `integer`, `percent_number`
-      (bordered numbers), `date` (dd/mm/yyyy), `link` (a hyperlink);
-    - `input`, `input_text`, `input_date` (unlocked, pale yellow), `note` (unlocked, for Ghi chú),
-      `formula` (locked, pale blue), `grey` (locked, not a row of this level);
-    - `error`, `warning` (fills for findings), `error_text`, `warning_text` (coloured text), `counter`
-      (a number shown as nothing);
+    - `title`, `subtitle` (bold, centred, wrapped), `caption` (italic, centred), `text`, `bold`,
+      `small_italic` (10 pt, for footnotes), `link` (a bordered hyperlink), `header` (bordered, bold,
+      centred: table headers), `counter` (a number shown as nothing);
     - `cf_error`, `cf_warning`, `cf_ok`, `error_text_cf`, `warning_text_cf`: for conditional formats.
 
     `fmt(**props)` makes (and caches) any other format on the same font.
@@ -119,35 +124,17 @@ class Styles:
         self.workbook = workbook
         self._cache: dict = {}
         f = self.fmt
-        border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter"}
         self.title = f(bold=True, font_size=13, align="center", valign="vcenter", text_wrap=True)
         self.subtitle = f(bold=True, align="center", valign="vcenter", text_wrap=True)
         self.caption = f(italic=True, align="center", valign="vcenter", text_wrap=True)
         self.text = f(valign="vcenter")
-        self.text_wrap = f(valign="vcenter", text_wrap=True)
         self.bold = f(bold=True, valign="vcenter")
-        self.italic = f(italic=True, valign="vcenter")
         self.small_italic = f(italic=True, font_size=10, valign="top", text_wrap=True)
-        self.link = f(font_color="#0563C1", underline=1, valign="vcenter", text_wrap=True, **_b(border))
-        self.header = f(bold=True, align="center", text_wrap=True, **border)
-        self.cell = f(text_wrap=True, **border)
-        self.cell_center = f(text_wrap=True, align="center", **border)
-        self.label = f(text_wrap=True, **border)
-        self.number = f(num_format="#,##0.##########", **border)
-        self.integer = f(num_format="#,##0", align="center", **border)
-        self.percent_number = f(num_format="0.0", **border)
-        self.date = f(num_format="dd/mm/yyyy", align="left", valign="vcenter")
-        self.input = f(bg_color=INPUT_FILL, locked=False, num_format="General", align="center", **border)
-        self.input_text = f(bg_color=INPUT_FILL, locked=False, text_wrap=True, num_format="@", **border)
-        self.input_date = f(bg_color=INPUT_FILL, locked=False, num_format="dd/mm/yyyy", align="left", **border)
-        self.note = f(locked=False, text_wrap=True, num_format="@", **border)
-        self.formula = f(bg_color=FORMULA_FILL, num_format="General", align="center", **border)
-        self.grey = f(bg_color=GREY_FILL, font_color=GREY_FONT, text_wrap=True, **border)
-        self.error = f(bg_color=ERROR_FILL, font_color=ERROR_FONT, text_wrap=True, **border)
-        self.warning = f(bg_color=WARNING_FILL, font_color=WARNING_FONT, text_wrap=True, **border)
+        self.link = f(font_color="#0563C1", underline=1, valign="vcenter", text_wrap=True, border=1,
+                      border_color=BORDER_COLOR)
+        self.header = f(bold=True, align="center", text_wrap=True, border=1, border_color=BORDER_COLOR,
+                        valign="vcenter")
         self.counter = f(num_format=";;;")
-        self.error_text = f(font_color=ERROR_FONT, valign="vcenter")
-        self.warning_text = f(font_color=WARNING_FONT, valign="vcenter")
         # Conditional-format (dxf) formats: only fill and font colour.
         self.cf_error = workbook.add_format({"bg_color": ERROR_FILL, "font_color": ERROR_FONT})
         self.cf_warning = workbook.add_format({"bg_color": WARNING_FILL, "font_color": WARNING_FONT})
@@ -163,6 +150,3 @@ class Styles:
             self._cache[key] = self.workbook.add_format(props)
         return self._cache[key]
 
-
-def _b(border: dict) -> dict:
-    return {k: v for k, v in border.items() if k != "valign"}

@@ -23,8 +23,6 @@ _END = struct.Struct("<IHHHHIIH")  # end of central directory record
 _LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
 _UTF8_FLAG = 0x800
 
-# mkstemp creates files readable by their owner only; give outputs the usual permissions instead.
-
 
 @dataclass(frozen=True)
 class _Member:

@@ -118,6 +118,32 @@ BROKEN = [
     ("unknown rule kind", lambda d: d["rules"][0].update(kind="lt"), "loại quy tắc 'lt' không hợp lệ"),
     ("bad severity", lambda d: d["rules"][0].update(severity="fatal"), "mức độ 'fatal' không hợp lệ"),
     ("missing check message", lambda d: d["checks"].pop("ratio"), "checks.ratio"),
+    # YAML reads an unquoted 3.10 as the number 3.1: codes are strings, never floats
+    ("unquoted code", lambda d: d["forms"][2]["rows"][0].update(code=1.10),
+     "Biểu mẫu 3, dòng 1.1: mã STT 1.1 phải viết trong dấu ngoặc kép"),
+    ("unquoted ratio operand", lambda d: d["forms"][2]["rows"][13].update(of=[3.12, "3.1.1"]),
+     "Biểu mẫu 3, dòng 3.1: mã STT 3.12 phải viết trong dấu ngoặc kép"),
+    # wrong shapes are errors naming the place, not crashes
+    ("choices as a list", lambda d: d["forms"][0]["rows"][15].update(choices=["Có", "Không"]),
+     "Biểu mẫu 1, dòng 5: choices phải có dạng mã số: tên"),
+    ("choices keyed by text", lambda d: d["forms"][0]["rows"][15].update(choices={"Có": 1, "Không": 0}),
+     "Biểu mẫu 1, dòng 5: choices phải có dạng mã số: tên"),
+    ("row not a mapping", lambda d: d["forms"][0]["rows"].append("7. Số văn bản"),
+     "Biểu mẫu 1, dòng thứ 20: phải là một bảng (mapping)"),
+    ("form not a mapping", lambda d: d["forms"].append("Biểu mẫu 8"), "forms, mục thứ 8: phải là một bảng"),
+    ("forms not a list", lambda d: d.update(forms={"number": 1}), "forms: phải là một danh sách"),
+    ("no form", lambda d: d.update(forms=[]), "forms: không có biểu mẫu nào"),
+    ("level not a mapping", lambda d: d["levels"].update(xa="UBND cấp xã"), "levels.xa: phải là một bảng"),
+    ("rule not a mapping", lambda d: d["rules"].append("BM1-2.2 <= BM1-2.1"), "rules, mục thứ 29: phải là một bảng"),
+    ("rule side not a list", lambda d: d["rules"][0].update(left="BM1-2.2"),
+     "quy tắc BM1-R1: left: phải là một danh sách"),
+    ("check not a mapping", lambda d: d["checks"].update(ratio="lỗi"), "checks.ratio: phải là một bảng"),
+    ("equals not a number", lambda d: d["rules"][3].update(equals="không"),
+     "quy tắc BM1-R4: equals phải là một số (nhận được 'không')"),
+    ("cut-off day as text", lambda d: d["periods"].update(cutoff_day="mười bốn"),
+     "periods.cutoff_day: phải là một ngày trong tháng, từ 1 đến 29"),
+    ("deadline past the month", lambda d: d["periods"].update(deadline_day=31),
+     "periods.deadline_day: phải là một ngày trong tháng, từ 1 đến 30 (nhận được 31)"),
 ]
 
 

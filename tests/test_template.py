@@ -321,6 +321,13 @@ def test_blank_template_has_no_problem_to_report(xa_bytes):
         assert all(r[8] == "" and r[6] in ("", 0) for r in rows[FIRST_ROW:])
 
 
+def test_notes_are_text_cells(xa):
+    """Ghi chú is free text: "15/6" typed there must not turn into a date, nor "02" into 2."""
+    ws = xa["Biểu mẫu 4"]
+    r = row_of(SPEC["BM4-2.3"])
+    assert ws.cell(r, 5).number_format == "@" and ws.cell(r, 5).protection.locked is False
+
+
 def test_values_notes_and_comments():
     data = template_bytes(level="xa", unit=UNIT, period="2023-Q2", generated_at=WHEN,
                           values={"BM4-2.3": 2, "BM6-1.1": 1250.5, "BM1-1": "khoảng 6"},
@@ -437,6 +444,7 @@ def test_a_spec_of_our_own_makes_its_own_template():
     ("a" * 255, '"' + "a" * 255 + '"'),
     ("a" * 256, '"' + "a" * 255 + '"&"a"'),
     ("a" * 254 + '"b', '"' + "a" * 254 + '"&"""b"'),
+    ("a" * 254 + '"' + "b" * 254, '"' + "a" * 254 + '"&"""' + "b" * 253 + '"&"b"'),  # no piece of 256
 ])
 def test_formula_string_constants_stay_within_excel_limits(text, expected):
     assert excel_string(text) == expected
@@ -477,3 +485,78 @@ def test_generation_time_is_stored_in_utc_and_read_back_as_the_same_instant(tmp_
     core = zipfile.ZipFile(path).read("docProps/core.xml").decode()
     assert "<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2023-06-16T01:30:00Z<" in core
     assert read_workbook(path).saved_at == saved
+
+
+def live_findings(spec, level: str, values: dict) -> set:
+    """(rule, row, severity) of every live check that fires on `values` in a template of `level`."""
+    from cchc_excel.template_checks import build_checks
+    from cchc_excel.template_forms import ratio_value
+
+    reported = spec.reported_levels(level)
+    shown = dict(values)
+    for ind in spec.value_indicators:
+        if ind.kind == "ratio" and ind.levels & reported:
+            shown[ind.id] = ratio_value(values, ind)
+    checks = build_checks(spec, reported, spec.level_name(level))
+    return {(c.id, row, c.severity) for row, cs in checks.items() for c in cs if c.test.ev(shown)}
+
+
+def reader_findings(spec, level: str, values: dict) -> set:
+    """(rule, row, severity) of what `cchc check` finds in the same values typed into the template."""
+    from pathlib import Path
+
+    from cchc_excel.rules import check_submission
+    from cchc_excel.submission import Submission
+
+    sub = Submission(path=Path("x.xlsx"), spec=spec, level=level, reported_levels=spec.reported_levels(level),
+                     values={i.id: None if isinstance(values.get(i.id), str) else values.get(i.id)
+                             for i in spec.value_indicators},
+                     texts={k: v for k, v in values.items() if isinstance(v, str)},
+                     formulas={i.id for i in spec.value_indicators if i.kind == "ratio"})
+    return {(i.rule, i.indicator, i.severity) for i in check_submission(sub)}
+
+
+def test_live_checks_leave_blank_parts_unknown_as_the_reader_does():
+    """Blank is not zero: `BM6-2.1 = 2.2 + 2.3 + 2.4 + 2.5` with 2.5 not typed yet is no error while the
+    known parts stay within the total; a blank total over breakdowns of 0 is no warning."""
+    values = {"BM6-2.1": 10, "BM6-2.2": 3, "BM6-2.3": 4, "BM1-5.1": 0, "BM1-5.2": 0}
+    assert live_findings(SPEC, "xa", values) == set() == reader_findings(SPEC, "xa", values)
+    too_many = {**values, "BM6-2.4": 5}  # the known parts already exceed the total
+    assert ("BM6-R2", "BM6-2.1", "error") in live_findings(SPEC, "xa", too_many)
+    complete = {**values, "BM6-2.4": 1, "BM6-2.5": 1}  # every part typed: the sum must match
+    assert live_findings(SPEC, "xa", complete) == {("BM6-R2", "BM6-2.1", "error")} == reader_findings(
+        SPEC, "xa", complete)
+    data = template_bytes(level="xa", values=values, generated_at=WHEN)
+    assert cached(data, "Thông tin chung")[19][0] == "Chưa phát hiện lỗi nào trong số liệu đã nhập."
+
+
+@pytest.mark.parametrize("level", ["so", "huyen", "xa"])
+def test_live_checks_find_what_the_reader_finds(level):
+    """On random returns (rows of the level only: the others are locked), every rule and check a formula
+    can express fires in the template exactly when `cchc check` reports it."""
+    import random
+
+    rng = random.Random(371)
+    expressible = {"ratio", "ratio-no-denominator", "ratio-no-numerator", "formula-overwritten"}
+    rows = [i for i in SPEC.value_indicators if i.kind != "ratio" and i.levels & SPEC.reported_levels(level)]
+    for _ in range(300):
+        values = {}
+        for ind in rows:
+            if rng.random() < 0.4:
+                continue
+            if ind.kind in ("flag", "choice"):
+                values[ind.id] = rng.choice([0, 1, 2])
+            elif ind.kind == "rate":
+                values[ind.id] = rng.choice([0, 50, 100, 120, -1])
+            else:
+                values[ind.id] = rng.choice([0, 0, 1, 2, 3, 5, -1, 2.5, "x"])
+        reader = {f for f in reader_findings(SPEC, level, values) if f[0] not in expressible}
+        assert live_findings(SPEC, level, values) == reader, values
+
+
+def test_info_rules_are_not_shown_while_filling():
+    """A check or rule of severity info says how a value was read: not a problem left in the template."""
+    data = {**MINI, "checks": {**MINI["checks"], "negative": {"severity": "info", "message": "{label} âm."}},
+            "rules": [{**MINI["rules"][0], "severity": "info"}]}
+    spec = parse_spec(data, source="mini.yaml")
+    assert live_findings(spec, "xa", {"BM1-1": -1, "BM1-2.1": 4, "BM1-2.2": 5}) == set()

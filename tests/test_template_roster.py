@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -125,6 +126,29 @@ def test_cli_blank_template_of_a_level_into_a_folder(tmp_path):
     assert result.output == f"Đã tạo biểu mẫu {path} (UBND cấp huyện).\n"
     meta = meta_of(path)
     assert (meta["level"], meta["unit_code"], meta["period"]) == ("huyen", "", "")
+
+
+def test_cli_folder_named_with_a_slash_before_it_exists(tmp_path, monkeypatch):
+    """README: `-o bieu-mau-trong/` gives bieu-mau-trong/cv371-2022_huyen.xlsx, not a file `bieu-mau-trong`."""
+    monkeypatch.chdir(tmp_path)
+    result = run("--level", "huyen", "-o", "bieu-mau-trong/")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Đã tạo biểu mẫu {Path('bieu-mau-trong/cv371-2022_huyen.xlsx')} (UBND cấp huyện).\n"
+    assert meta_of(tmp_path / "bieu-mau-trong" / "cv371-2022_huyen.xlsx")["level"] == "huyen"
+
+
+def test_cli_roster_into_a_file_is_a_usage_error(roster_file, tmp_path):
+    (tmp_path / "out.xlsx").write_bytes(b"")
+    result = run("--roster", roster_file, "--period", "2023-Q2", "-o", tmp_path / "out.xlsx")
+    assert result.exit_code == 2
+    assert result.output.endswith(f"Lỗi: {tmp_path / 'out.xlsx'} là một tệp: với --roster, -o phải là một thư mục.\n")
+
+
+def test_cli_unwritable_output_is_an_error_not_a_traceback(tmp_path):
+    (tmp_path / "a-file").write_bytes(b"")
+    result = run("--level", "xa", "-o", tmp_path / "a-file" / "t.xlsx")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Lỗi: Không ghi được {tmp_path / 'a-file'}")
 
 
 def test_cli_roster_prints_its_warnings(roster_file, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -24,8 +25,9 @@ LEVEL_CHOICES = ("xa", "huyen", "so")
                    "tạo một biểu mẫu cho mỗi đơn vị.")
 @click.option("--spec", "spec_ref", metavar="ID", help="Bộ biểu mẫu (mặc định: cv371-2022) hoặc đường dẫn tệp YAML.")
 @click.option("--password", help="Mật khẩu bảo vệ trang tính và cấu trúc bảng tính (không bắt buộc).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="Tệp .xlsx cần tạo; với --roster là thư mục chứa các biểu mẫu.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tệp .xlsx cần tạo, hoặc thư mục (có sẵn, hoặc ghi có dấu / ở cuối) để đặt tên tệp tự động; "
+                   "với --roster là thư mục chứa các biểu mẫu.")
 def template(level, unit_code, unit_name, period, roster, spec_ref, password, output):
     """Tạo biểu mẫu Excel thống kê CCHC đã khóa, sẵn sàng gửi cho đơn vị.
 
@@ -45,38 +47,46 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
     from cchc_excel.spec import load_spec
     from cchc_excel.template import template_filename, write_roster_templates, write_template
 
-    with library_errors():
-        spec = load_spec(spec_ref)
-        parsed_period = parse_period(period) if period else None
-        if roster is not None:
-            if unit_code or unit_name:
-                raise click.UsageError("--unit-code và --unit-name không dùng cùng --roster (lấy từ danh sách).")
-            if parsed_period is None:
-                raise click.UsageError("Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).")
-            units = load_roster(roster)
-            for warning in units.warnings:
-                click.echo(f"Cảnh báo: {warning}", err=True)
-            if not units.reporting_units():
-                raise click.ClickException(f"{roster.name}: danh sách không có đơn vị nào cần báo cáo.")
-            started = time.perf_counter()
-            paths = write_roster_templates(units, parsed_period, output, spec, password=password,
-                                           levels=[level] if level else None)
-            elapsed = time.perf_counter() - started
-            click.echo(f"Đã tạo {len(paths)} biểu mẫu {parsed_period.label} trong {output} ({elapsed:.1f} giây).")
-            return
-        if level is None:
-            raise click.UsageError("Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.")
-        unit = Unit(unit_code or "", unit_name or "", level) if (unit_code or unit_name) else None
-        if output.is_dir():
-            if unit is not None and unit.code and parsed_period is not None:
-                output = output / template_filename(unit, parsed_period)
-            else:
-                output = output / f"{spec.id}_{level}{'_' + parsed_period.code if parsed_period else ''}.xlsx"
-        output.parent.mkdir(parents=True, exist_ok=True)
-        path = write_template(output, spec, level=level, unit=unit, period=parsed_period, password=password)
-        what = ", ".join(x for x in (spec.level_name(level), unit.name if unit else "",
-                                     parsed_period.label if parsed_period else "") if x)
-        click.echo(f"Đã tạo biểu mẫu {path} ({what}).")
+    # "-o bieu-mau/" names a folder even before it exists (Path() would drop the slash).
+    into_folder = output.endswith(("/", os.sep)) or os.path.isdir(output)
+    output = Path(output)
+    try:
+        with library_errors():
+            spec = load_spec(spec_ref)
+            parsed_period = parse_period(period) if period else None
+            if roster is not None:
+                if unit_code or unit_name:
+                    raise click.UsageError("--unit-code và --unit-name không dùng cùng --roster (lấy từ danh sách).")
+                if parsed_period is None:
+                    raise click.UsageError("Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).")
+                units = load_roster(roster)
+                for warning in units.warnings:
+                    click.echo(f"Cảnh báo: {warning}", err=True)
+                if not units.reporting_units():
+                    raise click.ClickException(f"{roster.name}: danh sách không có đơn vị nào cần báo cáo.")
+                if output.exists() and not output.is_dir():
+                    raise click.UsageError(f"{output} là một tệp: với --roster, -o phải là một thư mục.")
+                started = time.perf_counter()
+                paths = write_roster_templates(units, parsed_period, output, spec, password=password,
+                                               levels=[level] if level else None)
+                elapsed = time.perf_counter() - started
+                click.echo(f"Đã tạo {len(paths)} biểu mẫu {parsed_period.label} trong {output} ({elapsed:.1f} giây).")
+                return
+            if level is None:
+                raise click.UsageError("Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.")
+            unit = Unit(unit_code or "", unit_name or "", level) if (unit_code or unit_name) else None
+            if into_folder:
+                if unit is not None and unit.code and parsed_period is not None:
+                    output = output / template_filename(unit, parsed_period)
+                else:
+                    output = output / f"{spec.id}_{level}{'_' + parsed_period.code if parsed_period else ''}.xlsx"
+            output.parent.mkdir(parents=True, exist_ok=True)
+            path = write_template(output, spec, level=level, unit=unit, period=parsed_period, password=password)
+            what = ", ".join(x for x in (spec.level_name(level), unit.name if unit else "",
+                                         parsed_period.label if parsed_period else "") if x)
+            click.echo(f"Đã tạo biểu mẫu {path} ({what}).")
+    except OSError as e:  # a folder that is a file, a read-only disk...
+        raise click.ClickException(f"Không ghi được {e.filename or output}: {e.strerror or e}.") from e
 
 
 COMMANDS = [template]
