@@ -28,10 +28,9 @@ it records the returned file's path in a custom property, so a second run over t
 own earlier feedback and a different file of the same name gets `_phan-hoi-2.xlsx`.
 
 Layout of `Lỗi cần sửa` (0-based rows): 0 title, 1 unit and period, 2 file, 3 counts, 5-8 what to do,
-9 remarks on the template chosen, 11 the table header, data from 12. The reader looks for a unit and a
-period in the first 12 rows of the first sheets when the template does not name them: the findings
-(whose messages may quote periods or names as examples) start below, and no cell in the first columns
-reads like a form title ("Biểu mẫu 3"), so the sheet is never taken for a form.
+9 remarks on the template chosen, 11 the table header, data from 12. The reader skips a sheet of this name
+(`layout.FEEDBACK_SHEET`) when it looks for forms, unit and period, so a returned feedback workbook reads as
+the template it carries.
 """
 
 from __future__ import annotations
@@ -47,20 +46,19 @@ from pathlib import Path
 from xml.sax.saxutils import unescape
 
 from cchc_excel.errors import CchcError
-from cchc_excel.layout import form_in_sheet_name, form_in_title
+from cchc_excel.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
 from cchc_excel.periods import Period, parse_period
 from cchc_excel.report import SEVERITIES, SEVERITY_LABELS, FileReport, Report
 from cchc_excel.roster import Unit
 from cchc_excel.rules import format_number, indicator_label
 from cchc_excel.spec import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template_forms import layout
-from cchc_excel.template_styles import row_height, text_lines
+from cchc_excel.template_styles import BORDER_COLOR, merged_line, row_height, text_lines
 from cchc_excel.atomic import write_bytes_atomic
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
            "write_feedbacks"]
 
-FEEDBACK_SHEET = "Lỗi cần sửa"
 SUFFIX = "_phan-hoi"
 SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's absolute path
 SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as checked
@@ -81,7 +79,7 @@ INSTRUCTIONS = (
     "2. Bấm vào địa chỉ ở cột “Ô” để đi tới ô cần sửa. Lỗi phải được sửa trước khi số liệu được tổng hợp; "
     "cảnh báo cần xem lại, nếu số liệu vẫn đúng thì ghi lý do vào cột Ghi chú của dòng đó.",
     "3. Số liệu đơn vị đã gửi được chép sẵn vào các Biểu mẫu: chỉ sửa những ô cần sửa. Không đổi tên "
-    "trang tính, không chèn hay xoá dòng.",
+    "trang tính, không chèn hay xóa dòng.",
 )
 
 
@@ -298,8 +296,8 @@ def _spec_of(fr: FileReport) -> FormSpec:
 
 
 def _likely_level(spec: FormSpec, values: dict, texts: dict) -> str:
-    """The reporting level whose rows hold the most filled cells (rows of no level left out); `xa` first
-    on a tie."""
+    """The reporting level with the fewest filled cells outside its own rows (those the template would
+    grey out and drop); `xa` first on a tie."""
     filled = [spec[i] for i in spec.indicators
               if texts.get(i) or (values.get(i) is not None and spec[i].kind != "header")]
     order = (DEFAULT_LEVEL,) + tuple(lv for lv in REPORTING_LEVELS if lv != DEFAULT_LEVEL)
@@ -336,7 +334,7 @@ def _findings(fr: FileReport, spec: FormSpec, reported: frozenset, dropped: dict
         for i, f in enumerate(findings):
             if f.indicator == ind_id:
                 findings[i] = Finding(f.severity, f.form, f.sheet, f.cell, f.indicator, f.label,
-                                      f"{f.text} Trong tệp này ô đã được để trống (dòng bị khoá).")
+                                      f"{f.text} Trong tệp này ô đã được để trống (dòng bị khóa).")
                 break
         else:
             sheet, row = cells[ind_id]
@@ -368,7 +366,7 @@ def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     for col, (_, width) in enumerate(COLUMNS):
         ws.set_column(col, col, width)
     s = styles
-    border = {"border": 1, "border_color": "#808080", "valign": "vcenter", "text_wrap": True}
+    border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
     fmt = {
         "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
         "line": s.fmt(valign="vcenter", text_wrap=True),
@@ -384,9 +382,7 @@ def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     }
 
     def line(row, text, style="line", size=12, bold=False):
-        ws.merge_range(row, 0, row, LAST_COL, "", fmt[style])
-        ws.write_string(row, 0, _nfc(text), fmt[style])
-        ws.set_row(row, row_height(text_lines(text, WIDTH - 2, size, bold), size))
+        merged_line(ws, row, LAST_COL, _nfc(text), fmt[style], WIDTH - 2, size, bold)
 
     errors, warnings, infos = (sum(1 for f in plan.findings if f.severity == sev) for sev in SEVERITIES)
     line(0, "PHẢN HỒI KẾT QUẢ KIỂM TRA BÁO CÁO THỐNG KÊ CẢI CÁCH HÀNH CHÍNH", "title", 14, True)

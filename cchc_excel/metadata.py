@@ -40,13 +40,6 @@ def defined_name(indicator_id: str) -> str:
     return indicator_id.replace("-", "_", 1)
 
 
-def indicator_of_name(name: str) -> str | None:
-    """Inverse of `defined_name`, or None for a name that is not ours."""
-    if not name.startswith("BM") or "_" not in name:
-        return None
-    return name.replace("_", "-", 1)
-
-
 def parse_sheet(rows: list[list]) -> tuple[dict, dict]:
     """Read the `_cchc` sheet as returned by python-calamine (`to_python()`).
 
