@@ -99,6 +99,19 @@ def _write_plain(path: Path, values: dict, unit: Unit):
     wb.close()
 
 
+def _code_version() -> str:
+    """A short hash of the template writer's sources: returns made by older code are not reused."""
+    import hashlib
+
+    import cchc_excel
+
+    package = Path(cchc_excel.__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.glob("template*.py")) + sorted(package.glob("forms/*.yaml")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def make_returns(folder: Path, n: int, jobs: int) -> list:
     folder.mkdir(parents=True, exist_ok=True)
     have = sorted(folder.glob("xa-*.xlsx"))
@@ -197,7 +210,7 @@ def main(argv=None):
         _rss_child(args.rss_child, args.jobs)
         return 0
 
-    folder = args.dir or Path(tempfile.gettempdir()) / f"cchc-bench-check-{args.n}"
+    folder = args.dir or Path(tempfile.gettempdir()) / f"cchc-bench-check-{args.n}-{_code_version()}"
     files = make_returns(folder, args.n, args.jobs)
     files = [f for f in find_files([folder]) if Path(f).name.startswith("xa-")][:args.n]
     n = len(files)

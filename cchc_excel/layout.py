@@ -23,6 +23,9 @@ __all__ = [
     "match_form", "header_rows_end",
 ]
 
+# The first sheet of a feedback workbook (`feedback.py`): a list of findings, never a form. Defined here so
+# that the reader need not import the feedback writer (and xlsxwriter) into every worker process.
+FEEDBACK_SHEET = "Lỗi cần sửa"
 TITLE_COLUMNS = 6  # a form's title is looked for in the first columns only
 HEADER_SEARCH = 15  # rows after a title where the header row is looked for
 TABLE_GAP = 10  # empty rows that end a form's table

@@ -62,7 +62,8 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
         roster: units, to recognise the unit by code or by the name written in the workbook.
         unit_code: the unit that sent it (wins over what the file says; a warning when they differ).
         period: the period it reports (`2023-Q2`, a `Period`), likewise.
-        limits: bounds on what is read (`max_rows` per sheet), checked by `safety.inspect_file` first.
+        limits: bounds on the file, checked by `safety.inspect_file` first, and on what is read of each
+            sheet (`max_rows`, `max_cols`).
 
     Returns:
         A `Submission`; what was odd about the file is in its `issues`.
@@ -74,10 +75,9 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
     path = Path(path)
     asked_period = parse_period(period) if period is not None and period != "" else None
     file_format = inspect_file(path, limits)
-    max_rows = limits.max_rows
     book = None
     try:
-        book = Book(path, file_format, max_rows)
+        book = Book(path, file_format, limits.max_rows, limits.max_cols)
         reader = _Reader(book, spec, roster, unit_code, asked_period)
         return reader.read()
     except CchcError:
@@ -118,7 +118,10 @@ class _Reader:
         self.spec = self._spec(spec)
         self.sub = Submission(path=book.path, spec=self.spec, file_format=book.format,
                               template=self.meta or None)
-        self.sheet_order = [s for s in book.sheet_names if s != metadata.SHEET]
+        # Sheets searched for forms and for the unit's name and period: neither our metadata nor the list of
+        # findings that leads a feedback workbook sent back (`Lỗi cần sửa`), whose lines quote files, units
+        # and periods.
+        self.searched = [s for s in book.sheet_names if s not in (metadata.SHEET, lay.FEEDBACK_SHEET)]
         self._sections: dict[int, lay.Section] | None = None
         self.places: dict[int, tuple] = {}  # form -> (sheet, rows, Columns, FormMatch)
         self.missing: list = []  # (form, sheet, indicator) of rows not found in a found form
@@ -155,6 +158,9 @@ class _Reader:
         self._report_missing_rows()
         for sheet in self.book.truncated:
             self.warn("sheet-truncated", f"Trang tính có quá nhiều dòng; chỉ đọc {self.book.max_rows} dòng "
+                      "đầu, phần sau bị bỏ qua.", sheet=sheet)
+        for sheet in sorted(self.book.too_wide):
+            self.warn("sheet-truncated", f"Trang tính có quá nhiều cột; chỉ đọc {self.book.max_cols} cột "
                       "đầu, phần sau bị bỏ qua.", sheet=sheet)
         return sub
 
@@ -262,8 +268,7 @@ class _Reader:
             self._sections = {}
             numbers = {f.number for f in self.spec.forms}
             hidden = self.book.hidden
-            order = [s for s in self.sheet_order if s not in hidden] + \
-                    [s for s in self.sheet_order if s in hidden]
+            order = [s for s in self.searched if s not in hidden] + [s for s in self.searched if s in hidden]
             for sheet in order:
                 for section in lay.find_sections(sheet, self.book.rows(sheet), numbers):
                     if section.form in self._sections:
@@ -397,7 +402,7 @@ class _Reader:
                     ratios.append((ind, sheet, ref, raw))
                     continue
                 percent = False
-                if ind.kind == "rate" and type(raw) is float and 0 < raw <= 1:
+                if ind.kind == "rate" and type(raw) is float and raw > 0:  # 150% is stored 1.5 likewise
                     percent = book.is_percent(sheet, ref)
                     if not percent and book.format == "xls" and raw < 1:
                         self._percent_unknown(ind, raw, sheet, ref)
@@ -409,8 +414,9 @@ class _Reader:
                     sub.formulas.add(ratio_refs[ref].id)
         for ind, sheet, ref, raw in ratios:
             percent = False
-            if type(raw) is float and 0 < raw <= 1:
-                percent = book.is_percent(sheet, ref) or self._looks_like_fraction(ind, raw, sheet, ref)
+            if type(raw) is float and raw > 0:
+                percent = book.is_percent(sheet, ref) or \
+                    (raw <= 1 and self._looks_like_fraction(ind, raw, sheet, ref))
                 if not percent and book.format == "xls" and raw < 1 and ind.id not in sub.formulas:
                     self._percent_unknown(ind, raw, sheet, ref)
             self._store(ind, sheet, ref, raw, percent)
@@ -464,7 +470,7 @@ class _Reader:
         spec = self.spec
         skip = {lay.fold(t) for t in (spec.title, spec.issued_with, spec.column_note, spec.appendix) if t}
         texts = []
-        sheets = [s for s in self.sheet_order if s not in self.book.hidden][:TITLE_SHEETS]
+        sheets = [s for s in self.searched if s not in self.book.hidden][:TITLE_SHEETS]
         sections = self.sections()
         for sheet in sheets:
             rows = self.book.rows(sheet)
@@ -480,7 +486,7 @@ class _Reader:
                         if folded in skip or "ban hanh kem theo" in folded:
                             continue
                         texts.append(v)
-        return texts + list(self.sheet_order)
+        return texts + self.searched
 
 
 _BUNDLED: dict = {}

@@ -17,7 +17,8 @@ class Issue:
     Attributes:
         severity: "error" (must be fixed before merging), "warning" (worth a look) or "info"
             (how the tool read something).
-        rule: the rule id from the spec (`BM1-R1`) or a generic check id (`ratio`, `kind-whole`).
+        rule: the rule id from the spec (`BM1-R1`), a check id of the spec (`ratio`, `not-whole`) or a
+            finding of the reader (`row-missing`, `unreadable`).
         indicator: the row concerned, `BM3-3.1.2`, or "" for the file as a whole.
         sheet: sheet title where it was found, or "".
         cell: A1 reference, or "".

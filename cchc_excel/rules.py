@@ -58,10 +58,12 @@ _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # --------------------------------------------------------------------------------------------- values
 
 def recompute_ratio(num, den):
-    """`num / den × 100`, or None when either is blank or the denominator is 0."""
+    """`num / den × 100`, or None when either is blank, the denominator is 0 or the quotient overflows
+    (1e300 over 1e-300: JSON has no infinity)."""
     if num is None or den is None or den == 0:
         return None
-    return _tidy(num / den * 100)
+    ratio = num / den * 100
+    return _tidy(ratio) if math.isfinite(ratio) else None
 
 
 def derive_values(sub) -> dict:
@@ -223,8 +225,8 @@ class _Checker:
             self.check("ratio-no-numerator", ind, **fields)
             return
         expected = num / den * 100
-        if abs(reported - expected) < RATIO_TOLERANCE:
-            return
+        if not math.isfinite(expected) or abs(reported - expected) < RATIO_TOLERANCE:
+            return  # an overflow is nothing to compare with
         fields["expected"] = format_number(expected, percent=True)
         if self.sub.template is not None:
             # Our templates compute every ratio: a number typed over the formula.

@@ -39,6 +39,7 @@ class Limits:
     max_entry_uncompressed: int = 100 * 2**20
     max_ratio: float = 200.0  # uncompressed/compressed, checked for entries over RATIO_MIN_BYTES
     max_rows: int = 20000  # rows read per sheet (applied by the reader)
+    max_cols: int = 256  # columns read per sheet (applied by the reader; 256 = IV, the .xls limit)
 
 
 RATIO_MIN_BYTES = 2**20  # small parts (a sheet of empty rows) may compress very well: no ratio check
@@ -84,7 +85,7 @@ def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
         if size == 0:
             raise UnreadableFile(f'Tệp "{name}" rỗng (0 byte).')
         if size > limits.max_file_bytes:
-            raise _abnormal(name, f"dung lượng {_mb(size)}, quá lớn (giới hạn {_mb(limits.max_file_bytes)})")
+            raise abnormal(name, f"dung lượng {_mb(size)}, quá lớn (giới hạn {_mb(limits.max_file_bytes)})")
         with open(path, "rb") as f:
             head = f.read(2048)
             if head.startswith(b"PK"):
@@ -103,18 +104,18 @@ def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
 def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        raise _abnormal(name, f"có {len(infos)} thành phần nén, quá nhiều (giới hạn {limits.max_entries})")
+        raise abnormal(name, f"có {len(infos)} thành phần nén, quá nhiều (giới hạn {limits.max_entries})")
     total = 0
     for i in infos:  # sizes as declared in the central directory; zipfile never inflates past them
         total += i.file_size
         part = i.filename[:80]  # names are the sender's: keep messages short
         if i.file_size > limits.max_entry_uncompressed:
-            raise _abnormal(name, f"thành phần {part} giải nén ra {_mb(i.file_size)}, quá lớn")
+            raise abnormal(name, f"thành phần {part} giải nén ra {_mb(i.file_size)}, quá lớn")
         if total > limits.max_total_uncompressed:
-            raise _abnormal(name, f"tổng dung lượng giải nén trên {_mb(limits.max_total_uncompressed)}, quá lớn")
+            raise abnormal(name, f"tổng dung lượng giải nén trên {_mb(limits.max_total_uncompressed)}, quá lớn")
         ratio = i.file_size // max(i.compress_size, 1)
         if i.file_size > RATIO_MIN_BYTES and ratio > limits.max_ratio:
-            raise _abnormal(name, f"thành phần {part} có tỉ lệ nén bất thường ({ratio} lần, dấu hiệu bom zip)")
+            raise abnormal(name, f"thành phần {part} có tỉ lệ nén bất thường ({ratio} lần, dấu hiệu bom zip)")
         if i.flag_bits & 0x1:  # zip-level encryption (not what Excel does, but some tools do)
             raise UnreadableFile(_PASSWORD.format(name))
     names = set(zf.namelist())
@@ -128,7 +129,7 @@ def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:
         raise UnreadableFile(_not_book(name, _describe_zip(zf, names)))
     for i in infos:
         if i.file_size and i.filename.lower().endswith(_XML_SUFFIXES) and not _xml_is_safe(zf, i):
-            raise _abnormal(name, f"thành phần {i.filename[:80]} chứa khai báo DOCTYPE/ENTITY (XML độc hại)")
+            raise abnormal(name, f"thành phần {i.filename[:80]} chứa khai báo DOCTYPE/ENTITY (XML độc hại)")
     return kind
 
 
@@ -264,7 +265,8 @@ def _not_book(name: str, what: str | None) -> str:
     return f'Tệp "{name}"{seems} {_NOT_BOOK}; hãy gửi lại đúng tệp biểu mẫu.'
 
 
-def _abnormal(name: str, detail: str) -> UnreadableFile:
+def abnormal(name: str, detail: str) -> UnreadableFile:
+    """The error refusing file `name`, unread, for what `detail` says (Vietnamese)."""
     return UnreadableFile(f'Tệp "{name}" bất thường: {detail}; để an toàn, hệ thống không đọc tệp này.')
 
 

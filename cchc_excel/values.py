@@ -50,6 +50,7 @@ _PLAIN = re.compile("[0-9]+")
 # Groups of three after a first group of 1-3 digits not starting with 0, then an optional decimal part.
 _GROUPED = re.compile(r"([1-9][0-9]{0,2})((?:([., ])[0-9]{3})(?:\3[0-9]{3})*)(?:([.,])([0-9]+))?")
 _DECIMAL = re.compile("([0-9]*)[.,]([0-9]+)")
+_MAX_NUMBER_TEXT = 64  # characters of text read as a number at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,8 @@ def _parse_text(raw: str, kind: str) -> Parsed:
         if kind not in _PERCENT_KINDS:  # a percentage is not a count, an amount or a code
             return Parsed(s, False, None, raw)
         body = body[:-1].rstrip()
+    if len(body) > _MAX_NUMBER_TEXT:  # no count or amount is that long; int() would refuse 4,300 digits
+        return Parsed(s, False, None, raw)
     m = _SIGN.match(body)
     if m:
         sign, body = (1 if m[1] == "+" else -1), body[m.end():]

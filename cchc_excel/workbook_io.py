@@ -11,10 +11,13 @@ reader needs comes from the file's XML parts, read lazily and only for the cells
 * whether a sheet is protected (`<sheetProtection>`), the workbook's defined names, and when it was last
   saved (docProps/core.xml `dcterms:modified`, ods meta.xml `dc:date`).
 
-calamine parses a whole sheet when it is opened (about 1 s and 160 MB for 400,000 rows). An xlsx sheet
-whose XML is larger than `STREAM_THRESHOLD` is therefore streamed with expat instead (`xml_stream`),
-stopping after the row limit, so a huge sheet costs little time and bounded memory. A legacy `.xls` holds
-at most 65,536 rows; an `.ods` is bounded only by the size limits `safety.inspect_file` checks.
+calamine parses a whole sheet when it is opened (about 1 s and 160 MB for 400,000 rows), and keeps it as
+a dense rectangle from A1 to its farthest cell, about 32 bytes a cell, however few cells there are: two
+cells at A1 and XFD1048576 ask for 512 GB and abort the process. An xlsx sheet whose XML is larger than
+`STREAM_THRESHOLD`, or whose cells reach beyond the row or column limit, is therefore streamed with expat
+instead (`xml_stream`), stopping at the limits, so it costs little time and bounded memory. An `.ods` is
+scanned first (`xml_stream.scan_ods`) and refused when a sheet's rectangle exceeds the limits' cells. A
+legacy `.xls` holds at most 65,536 rows and 256 columns.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from cchc_excel import metadata, xlsx_fast
 from cchc_excel.a1 import cell_name, col_index, split_ref
-from cchc_excel.xml_stream import ods_cell_flags, stream_xlsx_rows
+from cchc_excel.safety import abnormal
+from cchc_excel.xml_stream import scan_ods, stream_xlsx_rows
 
 __all__ = ["Book", "read_meta_sheet", "col_index", "cell_name", "split_ref", "STREAM_THRESHOLD"]
 
@@ -48,17 +52,21 @@ class Book:
         path: the file.
         file_format: "xlsx", "xls" or "ods" (from `safety.inspect_file`).
         max_rows: at most this many rows are read from each sheet.
+        max_cols: at most this many columns.
 
-    Raises whatever python-calamine or zipfile raise: the caller turns it into `UnreadableFile`.
+    Raises `UnreadableFile` for an .ods with a sheet larger than `max_rows` × `max_cols` cells, and
+    whatever python-calamine or zipfile raise: the caller turns that into `UnreadableFile`.
     """
 
-    def __init__(self, path: Path, file_format: str, max_rows: int):
+    def __init__(self, path: Path, file_format: str, max_rows: int, max_cols: int = 256):
         self.path = Path(path)
         self.format = file_format
         self.max_rows = max_rows
+        self.max_cols = max_cols
         self._data = self.path.read_bytes() if file_format in ("xlsx", "ods") else None
         self._wb: CalamineWorkbook | None = None
         self.truncated: dict[str, int] = {}  # sheet -> rows it has beyond those read (at least 1)
+        self.too_wide: set[str] = set()  # sheets with cells beyond the columns read
         self._rows: dict[str, list] = {}
         self._columns: dict[tuple, list | None] = {}
         self._zip: zipfile.ZipFile | None = None
@@ -72,6 +80,8 @@ class Book:
         self._date_xf: frozenset | None = None
         self._strings: xlsx_fast.SharedStrings | None = None
         self._ods_cells: dict | None = None
+        if file_format == "ods":
+            self._scan_ods()
         if file_format == "xlsx" and self.sheet_parts():
             # Sheet names from workbook.xml: python-calamine is opened only if a sheet must be read whole.
             self.sheet_names = list(self._parts)
@@ -124,19 +134,29 @@ class Book:
         return rows if rows is not None else self.rows(sheet)
 
     def _read_rows(self, sheet: str) -> list[list]:
-        if self.format == "xlsx":
-            part = self.sheet_parts().get(sheet)
-            if part and self.zip().getinfo(part).file_size > STREAM_THRESHOLD:
-                rows, more = stream_xlsx_rows(self.zip(), part, self._shared_strings_part(), self.max_rows)
-                if more:
-                    self.truncated[sheet] = more
+        if self.format == "xlsx" and self.sheet_parts().get(sheet):
+            xml = self.sheet_xml(sheet)  # None above STREAM_THRESHOLD
+            extent = xlsx_fast.sheet_extent(xml) if xml is not None else None
+            if extent is None or extent[0] > self.max_rows or extent[1] > self.max_cols:
+                rows, more_rows, more_cols = stream_xlsx_rows(
+                    self.zip(), self.sheet_parts()[sheet], self._shared_strings_part(), self.max_rows,
+                    self.max_cols)
+                if more_rows:
+                    self.truncated[sheet] = more_rows
+                if more_cols:
+                    self.too_wide.add(sheet)
                 return rows
         ws = self._calamine().get_sheet_by_name(sheet)
         height = ws.total_height if ws.end is not None else 0
         if height > self.max_rows:
             self.truncated[sheet] = height - self.max_rows
-            return ws.to_python(skip_empty_area=False, nrows=self.max_rows)
-        return ws.to_python(skip_empty_area=False)
+            rows = ws.to_python(skip_empty_area=False, nrows=self.max_rows)
+        else:
+            rows = ws.to_python(skip_empty_area=False)
+        if rows and len(rows[0]) > self.max_cols:
+            self.too_wide.add(sheet)
+            rows = [row[:self.max_cols] for row in rows]
+        return rows
 
     def string_cells(self, sheet: str):
         """xlsx: a sheet made of text only as `(shape, strings)`: `xlsx_fast.string_cells` and the
@@ -172,7 +192,7 @@ class Book:
 
     def _part(self, name: str) -> bytes | None:
         try:
-            return self.zip().read(name)
+            return _read_member(self.zip(), self.zip().getinfo(name))
         except KeyError:
             return None
 
@@ -231,7 +251,7 @@ class Book:
         if part:
             info = self.zip().getinfo(part)
             if info.file_size <= STREAM_THRESHOLD:
-                data = self.zip().read(part)
+                data = _read_member(self.zip(), info)
         self._sheet_xml[sheet] = data
         return data
 
@@ -258,6 +278,8 @@ class Book:
     def is_percent(self, sheet: str, ref: str) -> bool:
         """Whether the cell is percent-formatted (Excel stores 48% as 0.48 there)."""
         if self.format == "xlsx":
+            if not self._percent_styles():  # our templates have none: no need to find the cell
+                return False
             xml = self.sheet_xml(sheet)
             m = _cell_match(xml, ref) if xml else None
             if not m:
@@ -284,30 +306,25 @@ class Book:
     def _percent_styles(self) -> frozenset:
         """Indexes of the cell formats (`cellXfs`) whose number format shows a percent."""
         if self._percent_xf is None:
-            xml = self._styles_xml()
-            percent_ids = {9, 10}
-            for m in re.finditer(rb"<(?:\w+:)?numFmt\b([^>]*)/?>", xml):
-                attrs = _attrs(m.group(1))
-                code = re.sub(r'"[^"]*"|\\.', "", _unescape(attrs.get("formatCode", "")))
-                if "%" in code and attrs.get("numFmtId", "").isdigit():
-                    percent_ids.add(int(attrs["numFmtId"]))
-            found = set()
-            block = re.search(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", xml, re.S)
-            if block:
-                for i, m in enumerate(re.finditer(rb"<(?:\w+:)?xf\b([^>]*)>", block.group(1))):
-                    fmt = _attrs(m.group(1)).get("numFmtId", "0")
-                    if fmt.isdigit() and int(fmt) in percent_ids:
-                        found.add(i)
-            self._percent_xf = frozenset(found)
+            self._percent_xf = xlsx_fast.percent_styles(self._styles_xml())
         return self._percent_xf
 
+    def _scan_ods(self) -> None:
+        """Scan content.xml before python-calamine opens it whole: refuse a sheet whose rectangle of cells
+        exceeds the limits (a cell repeated a thousand times over a million rows is a 1 KB file); keep the
+        formula and percent flags of its cells."""
+        try:
+            self._ods_cells, extents = scan_ods(self.zip(), self.max_rows, self.max_cols)
+        except (ExpatError, KeyError, ValueError):
+            self._ods_cells = {}  # python-calamine will say what is wrong with it
+            return
+        for sheet, (rows, cols) in extents.items():
+            if rows * cols > self.max_rows * self.max_cols:
+                raise abnormal(self.path.name, f"trang tính '{sheet[:80]}' trải trên {rows} dòng × {cols} cột, "
+                                               "quá lớn")
+
     def _ods(self) -> dict:
-        if self._ods_cells is None:
-            try:
-                self._ods_cells = ods_cell_flags(self.zip(), self.max_rows)
-            except (ExpatError, KeyError, ValueError):
-                self._ods_cells = {}
-        return self._ods_cells
+        return self._ods_cells or {}
 
     # -- document properties --
 
@@ -323,6 +340,14 @@ class Book:
             return None
         m = re.search(pattern, xml or b"")
         return _parse_datetime(m.group(1).decode("ascii", "replace")) if m else None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A zip member, inflating no more than the size its central directory declares (which
+    `safety.inspect_file` checked): `ZipFile.read` would inflate all of a member lying about its size
+    before cutting it short, and its check sum then fails."""
+    with zf.open(info) as f:
+        return f.read(info.file_size)
 
 
 # --- small XML helpers ---------------------------------------------------------------------------------

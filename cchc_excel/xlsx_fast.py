@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-__all__ = ["SharedStrings", "column_rows", "date_styles", "string_cells"]
+__all__ = ["SharedStrings", "column_rows", "date_styles", "percent_styles", "sheet_extent", "string_cells"]
 
 _EPOCH = datetime(1899, 12, 30)
 _T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
@@ -87,30 +87,59 @@ _DECODED: dict[bytes, str] = {}
 
 def date_styles(styles_xml: bytes) -> frozenset:
     """Indexes of the cell formats (`cellXfs`) whose number format shows a date or a time."""
-    found = _DATE_STYLES.get(styles_xml)
+    return _styles_cached(styles_xml, "date")
+
+
+def percent_styles(styles_xml: bytes) -> frozenset:
+    """Indexes of the cell formats (`cellXfs`) whose number format shows a percent (48% stored as 0.48)."""
+    return _styles_cached(styles_xml, "percent")
+
+
+_DATE_IDS = frozenset(range(14, 23)) | frozenset(range(27, 37)) | frozenset(range(45, 48)) | \
+    frozenset(range(50, 59))  # Excel's built-in date and time formats
+_PERCENT_IDS = frozenset({9, 10})  # 0% and 0.00%
+_STYLES: dict[tuple, frozenset] = {}  # templates of one generation share their styles part
+_NUMFMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.S)
+_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
+_NUMFMT_ID = re.compile(rb"""\bnumFmtId\s*=\s*["'](\d+)["']""")
+_FORMAT_CODE = re.compile(rb"""\bformatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _styles_cached(styles_xml: bytes, kind: str) -> frozenset:
+    key = (kind, styles_xml)
+    found = _STYLES.get(key)
     if found is None:
-        if len(_DATE_STYLES) > 64:
-            _DATE_STYLES.clear()
-        found = _DATE_STYLES[styles_xml] = _date_styles(styles_xml)
+        if len(_STYLES) > 64:
+            _STYLES.clear()
+        if kind == "date":
+            found = _styles_showing(styles_xml, _DATE_IDS, _is_date_code)
+        else:
+            found = _styles_showing(styles_xml, _PERCENT_IDS, _is_percent_code)
+        _STYLES[key] = found
     return found
 
 
-_DATE_STYLES: dict[bytes, frozenset] = {}  # templates of one generation share their styles part
-
-
-def _date_styles(styles_xml: bytes) -> frozenset:
-    date_ids = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
-    for m in re.finditer(rb'<numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', styles_xml):
-        if _is_date_code(xml_text(m.group(2))):
-            date_ids.add(int(m.group(1)))
+def _styles_showing(styles_xml: bytes, builtin: frozenset, is_wanted) -> frozenset:
+    """Indexes of the cell formats whose number format is one of the `builtin` ids or a custom format
+    (`<numFmt>`) whose code passes `is_wanted`."""
+    ids = set(builtin)
+    for m in _NUMFMT.finditer(styles_xml):
+        fmt_id, code = _NUMFMT_ID.search(m.group(1)), _FORMAT_CODE.search(m.group(1))
+        if fmt_id and code and is_wanted(xml_text(code.group(1) if code.group(1) is not None else code.group(2))):
+            ids.add(int(fmt_id.group(1)))
     found = set()
-    block = re.search(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", styles_xml, re.S)
+    block = _CELL_XFS.search(styles_xml)
     if block:
-        for i, m in enumerate(re.finditer(rb"<xf\b([^>]*)>", block.group(1))):
-            fmt = re.search(rb'numFmtId="(\d+)"', m.group(1))
-            if fmt and int(fmt.group(1)) in date_ids:
+        for i, m in enumerate(_XF.finditer(block.group(1))):
+            fmt_id = _NUMFMT_ID.search(m.group(1))
+            if fmt_id and int(fmt_id.group(1)) in ids:
                 found.add(i)
     return frozenset(found)
+
+
+def _is_percent_code(code: str) -> bool:
+    return "%" in re.sub(r'"[^"]*"|\\.', "", code)
 
 
 def _is_date_code(code: str) -> bool:
@@ -198,6 +227,24 @@ def string_cells(xml: bytes) -> tuple | None:
             _SHAPES.clear()
         _SHAPES[xml] = shape
     return shape
+
+
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_REF = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})(\d{1,7})"[^>]*?(/?)>')
+
+
+def sheet_extent(xml: bytes) -> tuple[int, int] | None:
+    """(rows, columns) from A1 to the farthest cell with content: the rectangle python-calamine allocates
+    for the sheet, about 32 bytes a cell, whatever lies between (two cells, at A1 and XFD1048576, make
+    17 billion). None when a cell is written without its reference first (`<c r="...">`): its place then
+    depends on the cells before it."""
+    refs = _CELL_REF.findall(xml)
+    if len(refs) != len(_CELL_TAG.findall(xml)):
+        return None
+    filled = [(letters, row) for letters, row, empty in refs if not empty]  # `<c r="XFD1" s="3"/>`: nothing
+    rows = max((int(row) for _, row in filled), default=0)
+    widest = max(((len(letters), letters) for letters, _ in filled), default=(0, b""))[1]
+    return rows, (_col_index(widest) + 1 if widest else 0)
 
 
 def _maybe_date(number: float, attrs: bytes, dates: frozenset):

@@ -1,8 +1,9 @@
-"""Streaming readers (expat) for what must not be loaded whole: huge xlsx sheets, ods cell flags.
+"""Streaming readers (expat) for what must not be loaded whole: huge xlsx sheets, the ods content.
 
-An xlsx sheet of 400,000 rows is read up to the row limit and no further, and only the shared strings
-those rows use are kept, so time and memory stay bounded whatever the file holds. DTDs are refused, so
-entity-expansion attacks cannot run.
+An xlsx sheet of 400,000 rows (or with a cell in column XFD) is read up to the row and column limits and
+no further, and only the shared strings those rows use are kept, so time and memory stay bounded whatever
+the file holds. An ods is scanned before python-calamine opens it, which it does whole. DTDs are refused,
+so entity-expansion attacks cannot run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from xml.parsers import expat
 
 from cchc_excel.a1 import cell_name, split_ref
 
-__all__ = ["stream_xlsx_rows", "ods_cell_flags"]
+__all__ = ["stream_xlsx_rows", "scan_ods"]
 
 
 def _safe_parser() -> expat.XMLParserType:
@@ -48,16 +49,17 @@ def _local(tag: str) -> str:
     return tag.rsplit(":", 1)[-1]
 
 
-def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_rows: int):
-    """Read the first `max_rows` rows of a large xlsx sheet in bounded memory.
+def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_rows: int, max_cols: int):
+    """Read the first `max_rows` rows and `max_cols` columns of an xlsx sheet in bounded memory.
 
     Returns:
-        (rows, more): rows from A1 as python-calamine would give them (numbers as float, text as str,
-        '' for empty), and how many rows with cells were seen beyond the limit (0 or 1: parsing stops).
+        (rows, more_rows, more_cols): rows from A1 as python-calamine would give them (numbers as float,
+        text as str, '' for empty); how many rows with cells were seen beyond the row limit (0 or 1:
+        parsing stops there); whether cells beyond the column limit were left out.
     """
     cells: dict[int, dict[int, object]] = {}
-    state = {"row": -1, "col": -1, "ref": None, "type": "n", "text": [], "in_v": False, "in_t": False,
-             "in_rph": False, "more": 0}
+    state = {"row": -1, "col": -1, "type": "n", "text": [], "in_v": False, "in_t": False,
+             "in_rph": False, "more": 0, "wide": False}
     parser = _safe_parser()
 
     def start(tag, attrs):
@@ -106,7 +108,11 @@ def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_r
                     value = float(text) if text.strip() else ""
                 except ValueError:
                     value = text
-            if value != "":
+            if value == "":
+                return
+            if state["col"] >= max_cols:
+                state["wide"] = True
+            else:
                 cells.setdefault(state["row"], {})[state["col"]] = value
 
     def chars(data):
@@ -133,7 +139,7 @@ def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_r
     width = max((len(r) for r in rows), default=0)
     for r in rows:
         r.extend([""] * (width - len(r)))
-    return rows, state["more"]
+    return rows, state["more"], state["wide"]
 
 
 def _read_shared_strings(zf: zipfile.ZipFile, part: str, needed: set) -> dict[int, str]:
@@ -177,10 +183,18 @@ def _read_shared_strings(zf: zipfile.ZipFile, part: str, needed: set) -> dict[in
     return out
 
 
-def ods_cell_flags(zf: zipfile.ZipFile, max_rows: int) -> dict[str, dict[str, tuple[bool, bool]]]:
-    """ods: sheet -> {A1 ref: (holds a formula, is a percentage)} for the cells that have either."""
-    out: dict[str, dict[str, tuple[bool, bool]]] = {}
-    state = {"sheet": None, "row": -1, "col": 0, "depth": 0}
+def scan_ods(zf: zipfile.ZipFile, max_rows: int, max_cols: int) -> tuple[dict, dict]:
+    """One pass over an ods's content.xml, before python-calamine opens it.
+
+    Returns:
+        (flags, extents): sheet -> {A1 ref: (holds a formula, is a percentage)} for the cells of the first
+        `max_rows` rows and `max_cols` columns that have either; sheet -> (rows, columns) from A1 to the
+        farthest cell with content, repeats counted (`table:number-rows-repeated`,
+        `table:number-columns-repeated`): python-calamine keeps that whole rectangle in memory.
+    """
+    flags: dict[str, dict[str, tuple[bool, bool]]] = {}
+    extents: dict[str, tuple[int, int]] = {}
+    state = {"sheet": None, "row": -1, "col": 0, "row_repeat": 1, "cell": None}
     parser = _safe_parser()  # no namespace processing: tags and attributes keep their prefixes
 
     def start(tag, attrs):
@@ -188,29 +202,49 @@ def ods_cell_flags(zf: zipfile.ZipFile, max_rows: int) -> dict[str, dict[str, tu
         if name == "table":
             state["sheet"] = attrs.get("table:name", "")
             state["row"] = -1
-            out.setdefault(state["sheet"], {})
-        elif name == "table-row" and state["sheet"] is not None:
+            flags.setdefault(state["sheet"], {})
+        elif state["sheet"] is None:
+            return
+        elif name == "table-row":
             state["row"] += 1
             state["col"] = 0
-            state["row_repeat"] = int(attrs.get("table:number-rows-repeated", "1") or 1)
-        elif name in ("table-cell", "covered-table-cell") and state["sheet"] is not None:
-            repeat = int(attrs.get("table:number-columns-repeated", "1") or 1)
+            state["row_repeat"] = _count(attrs.get("table:number-rows-repeated"))
+        elif name in ("table-cell", "covered-table-cell"):
+            repeat = _count(attrs.get("table:number-columns-repeated"))
             formula = "table:formula" in attrs
             percent = attrs.get("office:value-type") == "percentage"
+            first = state["col"]
             if (formula or percent) and state["row"] < max_rows:
-                for c in range(state["col"], state["col"] + min(repeat, 1024)):
-                    out[state["sheet"]][cell_name(state["row"], c)] = (formula, percent)
+                for c in range(first, min(first + repeat, max_cols)):
+                    flags[state["sheet"]][cell_name(state["row"], c)] = (formula, percent)
             state["col"] += repeat
+            # content: a value type, a formula, or (seen below) any element inside the cell
+            state["cell"] = [first + repeat, formula or "office:value-type" in attrs]
+        elif state["cell"] is not None:
+            state["cell"][1] = True
 
     def end(tag):
         name = _local(tag)
         if name == "table":
             state["sheet"] = None
-        elif name == "table-row" and state["sheet"] is not None:
-            state["row"] += state.get("row_repeat", 1) - 1
+        elif state["sheet"] is None:
+            return
+        elif name == "table-row":
+            state["row"] += state["row_repeat"] - 1
+        elif name in ("table-cell", "covered-table-cell") and state["cell"] is not None:
+            right, filled = state["cell"]
+            state["cell"] = None
+            if filled:
+                rows, cols = extents.get(state["sheet"], (0, 0))
+                extents[state["sheet"]] = (max(rows, state["row"] + state["row_repeat"]), max(cols, right))
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     with zf.open("content.xml") as stream:
         _feed(parser, stream)
-    return out
+    return flags, extents
+
+
+def _count(text: str | None) -> int:
+    """A repeat count attribute: 1 when absent or not a positive number."""
+    return int(text) if text and text.isdecimal() and text.isascii() and int(text) > 0 else 1

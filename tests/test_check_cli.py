@@ -248,6 +248,24 @@ def test_feedback_is_written_for_files_with_findings(returns, tmp_path):
     assert "Đã ghi 2 tệp phản hồi vào" in result.output  # on stderr
 
 
+def test_a_feedback_that_fails_does_not_stop_the_others(returns, tmp_path, monkeypatch):
+    from cchc_excel.cli import check_cmd
+
+    real = check_cmd.write_feedback
+
+    def flaky(file_report, out_dir):
+        if file_report.path.endswith("b-seed.xlsx"):
+            raise KeyError("bug")
+        return real(file_report, out_dir)
+
+    monkeypatch.setattr(check_cmd, "write_feedback", flaky)
+    result = run(returns, "--feedback", tmp_path / "fb")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == ["c-error_phan-hoi.xlsx"]
+    assert f"Không ghi được phản hồi cho {returns / 'b-seed.xlsx'} do lỗi của chương trình (KeyError)" \
+        in result.output
+
+
 def test_help_is_vietnamese_with_an_example():
     result = CliRunner().invoke(cli, ["check", "--help"])
     assert result.exit_code == 0
@@ -376,6 +394,31 @@ def many_rows(path: Path, rows: int = 400_000) -> Path:
     return minimal_xlsx(path, lambda f: f.write(_sheet(body.encode())), sheet="Sheet1")
 
 
+def far_cells(path: Path) -> Path:
+    """Three cells, at A1, XFD2 and A1048576: python-calamine would allocate the whole rectangle they span
+    (512 GB)."""
+    body = (b'<row r="1"><c r="A1" t="inlineStr"><is><t>Bi\xe1\xbb\x83u m\xe1\xba\xabu 1</t></is></c></row>'
+            b'<row r="2"><c r="XFD2"><v>1</v></c></row><row r="1048576"><c r="A1048576"><v>1</v></c></row>')
+    return minimal_xlsx(path, lambda f: f.write(_sheet(body)))
+
+
+def repeated_cells_ods(path: Path, rows: int = 30_000, cols: int = 1000) -> Path:
+    """A 1 KB .ods whose one cell is repeated over `rows` rows and `cols` columns (30 million cells)."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="Biểu mẫu 1">'
+               f'<table:table-row table:number-rows-repeated="{rows}"><table:table-cell '
+               f'table:number-columns-repeated="{cols}" office:value-type="float" office:value="1">'
+               '<text:p>1</text:p></table:table-cell></table:table-row>'
+               '</table:table></office:spreadsheet></office:body></office:document-content>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path
+
+
 def encrypted_workbook(path: Path) -> Path:
     """What Excel writes for a password-protected workbook: an OLE compound file holding the streams
     `EncryptionInfo` and `EncryptedPackage` instead of a zip (MS-OFFCRYPTO). Built by hand: CFB version
@@ -418,6 +461,8 @@ BAD_FILES = {
     "zip-bomb.xlsx": (lambda p, good: zip_bomb(p), ("nén", "quá lớn", "giải nén")),
     "zip-bomb-lying.xlsx": (lambda p, good: lying_zip_bomb(p), ("hỏng", "quá lớn", "bất thường")),
     "400000-rows.xlsx": (lambda p, good: many_rows(p), ("dòng",)),
+    "far-cells.xlsx": (lambda p, good: far_cells(p), ("quá nhiều cột",)),
+    "repeated-cells.ods": (lambda p, good: repeated_cells_ods(p), ("quá lớn",)),
 }
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 from datetime import datetime
@@ -12,7 +13,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata
+from cchc_excel import metadata, xlsx_fast
 from cchc_excel.errors import UnreadableFile
 from cchc_excel.periods import Period
 from cchc_excel.reader import read_workbook
@@ -288,6 +289,36 @@ def test_unit_and_period_from_title_text(tmp, title, unit, period):
     assert sub.values["BM4-2.5"] == 1.5
 
 
+def test_feedback_sheet_is_not_searched_for_unit_period_or_forms(stacked, tmp):
+    """A feedback workbook comes back with `Lỗi cần sửa` first: its lines quote files, units, periods."""
+    from cchc_excel.feedback import FEEDBACK_SHEET
+    from cchc_excel.layout import FEEDBACK_SHEET as SKIPPED
+
+    assert SKIPPED == FEEDBACK_SHEET
+    wb = openpyxl.load_workbook(stacked)
+    ws = wb.create_sheet(FEEDBACK_SHEET, 0)
+    ws["A1"] = "Đơn vị: UBND xã Hoài Châu — Kỳ báo cáo: Quý I/2023"
+    ws["A3"] = "Biểu mẫu 3"
+    ws["A4"], ws["B4"] = "STT", "Chỉ tiêu"
+    ws["A5"], ws["A6"] = "3.1.1", "3.1.2"
+    wb.save(tmp / "with-feedback-sheet.xlsx")
+    sub = read_workbook(tmp / "with-feedback-sheet.xlsx", roster=ROSTER)
+    assert sub.unit == TQB and sub.period == Period(2023, "Q2")
+    assert filled(sub) == SEED_READ and sub.cells["BM3-3.1.1"].sheet == "Phụ lục I"
+    assert "form-duplicate" not in rules(sub)
+
+
+def test_stray_cell_far_right_is_cut_off_not_read_whole(tmp):
+    """A cell in column XFD would make python-calamine hold the rows × 16,384 columns in memory."""
+    src = write_handmade(tmp / "far-src.xlsx", SPEC, SEED, title_rows=TITLE)
+    path = tmp / "far.xlsx"
+    _append_rows(src, path, "xl/worksheets/sheet1.xml", 0, '<row r="900"><c r="XFD900"><v>7</v></c></row>')
+    sub = read_workbook(path, roster=ROSTER)
+    assert filled(sub) == SEED_READ and sub.unit == TQB and sub.period == Period(2023, "Q2")
+    assert [i.message for i in sub.issues if i.rule == "sheet-truncated"] == [
+        "Trang tính có quá nhiều cột; chỉ đọc 256 cột đầu, phần sau bị bỏ qua."]
+
+
 def test_hand_typed_period_conflicting_with_the_one_asked(stacked):
     sub = read_workbook(stacked, roster=ROSTER, period="2023-Q3", unit_code="HN01")
     assert sub.period == Period(2023, "Q3") and sub.unit.code == "HN01"
@@ -398,6 +429,14 @@ def test_template_percent_cells(tmp):
     assert sub.values["BM4-2.5"] == 12.5 and sub.values["BM7-1.1"] == 0.5
 
 
+def test_percent_cells_over_100_percent(tmp):
+    """150% in a percent-formatted cell is stored 1.5: it reads 150, not 1.5."""
+    path = write_handmade(tmp / "pct-over.xlsx", SPEC, {"BM4-2.5": Pct(1.5), "BM1-2.1": 10, "BM1-2.2": 12,
+                                                         "BM1-2": Pct(1.2), "BM4-3.4": 1.5}, title_rows=TITLE)
+    sub = read_workbook(path)
+    assert (sub.values["BM4-2.5"], sub.values["BM1-2"], sub.values["BM4-3.4"]) == (150, 120, 1.5)
+
+
 # --- .xls and .ods -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -479,6 +518,35 @@ def test_fast_columns_match_calamine(template, tmp):
     assert_fast_columns_match_calamine(tmp / "openpyxl-saved.xlsx")
 
 
+def test_sheet_without_cell_references_is_read_as_calamine_reads_it(stacked, tmp):
+    """Cells written without `r="..."` are placed by their order; such a sheet is streamed (its extent is
+    unknown before), with the same rows as python-calamine gives."""
+    path = tmp / "no-refs.xlsx"
+    with zipfile.ZipFile(stacked) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<c r="[A-Z]+[0-9]+"', b"<c", data)
+            zout.writestr(info, data)
+    sheet = "Phụ lục I"
+    assert xlsx_fast.sheet_extent(Book(path, "xlsx", 20000).sheet_xml(sheet)) is None
+    expected = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    assert Book(path, "xlsx", 20000).rows(sheet) == expected
+
+
+@pytest.mark.parametrize("numfmt", [
+    b'<numFmt numFmtId="164" formatCode="0.0%"/>',
+    b'<numFmt formatCode="0.0%" numFmtId="164"/>',
+    b"<x:numFmt formatCode='0.0%' numFmtId='164'/>",
+])
+def test_percent_and_date_styles_whatever_the_attribute_order(numfmt):
+    styles = (b'<styleSheet><numFmts count="2">' + numfmt + numfmt.replace(b"164", b"165").replace(b"0.0%", b"dd/mm/yyyy")
+              + b'</numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="9"/>'
+              b'<xf numFmtId="165"/></cellXfs></styleSheet>')
+    assert xlsx_fast.percent_styles(styles) == {1, 2}
+    assert xlsx_fast.date_styles(styles) == {3}
+
+
 def test_blank_template_filled_in_by_the_unit(tmp):
     """A template made without unit and period: the unit types them on the cover sheet."""
     path = write_template(tmp / "blank.xlsx", SPEC, level="xa", unit=None, period=None,
@@ -516,8 +584,9 @@ def test_a_sheet_of_400000_rows_is_read_quickly(tmp):
     assert "sheet-truncated" in rules(sub, "warning")
 
 
-def _append_rows(src: Path, dst: Path, part: str, count: int) -> None:
-    """Copy an xlsx, appending `count` filler rows (inline strings and numbers) to one sheet."""
+def _append_rows(src: Path, dst: Path, part: str, count: int, extra: str = "") -> None:
+    """Copy an xlsx, appending `count` filler rows (inline strings and numbers) and then `extra` (sheet
+    XML) to one sheet."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -527,7 +596,7 @@ def _append_rows(src: Path, dst: Path, part: str, count: int) -> None:
                 filler = "".join(
                     f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>Dòng {r}</t></is></c><c r="D{r}"><v>{r}</v></c></row>'
                     for r in range(start, start + count))
-                text = text.replace("</sheetData>", filler + "</sheetData>", 1)
+                text = text.replace("</sheetData>", filler + extra + "</sheetData>", 1)
                 data = text.encode()
             zout.writestr(info, data)
 

@@ -216,6 +216,13 @@ def test_ratio_no_numerator():
     assert "Số nhiệm vụ đã hoàn thành" in issue.message and "{" not in issue.message
 
 
+def test_ratio_that_overflows_is_not_recomputed():
+    """1e300 over 1e-300: no infinity in `values` (JSON has none), no comparison with it."""
+    values = {"BM1-2": 50, "BM1-2.1": 1e-300, "BM1-2.2": 1e300}
+    assert derive_values(make_sub(values))["BM1-2"] is None
+    assert ("error", "ratio", "BM1-2") not in found(values)
+
+
 def test_ratio_blank_is_not_a_finding():
     assert found({"BM7-2.4.1": 399, "BM7-2.4.2": 399}) == []
 

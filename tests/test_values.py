@@ -111,6 +111,8 @@ CASES = [
     ("--5", "count", "--5", False, False),
     ("#DIV/0!", "ratio", "#DIV/0!", False, True),
     (float("nan"), "count", "nan", False, False),
+    ("9" * 65, "count", "9" * 65, False, False),  # too long to be a number (int() refuses 4,300 digits)
+    ("9" * 5000, "amount", "9" * 5000, False, False),
 ]
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
 
 from cchc_excel.check import check_paths
+from cchc_excel.cli.common import load_option
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.feedback import write_feedback
 from cchc_excel.periods import parse_period
@@ -52,9 +55,9 @@ def check(ctx, paths, as_json, feedback, period, unit_code, roster, spec, jobs):
         cchc check bao-cao-ve/ --period 2023-Q2 --roster don-vi.csv
         cchc check bao-cao-ve/ --json > ket-qua.json
     """
-    spec_obj = _option(lambda: load_spec(spec) if spec else None, SpecError, "--spec")
-    roster_obj = _option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
-    period_obj = _option(lambda: parse_period(period) if period else None, PeriodError, "--period")
+    spec_obj = load_option(lambda: load_spec(spec) if spec else None, SpecError, "--spec")
+    roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
+    period_obj = load_option(lambda: parse_period(period) if period else None, PeriodError, "--period")
 
     progress = _progress_printer(sys.stderr) if not as_json and sys.stderr.isatty() else None
     try:
@@ -77,14 +80,6 @@ def check(ctx, paths, as_json, feedback, period, unit_code, roster, spec, jobs):
     ctx.exit(report.exit_code)
 
 
-def _option(load, error_type, name):
-    """Load an option's object; its library error is a usage error (exit status 2)."""
-    try:
-        return load()
-    except error_type as e:
-        raise click.BadParameter(str(e), param_hint=name) from e
-
-
 def _progress_printer(stream):
     def progress(done, total):
         if total >= 50 and (done % 25 == 0 or done == total):
@@ -102,6 +97,12 @@ def _write_feedback(report, out_dir: Path):
             path = write_feedback(file_report, out_dir)
         except CchcError as e:
             click.echo(f"Không ghi được phản hồi cho {file_report.path}: {e}", err=True)
+            continue
+        except Exception as e:  # a bug must not cost the other units their feedback, nor show a traceback
+            if os.environ.get("CCHC_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"Không ghi được phản hồi cho {file_report.path} do lỗi của chương trình "
+                       f"({type(e).__name__}); hãy báo cho người quản trị công cụ.", err=True)
             continue
         if path is not None:
             written.append(path)
