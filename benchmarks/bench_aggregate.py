@@ -204,7 +204,6 @@ def run_aggregate(folder: str, roster: str, out: str, jobs: int) -> dict:
     return {
         "files": len(result.files), "statuses": statuses, "merged_units": result.merged_units,
         "read_check_merge_s": t1 - t0, "xlsx_s": t2 - t1, "json_csv_s": t3 - t2, "total_s": t3 - t0,
-        "total_BM3_3_1_1": result.totals["BM3-3.1.1"].value,
         "out_mb": (out_dir / "OUT.xlsx").stat().st_size / 1e6,
         "csv_mb": (out_dir / "TIDY.csv").stat().st_size / 1e6,
         "peak_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -11,6 +11,8 @@ Over units:
 - `max`: counts of procedures in a catalogue shared by every unit of one level (DESIGN §4) take the
   maximum within each level, and the maxima of the levels add up (the province's catalogue is the
   provincial, district and commune ones together), so that `BM3-1.4 = 1.4.1 + 1.4.2 + 1.4.3` still holds.
+  A merged report holds the catalogues of every level it covers: the communes' returns merged beside a
+  district's merged report add nothing to a catalogue that report already holds.
 - `ratio`: recomputed from the aggregated numerator and denominator, never an average of percentages.
 - `mean`: rates: the mean over the units that reported, with n, min and max.
 - `flag`: how many units answered 1, out of those answering.
@@ -24,7 +26,7 @@ ratio or rate and in the mean of a rate. A flag or a choice counts answers: a me
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -175,7 +177,7 @@ def aggregate_units(records: Iterable[Record], spec: FormSpec, frame: pd.DataFra
     if frame is None:
         frame = value_frame(records, spec)
     weights = np.array([max(1, int(r.weight)) for r in records], dtype=float)
-    levels = np.array([r.level or "" for r in records], dtype=object)
+    covers = _Covers(records)
     totals: dict[str, Total] = {}
     ratios = []
     for ind in spec.value_indicators:
@@ -183,7 +185,7 @@ def aggregate_units(records: Iterable[Record], spec: FormSpec, frame: pd.DataFra
         if ind.units == "ratio":
             ratios.append(ind)
             continue
-        totals[ind.id] = _total(ind, column, weights, levels)
+        totals[ind.id] = _total(ind, column, weights, covers)
     _keep_catalogue_sums(spec, totals)
     for ind in ratios:
         totals[ind.id] = _ratio_total(ind, totals, frame, weights)
@@ -220,7 +222,39 @@ def _number(x: float, ind: Indicator):
     return float(x)
 
 
-def _total(ind: Indicator, column: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> Total:
+def _covered(rec: Record) -> frozenset:
+    return rec.reported_levels or (frozenset({rec.level}) if rec.level else frozenset())
+
+
+class _Covers:
+    """The levels each record covers (its `reported_levels`, else its own level), as an index into the
+    few distinct sets there are."""
+
+    def __init__(self, records: list):
+        index: dict = {}
+        self.group = np.array([index.setdefault(_covered(r), len(index)) for r in records], dtype=int)
+        self.sets = list(index)
+
+    def catalogue_total(self, ind: Indicator, values: np.ndarray, present: np.ndarray) -> float:
+        """The maximum within each catalogue of the row, the maxima of the catalogues added up.
+
+        A record's catalogue for the row is the levels it covers that the row concerns: a commune's
+        return gives the communes' one, a district's merged report the district's and communes' together.
+        A catalogue inside another one that is present is already counted there, and is left out.
+        Records of unknown level make a catalogue of their own.
+        """
+        group = self.group[present]
+        maxima: dict = {}
+        for g in np.unique(group):
+            cover = self.sets[g]
+            key = (ind.levels if "tinh" in cover else ind.levels & cover) if cover else None
+            best = values[group == g].max()
+            maxima[key] = max(maxima.get(key, best), best)
+        return sum(best for key, best in maxima.items()
+                   if key is None or not any(other is not None and key < other for other in maxima))
+
+
+def _total(ind: Indicator, column: np.ndarray, weights: np.ndarray, covers: _Covers) -> Total:
     present = ~np.isnan(column)
     units = int(weights[present].sum())
     how = ind.units
@@ -230,9 +264,7 @@ def _total(ind: Indicator, column: np.ndarray, weights: np.ndarray, levels: np.n
     if how == "sum":
         return Total(ind.id, how, _number(values.sum(), ind), units)
     if how == "max":
-        # The maximum within each level; the levels' maxima add up (see the module docstring).
-        total = sum(values[levels[present] == lv].max() for lv in set(levels[present]))
-        return Total(ind.id, how, _number(total, ind), units)
+        return Total(ind.id, how, _number(covers.catalogue_total(ind, values, present), ind), units)
     if how == "mean":
         w = weights[present]
         mean = float((values * w).sum() / w.sum())
@@ -426,19 +458,3 @@ def _fmt(x: float | None) -> str:
         return ""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
-
-
-@dataclass
-class Totals:
-    """Totals of one period with the per-unit frame behind them (for the per-unit sheets and CSV)."""
-
-    period: Period
-    records: list
-    frame: pd.DataFrame
-    totals: dict = field(default_factory=dict)
-
-
-def total_records(records: list[Record], spec: FormSpec, period: Period) -> Totals:
-    """Frame and totals of records of one period (one per unit)."""
-    frame = value_frame(records, spec)
-    return Totals(period, records, frame, aggregate_units(records, spec, frame))

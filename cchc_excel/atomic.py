@@ -1,10 +1,13 @@
 """Atomic outputs: every file this package writes goes to a temporary file in the target folder and is
 renamed into place only when complete, so an interrupted run never leaves a half-written file (and never
-replaces a good one with a broken one)."""
+replaces a good one with a broken one). The CSV logs that `collect` and `distribute` keep are appended to
+the same way."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -38,3 +41,58 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     with atomic_file(path) as f:
         f.write(data)
     return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV logs (`manifest.csv` of collect, `da-gui.csv` of distribute): appended to, read back.
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """Keep Excel from reading a text cell as a formula (a leading `'`); `csv_unsafe` undoes it."""
+    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
+
+
+def csv_unsafe(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START + ("'",)) else value
+
+
+def append_csv(path: str | Path, columns: tuple, rows, text_columns: tuple = ()) -> Path:
+    """Append `rows` ({column: value}) to the CSV log `path`, atomically: the file is rewritten whole and
+    renamed into place, so an interrupted append leaves the old lines intact.
+
+    A new file starts with a UTF-8 BOM (so that Excel reads Vietnamese right) and the header `columns`;
+    lines end with CRLF, and an old last line that lost its line end gets one back. Values of
+    `text_columns` go through `csv_safe`.
+    """
+    path = Path(path)
+    if path.exists():
+        old = path.read_bytes()
+        if old and not old.endswith(b"\n"):
+            old += b"\r\n"
+    else:
+        old = ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(
+        [csv_safe(row[c]) if c in text_columns else row[c] for c in columns] for row in rows)
+    return write_bytes_atomic(path, old + buf.getvalue().encode("utf-8"))
+
+
+def read_csv_log(path: str | Path, columns: tuple, text_columns: tuple = ()) -> list[dict]:
+    """The rows of the CSV log `path` as {column: text}, `text_columns` undone by `csv_unsafe`; [] when the
+    file does not exist.
+
+    Raises:
+        ValueError (its header is not `columns`), OSError, UnicodeDecodeError, csv.Error: for the caller
+            to name the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != tuple(columns):
+            raise ValueError("dòng tiêu đề không đúng: " + ", ".join(reader.fieldnames or ()))
+        return [{k: csv_unsafe(v or "") if k in text_columns else (v or "") for k, v in row.items()}
+                for row in reader]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import os
 import re
 import unicodedata
@@ -22,7 +21,7 @@ from typing import Iterable
 
 from .collect_mail import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
-from .atomic import write_bytes_atomic
+from .atomic import append_csv, read_csv_log, write_bytes_atomic
 from .errors import CchcError
 
 MANIFEST_NAME = "manifest.csv"
@@ -42,7 +41,6 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{d}" for p in ("COM", "LPT") for d in "0123456789¹²³"
 }
 _WINDOWS_BAD = re.compile(r'[<>:"/\\|?*]')
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_COLUMNS = ("saved_name", "original_name", "sender", "subject", "message_id", "source")
 
 
@@ -157,59 +155,26 @@ def _unique_name(name: str, taken: set[str], out_dir: Path) -> str:
 
 # ---------------------------------------------------------------- files
 
-def _csv_safe(value: str) -> str:
-    """Keep Excel from reading a text cell as a formula; `_csv_unsafe` undoes it."""
-    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
-
-
-def _csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START + ("'",)) else value
-
-
-def _manifest_rows(items: Iterable[SavedAttachment]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    for s in items:
-        row = s.to_dict()
-        row["date"] = row["date"] or ""
-        writer.writerow([_csv_safe(row[c]) if c in _TEXT_COLUMNS else row[c] for c in MANIFEST_COLUMNS])
-    return buf.getvalue()
-
-
 def read_manifest(dir: Path) -> dict[str, SavedAttachment]:
     """The saved attachments listed in `dir/manifest.csv`, by saved name; {} if there is none yet."""
     path = Path(dir) / MANIFEST_NAME
-    if not path.exists():
-        return {}
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
-                raise ValueError("dòng tiêu đề không đúng: " + ", ".join(reader.fieldnames or ()))
-            rows = list(reader)
         out = {}
-        for row in rows:
-            text = {c: _csv_unsafe(row[c] or "") for c in _TEXT_COLUMNS}
+        for row in read_csv_log(path, MANIFEST_COLUMNS, _TEXT_COLUMNS):
             try:
                 date = datetime.fromisoformat(row["date"]) if row["date"] else None
             except ValueError:
                 date = None
-            out[text["saved_name"]] = SavedAttachment(
-                date=date, sha256=row["sha256"], size=int(row["size"]), **text)
+            out[row["saved_name"]] = SavedAttachment(
+                date=date, sha256=row["sha256"], size=int(row["size"]), **{c: row[c] for c in _TEXT_COLUMNS})
         return out
     except (OSError, UnicodeDecodeError, ValueError, TypeError, csv.Error) as e:
         raise CchcError(f"{path}: không đọc được danh sách tệp đã nhận ({e})") from e
 
 
 def _write_manifest(out_dir: Path, new: list[SavedAttachment]) -> None:
-    path = out_dir / MANIFEST_NAME
-    if path.exists():
-        old = path.read_bytes()
-        if old and not old.endswith(b"\n"):
-            old += b"\r\n"
-    else:
-        old = ("\ufeff" + ",".join(MANIFEST_COLUMNS) + "\r\n").encode("utf-8")
-    write_bytes_atomic(path, old + _manifest_rows(new).encode("utf-8"))
+    rows = [{**s.to_dict(), "date": s.date.isoformat() if s.date else ""} for s in new]
+    append_csv(out_dir / MANIFEST_NAME, MANIFEST_COLUMNS, rows, _TEXT_COLUMNS)
 
 
 class _Collector:

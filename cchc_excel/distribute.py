@@ -13,7 +13,6 @@ Drafts written without sending carry `X-Unsent: 1`: Outlook opens them as a mess
 from __future__ import annotations
 
 import csv
-import io
 import re
 import smtplib
 import socket
@@ -26,8 +25,7 @@ from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Iterable
 
-from .atomic import write_bytes_atomic
-from .collect import _csv_safe, _csv_unsafe
+from .atomic import append_csv, read_csv_log, write_bytes_atomic
 from .collect_mail import clean_text
 from .errors import CchcError
 from .periods import Period, parse_period
@@ -282,17 +280,9 @@ def message_bytes(msg: EmailMessage) -> bytes:
 def read_ledger(outbox: Path) -> list[Delivery]:
     """Every send attempt recorded in `outbox/da-gui.csv`, oldest first; [] if there is none yet."""
     path = Path(outbox) / LEDGER_NAME
-    if not path.exists():
-        return []
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != LEDGER_COLUMNS:
-                raise ValueError("dòng tiêu đề không đúng: " + ", ".join(reader.fieldnames or ()))
-            rows = list(reader)
         out = []
-        for row in rows:
-            row = {k: _csv_unsafe(v or "") if k in _TEXT_COLUMNS else (v or "") for k, v in row.items()}
+        for row in read_csv_log(path, LEDGER_COLUMNS, _TEXT_COLUMNS):
             time = datetime.fromisoformat(row["thoi_gian"]) if row["thoi_gian"] else None
             out.append(Delivery(row["ky_bao_cao"], row["ma_don_vi"], row["ten_don_vi"],
                                 tuple(a for a in row["email"].split(";") if a), row["message_id"], time,
@@ -303,26 +293,19 @@ def read_ledger(outbox: Path) -> list[Delivery]:
 
 
 def _append_ledger(outbox: Path, delivery: Delivery) -> None:
-    path = outbox / LEDGER_NAME
-    if path.exists():
-        old = path.read_bytes()
-        if old and not old.endswith(b"\n"):
-            old += b"\r\n"
-    else:
-        old = ("\ufeff" + ",".join(LEDGER_COLUMNS) + "\r\n").encode("utf-8")
     values = dict(ky_bao_cao=delivery.period, ma_don_vi=delivery.code, ten_don_vi=delivery.name,
                   email=";".join(delivery.to), message_id=delivery.message_id,
                   thoi_gian=delivery.time.isoformat(timespec="seconds") if delivery.time else "",
                   trang_thai=delivery.status, chi_tiet=delivery.detail, tep_thu=delivery.eml)
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(
-        [_csv_safe(values[c]) if c in _TEXT_COLUMNS else values[c] for c in LEDGER_COLUMNS])
-    write_bytes_atomic(path, old + buf.getvalue().encode("utf-8"))
+    append_csv(outbox / LEDGER_NAME, LEDGER_COLUMNS, [values], _TEXT_COLUMNS)
 
 
 # ---------------------------------------------------------------- SMTP
 
 def _smtp_error_text(e: BaseException) -> str:
+    if isinstance(e, _MaybeSent):
+        return (f"mất kết nối sau khi đã gửi nội dung thư ({_smtp_error_text(e.__cause__)}): thư có thể đã đến, "
+                f"hỏi lại đơn vị trước khi gửi lại")
     if isinstance(e, smtplib.SMTPRecipientsRefused):
         return "máy chủ từ chối người nhận: " + "; ".join(
             f"{a} ({code} {_decode(msg)})" for a, (code, msg) in e.recipients.items())
@@ -344,6 +327,10 @@ def _decode(text) -> str:
     return clean_text(text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
 
 
+class _MaybeSent(smtplib.SMTPException):
+    """The connection was lost after the message itself went out: it may have arrived."""
+
+
 def _dropped(e: BaseException) -> bool:
     """Whether the error means the connection is gone (retry once on a new one)."""
     if isinstance(e, smtplib.SMTPServerDisconnected):
@@ -353,6 +340,24 @@ def _dropped(e: BaseException) -> bool:
     if isinstance(e, smtplib.SMTPResponseException):
         return e.smtp_code == 421
     return isinstance(e, OSError) and not isinstance(e, smtplib.SMTPException)
+
+
+class _DataSent:
+    """An SMTP connection that knows whether the message itself has started to go out (DATA)."""
+
+    data_sent = False
+
+    def data(self, msg):
+        self.data_sent = True
+        return super().data(msg)
+
+
+class _SMTP(_DataSent, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataSent, smtplib.SMTP_SSL):
+    pass
 
 
 class _Mailer:
@@ -368,9 +373,9 @@ class _Mailer:
         try:
             context = ssl.create_default_context()
             if s.security == "ssl":
-                conn = smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
+                conn = _SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
             else:
-                conn = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout)
+                conn = _SMTP(s.host, s.effective_port, timeout=s.timeout)
                 if s.security == "starttls":
                     conn.starttls(context=context)
             if s.user:
@@ -387,15 +392,26 @@ class _Mailer:
         self.conn = conn
 
     def send(self, from_addr: str, to: list[str], data: bytes) -> dict:
-        """Refused recipients ({} when all accepted); reconnects once if the connection was dropped."""
+        """Refused recipients ({} when all accepted); reconnects once if the connection was dropped
+        before the message went out.
+
+        Raises:
+            _MaybeSent: the connection was lost once the message had gone out (no retry: that could
+                deliver it twice).
+        """
         for retry in (False, True):
             if self.conn is None:
                 self.connect()
+            self.conn.data_sent = False
             try:
                 return self.conn.sendmail(from_addr, to, data)
             except (smtplib.SMTPException, OSError) as e:
+                # A reply refusing the data means it was not taken; silence after it is ambiguous.
+                uncertain = self.conn.data_sent and not isinstance(e, smtplib.SMTPResponseException)
                 if _dropped(e):
                     self.close()
+                if uncertain:
+                    raise _MaybeSent() from e
                 if retry or not _dropped(e):
                     raise
         return {}  # not reached
@@ -579,7 +595,13 @@ def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_ad
                         detail = "; ".join(filter(None, ["gửi lại", detail]))
             delivery = Delivery(result.period.code, draft.code, draft.name, draft.to, draft.message_id,
                                 datetime.now().astimezone(), OK if ok else FAILED, detail, draft.eml.name)
-            _append_ledger(result.outbox, delivery)
+            try:
+                _append_ledger(result.outbox, delivery)
+            except OSError as e:  # without the record, a rerun would send it again: stop here
+                done = "đã gửi" if ok else "chưa gửi được"
+                raise CchcError(f"{result.outbox / LEDGER_NAME}: không ghi được sổ ghi thư đã gửi "
+                                f"({e.strerror or e}); thư của {draft.code} {draft.name} {done}, các thư sau "
+                                f"chưa gửi.") from e
             (result.sent if ok else result.failed).append(delivery)
     finally:
         mailer.close()

@@ -53,17 +53,14 @@ def write_json(result: MergeResult, path: str | Path) -> Path:
     return write_bytes_atomic(Path(path), text.encode("utf-8"))
 
 
-def tidy_rows(result: MergeResult):
-    """The tidy lines (tuples in CSV_COLUMNS order): every return used or left out for its errors, and,
-    when a unit's period was rolled up from several returns, the rolled-up values too. Rows a unit's
-    level does not report are left out; a blank value is None."""
-    for head, rows, status in _tidy_blocks(result):
-        for ind, value in rows:
-            yield head + (ind.form, ind.code, ind.id, ind.full_label, value, status)
-
-
 def _tidy_blocks(result: MergeResult):
-    """Per record: (unit columns + period, [(indicator, value)], file status)."""
+    """The tidy lines, a record at a time: every return used or left out for its errors, and, when a
+    unit's period was rolled up from several returns, the rolled-up values too. Rows a record's levels do
+    not report are left out; a blank value is None.
+
+    Yields:
+        (unit code, name, level, parent, period), [(indicator, value)], file status.
+    """
     spec = result.spec
     status_of = {str(f.path): f.status for f in result.files}
     pieces = {id(r) for r in result.pieces}

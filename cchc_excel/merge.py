@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from cchc_excel.aggregate import Record, recompute_ratios, roll_up, total_records
+from cchc_excel.aggregate import Record, aggregate_units, recompute_ratios, roll_up, value_frame
 from cchc_excel.errors import CchcError, PeriodError, RosterError
 from cchc_excel.merge_result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
                                      UNIT_STATUSES, VIETNAM, FileStatus, Finding, MergeResult, UnitStatus)
@@ -275,7 +275,7 @@ def merge_reports(
 
     files = [_file_status(e, spec) for e in entries]
     units, expected = _unit_statuses(roster, root, scope, by_unit, covered, files, unit_info, target)
-    totals = total_records(records, spec, target)
+    frame = value_frame(records, spec)
     level = root.level if root is not None else "tinh"
     reported = set(spec.reported_levels(level))
     for rec in records:
@@ -283,23 +283,30 @@ def merge_reports(
     if root is None:
         notes.append("Không có đơn vị gốc (--unit): báo cáo tổng hợp được lập cho cấp tỉnh.")
 
-    findings, total_findings = [], 0
-    for e in entries:
-        for issue in getattr(e.report, "issues", ()) or ():
-            total_findings += 1
-            if len(findings) < MAX_FINDINGS:
-                findings.append(Finding(e.path, e.unit.code if e.unit else None,
-                                        e.unit.name if e.unit else "", issue))
-    if total_findings > MAX_FINDINGS:
-        notes.append(f"Có {total_findings:,} phát hiện; trang Kiểm tra chỉ ghi {MAX_FINDINGS:,} dòng đầu."
-                     .replace(",", "."))
+    findings, total_findings = _findings(entries, notes)
 
     return MergeResult(
         spec=spec, period=target, root=root, level=level, reported_levels=frozenset(reported),
         files=files, units=units, expected=expected, records=records, pieces=pieces,
-        frame=totals.frame, totals=totals.totals, findings=findings, findings_total=total_findings,
+        frame=frame, totals=aggregate_units(records, spec, frame), findings=findings, findings_total=total_findings,
         unit_info=unit_info, notes=notes,
     )
+
+
+def _findings(entries: list[_Entry], notes: list[str]) -> tuple[list[Finding], int]:
+    """The findings of every file, at most MAX_FINDINGS of them (a note says when there were more), and
+    how many there were."""
+    findings, total = [], 0
+    for e in entries:
+        for issue in getattr(e.report, "issues", ()) or ():
+            total += 1
+            if len(findings) < MAX_FINDINGS:
+                findings.append(Finding(e.path, e.unit.code if e.unit else None,
+                                        e.unit.name if e.unit else "", issue))
+    if total > MAX_FINDINGS:
+        notes.append(f"Có {total:,} phát hiện; trang Kiểm tra chỉ ghi {MAX_FINDINGS:,} dòng đầu."
+                     .replace(",", "."))
+    return findings, total
 
 
 def _first_error(report) -> str:
@@ -361,7 +368,8 @@ def _record(e: _Entry, spec: FormSpec) -> Record:
     level = e.unit.level or None
     # Without the file's own word (a merged report covers more), a unit's return covers its level's rows.
     levels = e.reported_levels or (spec.reported_levels(level) if level else frozenset())
-    values = recompute_ratios(getattr(e.report, "values", None) or {}, spec)  # whatever the file showed
+    # The file's own % rows are not trusted: recomputed from its numerators and denominators.
+    values = recompute_ratios(getattr(e.report, "values", None) or {}, spec)
     return Record(e.unit.code, e.period, values, level, levels, max(1, e.merged_units), str(e.path))
 
 
@@ -370,8 +378,9 @@ def _cover(by_unit: dict, entries: list[_Entry], roster: Roster | None) -> dict:
     covered: dict[str, str] = {}
     if roster is None:
         return covered
+    # A merged report says so in its metadata, whatever the number of units behind it (one is enough).
     merged_reports = [code for code, info in by_unit.items()
-                      if info["rolled"].record is not None and info["rolled"].record.weight > 1]
+                      if any(info["files"][rec.period].merged_units for rec in info["rolled"].used)]
     for code in merged_reports:
         if code in covered:
             continue

@@ -42,6 +42,7 @@ class FileStatus:
         errors, warnings: numbers of findings of each severity.
         saved_at: when the workbook says it was saved; received: when it arrived (email manifest).
         late: received (or saved) after the deadline of its period.
+        sha256: the checksum of the file's bytes ("" when unknown).
     """
 
     path: Path

@@ -99,6 +99,9 @@ class _Formats:
         self.s = s
         self.title = s.title
         self.caption = s.caption
+        self.bold = s.fmt(bold=True, valign="vcenter")
+        self.italic = s.fmt(italic=True, valign="vcenter")
+        self.wrap = s.fmt(valign="vcenter", text_wrap=True)
         self.header = s.fmt(bold=True, align="center", text_wrap=True, bg_color="#F2F2F2", **border)
         self.label = s.fmt(font_size=10, align="center", valign="top", text_wrap=True, **_nov(border))
         self.cell = s.fmt(text_wrap=True, **border)
@@ -245,7 +248,7 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
     lines = _status_summary(result) + list(result.notes)
     row = 2
     for line in lines:
-        ws.merge_range(row, 0, row, last, line, fmt.s.text_wrap)
+        ws.merge_range(row, 0, row, last, line, fmt.wrap)
         ws.set_row(row, row_height(text_lines(line, 150)))
         row += 1
     row += 1
@@ -371,8 +374,8 @@ def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
     name = CHARTS_SHEET
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 14)
-    ws.write_string(0, 0, f"BIỂU ĐỒ — {result.period.label.upper()}", fmt.s.bold)
-    ws.write_string(1, 0, _subtitle(result), fmt.s.italic)
+    ws.write_string(0, 0, f"BIỂU ĐỒ — {result.period.label.upper()}", fmt.bold)
+    ws.write_string(1, 0, _subtitle(result), fmt.italic)
 
     # Who has reported.
     row = 3

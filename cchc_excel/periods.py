@@ -9,15 +9,21 @@ the spec's data (`periods.cutoff_day`, `periods.deadline_day`).
 
 from __future__ import annotations
 
+import calendar
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from cchc_excel.errors import PeriodError
+from cchc_excel.roster import fold
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 ROMAN_OF = {v: k for k, v in ROMAN.items()}
+
+def _day_of(year: int, month: int, day: int) -> date:
+    """`day` of the month, or the month's last day when it has fewer days."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
 
 # kind -> (first quarter, last quarter)
 _SPAN = {"Q1": (1, 1), "Q2": (2, 2), "Q3": (3, 3), "Q4": (4, 4), "H1": (1, 2), "9M": (1, 3), "Y": (1, 4)}
@@ -60,37 +66,28 @@ class Period:
         return tuple(Period(self.year, f"Q{q}") for q in range(first, last + 1))
 
     @property
-    def is_quarter(self) -> bool:
-        return self.kind.startswith("Q")
-
-    @property
     def last_month(self) -> int:
         return _SPAN[self.kind][1] * 3
 
     def window(self, cutoff_day: int = 14) -> tuple[date, date]:
-        """First and last day of the data this period counts (15/12 of last year to 14/06 for H1)."""
+        """First and last day of the data this period counts (15/12 of last year to 14/06 for H1): from
+        the day after the previous period's cut-off to this one's. A cut-off day past the end of a month
+        is its last day (31: the calendar quarters, 01/04 to 30/06 for Q2)."""
         first_q = _SPAN[self.kind][0]
-        end = date(self.year, self.last_month, cutoff_day)
+        end = _day_of(self.year, self.last_month, cutoff_day)
         if first_q == 1:
-            start = date(self.year - 1, 12, cutoff_day + 1)
+            before = _day_of(self.year - 1, 12, cutoff_day)
         else:
-            start = date(self.year, (first_q - 1) * 3, cutoff_day + 1)
-        return start, end
+            before = _day_of(self.year, (first_q - 1) * 3, cutoff_day)
+        return before + timedelta(days=1), end
 
     def deadline(self, deadline_day: int = 20) -> date:
-        """The day the report is due."""
-        return date(self.year, self.last_month, deadline_day)
+        """The day the report is due (the last day of the month when the month is shorter)."""
+        return _day_of(self.year, self.last_month, deadline_day)
 
     def contains(self, other: "Period") -> bool:
         """Whether `other` lies within this period (same year, its quarters a subset)."""
         return other.year == self.year and set(other.quarters) <= set(self.quarters)
-
-
-def _fold(text: str) -> str:
-    """Lowercase, without diacritics (đ -> d), spaces squeezed: for matching what people type."""
-    text = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
-    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-    return re.sub(r"\s+", " ", text.lower()).strip()
 
 
 _CODE_RE = re.compile(r"^(\d{4})(?:-(Q[1-4]|H1|9M|Y))?$", re.I)
@@ -112,7 +109,7 @@ def parse_period(text: str | Period) -> Period:
     if m:
         return Period(int(m.group(1)), (m.group(2) or "Y").upper())
     found = find_period(raw)
-    if found and _fold(raw) == found[1]:
+    if found and fold(raw) == found[1]:
         return found[0]
     raise PeriodError(
         f"Không hiểu kỳ báo cáo {raw!r}. Hãy ghi theo dạng 2023-Q2 (quý), 2023-H1 (6 tháng), "
@@ -125,7 +122,7 @@ def find_period(text: str) -> tuple[Period, str] | None:
 
     Returns the period and the folded text it was found in, or None.
     """
-    folded = _fold(str(text))
+    folded = fold(str(text))
     m = _QUARTER_RE.search(folded)
     if m:
         q = m.group(1).upper()

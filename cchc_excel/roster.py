@@ -206,4 +206,20 @@ def _build(rows: list[tuple[int, list[str]]], source: str) -> Roster:
             roster.units[unit.code] = Unit(unit.code, unit.name, unit.level, None, unit.email)
         elif unit.parent == unit.code:
             raise RosterError(f"{source}: đơn vị {unit.code} không thể là đơn vị cha của chính nó.")
+    _check_no_cycle(roster)
     return roster
+
+
+def _check_no_cycle(roster: Roster) -> None:
+    """A unit must not be its own ancestor (A under B under A): such units would belong to no tree."""
+    done: set = set()  # units known to lead up to a root
+    for unit in roster:
+        chain: list = []
+        code = unit.code
+        while code is not None and code not in done:
+            if code in chain:
+                loop = chain[chain.index(code):] + [code]
+                raise RosterError(f"{roster.source}: đơn vị cha lặp vòng: {' → '.join(loop)}.")
+            chain.append(code)
+            code = roster.units[code].parent
+        done.update(chain)

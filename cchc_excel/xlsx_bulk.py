@@ -27,13 +27,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
 class BulkRows:
     """Tables written from their first row by xlsxwriter and the rest straight into the sheet XML.
 
-    Use `write` while building the workbook, then `apply` on the finished file's bytes. With
+    Use `write` while building the workbook, then `write_to` with the finished file's bytes. With
     `direct=True` every row goes through xlsxwriter (small tables, tests).
     """
 
     def __init__(self, direct: bool = False):
         self.direct = direct
-        self._tables: list = []  # (sheet name, first row 0-based, rows, number of columns)
+        self._tables: list = []  # (sheet name, first row 0-based, rows, number of columns, wrap)
 
     def write(self, ws, first_row: int, rows, formats: list, wrap: dict | None = None) -> int:
         """Write `rows` from `first_row`, column A on, cell `c` of each row with `formats[c]`.
@@ -83,14 +83,6 @@ class BulkRows:
                 first_row, rows, width, wrap = tables[name]
                 with target.open(name, "w") as f:
                     _stream(source.read(name).decode("utf-8"), first_row, rows, width, f, wrap)
-
-    def apply(self, data: bytes) -> bytes:
-        """The finished workbook `data` with the deferred rows inserted, as bytes."""
-        if not self._tables:
-            return data
-        out = io.BytesIO()
-        self.write_to(data, out)
-        return out.getvalue()
 
 
 def fitted_height(values, wrap: dict) -> float:

@@ -209,3 +209,17 @@ def test_recompute_ratios():
     v = recompute_ratios({"BM6-1.1": 200.0, "BM6-1.2": 50.0, "BM6-1": 99}, SPEC)
     assert v["BM6-1"] == 25.0
     assert recompute_ratios({"BM6-1.1": 0, "BM6-1.2": 0, "BM6-1": 0}, SPEC)["BM6-1"] is None
+
+
+def test_a_merged_report_already_holds_the_catalogue_of_the_communes_beside_it():
+    # The province merges district H1's merged report (its catalogue and its communes') and, for a
+    # district that sent none, a commune's own return: the communes' catalogue is counted once.
+    totals = aggregate_units([
+        rec("h1", {"BM3-1.4": 457, "BM3-1.4.2": 300, "BM3-1.4.3": 157}, level="huyen",
+            levels=frozenset({"huyen", "xa"}), weight=3),
+        rec("x4", {"BM3-1.4": 157, "BM3-1.4.3": 157}),
+        rec("s", {"BM3-1.4": 40, "BM3-1.4.1": 40}, level="so", levels=frozenset({"so"})),
+    ], SPEC)
+    assert totals["BM3-1.4.3"].to_dict() == {"value": 157, "units": 4}  # not 314
+    assert totals["BM3-1.4.2"].value == 300 and totals["BM3-1.4.1"].value == 40
+    assert totals["BM3-1.4"].value == 40 + 300 + 157

@@ -241,3 +241,13 @@ def test_findings_are_capped_and_the_cap_is_said(roster, monkeypatch):
     assert [f.issue.message for f in result.findings] == ["w0", "w1"] and result.findings_total == 3
     assert "Có 3 phát hiện; trang Kiểm tra chỉ ghi 2 dòng đầu." in result.notes
     assert result.files[0].status == "merged" and result.files[0].warnings == 3
+
+
+def test_a_merged_report_of_one_unit_still_covers_that_unit(roster):
+    # Only X1 had reported when H1 merged: its merged report stands for one unit, and X1's own return,
+    # sent up as well, must not be counted a second time.
+    district = report("h1.xlsx", "H1", level="huyen", values={"BM1-1": 1}, merged_units=1,
+                      reported_levels=frozenset({"huyen", "xa"}))
+    result = merge_reports([district, report("x1.xlsx", "X1", values={"BM1-1": 1})], SPEC, roster=roster)
+    assert statuses(result) == {"h1.xlsx": "merged", "x1.xlsx": "superseded"}
+    assert result.totals["BM1-1"].to_dict() == {"value": 1, "units": 1}

@@ -93,7 +93,7 @@ def start_server(handler, **kwargs) -> Controller:
 def server():
     handler = Recorder()
     controller = start_server(handler)
-    handler.settings = SmtpSettings("127.0.0.1", controller.port, timeout=5)
+    handler.settings = SmtpSettings("127.0.0.1", controller.port, timeout=30)  # generous: CI machines are loaded
     yield handler
     controller.stop()
 
@@ -437,3 +437,39 @@ def test_broken_ledger_is_named(tmp_path, roster, server):
     with pytest.raises(CchcError, match="da-gui.csv: không đọc được sổ ghi thư đã gửi"):
         run(roster, outbox, sender=SENDER, smtp=server.settings)
     assert not server.messages
+
+
+class DropsAfterData(Recorder):
+    """Keeps the message, then closes the connection before saying so (a timeout, a crash)."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await super().handle_DATA(server, session, envelope)
+        server.transport.close()
+        return "250 Message accepted for delivery"
+
+
+def test_a_connection_lost_after_the_message_went_is_not_sent_again(tmp_path, roster):
+    handler = DropsAfterData()
+    controller = start_server(handler)
+    try:
+        settings = SmtpSettings("127.0.0.1", controller.port, timeout=5)
+        result = run(roster, tmp_path / "o", sender=SENDER, smtp=settings, unit_code=None, resend=["22240"])
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 1  # not resent on a new connection: it may well have arrived
+    (failed,) = result.failed
+    assert failed.code == "22240" and "có thể đã đến" in failed.detail
+
+
+def test_a_ledger_that_cannot_be_written_stops_the_run_with_a_clear_error(tmp_path, roster, server,
+                                                                          monkeypatch):
+    import cchc_excel.distribute as distribute_module
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(distribute_module, "append_csv", full_disk)
+    with pytest.raises(CchcError, match="không ghi được sổ ghi thư đã gửi .No space left on device.; "
+                                        "thư của 22240 Phường Tam Quan Bắc đã gửi"):
+        run(roster, tmp_path / "o", sender=SENDER, smtp=server.settings)
+    assert len(server.messages) == 1  # nothing more goes out unrecorded

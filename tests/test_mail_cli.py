@@ -124,6 +124,7 @@ def test_json_output(tmp_path, base, server):  # noqa: F811
     (["--from", "noivu"], "Địa chỉ người gửi 'noivu' không hợp lệ"),
     (["--deadline", "31/02/2023"], "Không hiểu ngày '31/02/2023'"),
     (["--period", "Quý 5/2023"], "Không hiểu kỳ báo cáo 'Quý 5/2023'"),
+    (["--unit", "XX"], "không có đơn vị mã 'XX' trong don-vi.csv."),
 ])
 def test_usage_errors(tmp_path, base, extra, message):
     result = invoke(*base, *extra)
@@ -286,3 +287,16 @@ def test_the_quarter_routine_of_the_readme(tmp_path, base, server):  # noqa: F81
     assert merged.exit_code == 0, merged.output
     assert "0 nộp muộn" in merged.output  # received 19/06 by the manifest, not today by the file time
     assert (tmp_path / "tong-hop-2023-Q2.xlsx").is_file()
+
+
+def test_a_library_error_a_command_let_through_is_one_line(monkeypatch, capsys):
+    import cchc_excel.cli as cli_module
+    from cchc_excel.errors import CchcError
+
+    def failing(**kwargs):
+        raise CchcError("hộp thư hỏng")
+
+    monkeypatch.setattr(cli_module, "cli", failing)
+    with pytest.raises(SystemExit) as e:
+        cli_module.main()
+    assert e.value.code == 1 and capsys.readouterr().err == "Lỗi: hộp thư hỏng\n"

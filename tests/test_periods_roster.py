@@ -51,6 +51,14 @@ def test_window_and_deadline(code, start, end, deadline):
     assert p.deadline() == deadline
 
 
+def test_a_cut_off_at_the_end_of_the_month_gives_calendar_quarters():
+    # Provinces that count calendar quarters put the cut-off on the 31st: June and September have 30 days.
+    assert parse_period("2023-Q1").window(31) == (date(2023, 1, 1), date(2023, 3, 31))
+    assert parse_period("2023-Q3").window(31) == (date(2023, 7, 1), date(2023, 9, 30))
+    assert parse_period("2023-H1").window(30) == (date(2022, 12, 31), date(2023, 6, 30))
+    assert parse_period("2023-Q2").deadline(31) == date(2023, 6, 30)
+
+
 def test_quarters_and_containment():
     year = Period(2023, "Y")
     assert [q.code for q in parse_period("2023-H1").quarters] == ["2023-Q1", "2023-Q2"]
@@ -128,3 +136,9 @@ def test_names_and_slugs():
     assert slugify("Phường Tam Quan Bắc") == "phuong-tam-quan-bac"
     assert slugify("Đồng Xuân") == "dong-xuan"
     assert name_key("UBND phường Hoài Đức") == name_key("hoai duc")
+
+
+def test_a_loop_of_parents_is_an_error(tmp_path):
+    text = "ma_don_vi,ten_don_vi,cap,don_vi_cha\nT,Tỉnh,tinh,\nH,Huyện,huyen,X\nX,Xã,xa,H\n"
+    with pytest.raises(RosterError, match="ds.csv: đơn vị cha lặp vòng: H → X → H"):
+        load_roster(write(tmp_path, text))

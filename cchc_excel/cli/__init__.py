@@ -1,5 +1,7 @@
 """The `cchc` command line: parse, call one library function, print. Only this package imports click."""
 
+import sys
+
 import click
 
 from cchc_excel.cli import vietnamese
@@ -15,11 +17,14 @@ def cli():
 
 
 def main():
-    """Entry point of the console script: library errors become one Vietnamese line, exit status 2."""
+    """Entry point of the console script. A library error that a command let through still ends as one
+    line, `Lỗi: ...`, with exit status 1 (the commands turn theirs into that with `common.library_errors`)."""
     try:
         cli(standalone_mode=True)
-    except CchcError as e:  # pragma: no cover - click normally handles ClickException
-        raise click.ClickException(str(e)) from e
+    except CchcError as e:  # click's standalone mode only handles its own exceptions
+        error = click.ClickException(str(e))
+        error.show()
+        sys.exit(error.exit_code)
 
 
 def _register():

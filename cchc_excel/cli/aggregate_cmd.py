@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import library_errors
+from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.errors import PeriodError, RosterError, SpecError
 from cchc_excel.periods import parse_period
 from cchc_excel.roster import load_roster
@@ -52,9 +52,9 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
     from cchc_excel.merge import aggregate_paths
     from cchc_excel.merged_workbook import write_merged_workbook
 
-    spec_obj = _option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = _option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
-    period_obj = _option(lambda: parse_period(period) if period else None, PeriodError, "--period")
+    spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
+    roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
+    period_obj = load_option(lambda: parse_period(period) if period else None, PeriodError, "--period")
     if unit_code and roster_obj is None:
         raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--unit")
     if unit_code and unit_code not in roster_obj:
@@ -99,13 +99,6 @@ def summary_lines(result) -> list[str]:
     lines.extend(result.notes[:20])
     return lines
 
-
-def _option(load, error_type, name):
-    """Load an option's object; its library error is a usage error (exit status 2)."""
-    try:
-        return load()
-    except error_type as e:
-        raise click.BadParameter(str(e), param_hint=name) from e
 
 
 class _ProgressBar:

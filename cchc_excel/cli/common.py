@@ -16,3 +16,12 @@ def library_errors():
         yield
     except CchcError as e:
         raise click.ClickException(str(e)) from e
+
+
+def load_option(load, error_type, name: str):
+    """`load()`, the object an option names (a spec, a roster, a period); its library error
+    `error_type` becomes a usage error about option `name` (exit status 2)."""
+    try:
+        return load()
+    except error_type as e:
+        raise click.BadParameter(str(e), param_hint=name) from e

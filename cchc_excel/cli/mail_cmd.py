@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import library_errors
+from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.collect import collect as collect_returns
 from cchc_excel.collect_mail import clean_text
 from cchc_excel.distribute import PASSWORD_ENV, SmtpSettings, distribute as distribute_templates
@@ -18,14 +18,6 @@ from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.periods import parse_period
 from cchc_excel.roster import load_roster
 from cchc_excel.spec import load_spec
-
-
-def _option(load, error_type, name):
-    """Load an option's object; its library error is a usage error (exit status 2)."""
-    try:
-        return load()
-    except error_type as e:
-        raise click.BadParameter(str(e), param_hint=name) from e
 
 
 def _heading(text: str) -> None:
@@ -108,11 +100,14 @@ def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code
     if sending and not sender:
         raise click.UsageError('Gửi thư cần địa chỉ người gửi: thêm --from "Tên <địa-chỉ@...>".')
     if sender:
-        _option(lambda: parse_sender(sender), CchcError, "--from")
-    spec_obj = _option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = _option(lambda: load_roster(roster), RosterError, "--roster")
-    period_obj = _option(lambda: parse_period(period), PeriodError, "--period")
-    deadline_day = _option(lambda: parse_date(deadline), CchcError, "--deadline") if deadline else None
+        load_option(lambda: parse_sender(sender), CchcError, "--from")
+    spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
+    roster_obj = load_option(lambda: load_roster(roster), RosterError, "--roster")
+    period_obj = load_option(lambda: parse_period(period), PeriodError, "--period")
+    deadline_date = load_option(lambda: parse_date(deadline), CchcError, "--deadline") if deadline else None
+    for code, name in [(unit_code, "--unit")] + [(c, "--resend") for c in resend]:
+        if code and code not in roster_obj:
+            raise click.BadParameter(f"không có đơn vị mã {code!r} trong {roster.name}.", param_hint=name)
     smtp = None
     if sending:
         password = os.environ.get(PASSWORD_ENV) if smtp_user else None
@@ -128,7 +123,7 @@ def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code
         click.echo(f"Cảnh báo: {warning}", err=True)
     with library_errors():
         result = distribute_templates(roster_obj, period_obj, outbox, spec_obj, sender=sender,
-                                      deadline=deadline_day, contact=contact, unit_code=unit_code, smtp=smtp,
+                                      deadline=deadline_date, contact=contact, unit_code=unit_code, smtp=smtp,
                                       resend=resend, template_password=sheet_password)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
