@@ -82,6 +82,10 @@ def _resolve(spec, roster, period):
 
 def _check_one(path: str, spec, roster, unit_code, period, keep_submission: bool) -> FileReport:
     name = os.path.basename(path) or path
+    if os.path.isdir(path) and not os.access(path, os.R_OK | os.X_OK):
+        # find_files names a folder it could not list, so that what is inside is not skipped in silence
+        return _unreadable(path, f"{name}: không mở được thư mục này (không có quyền đọc); các tệp bên "
+                                 f"trong chưa được kiểm tra.")
     if os.path.exists(path) and not os.path.isfile(path):
         what = "một thư mục" if os.path.isdir(path) else "một thiết bị hoặc tệp đặc biệt"
         return _unreadable(path, f"{name}: đây là {what}, không phải tệp bảng tính.")
@@ -176,13 +180,14 @@ def find_files(paths) -> list:
 
     In folders only `.xlsx .xlsm .xls .ods` files are taken, leaving out the lock files Excel (`~$…`) and
     LibreOffice (`.~lock.…#`) leave next to an open workbook and macOS's `._…` companions. A file named
-    explicitly is always taken, whatever its name: it gets its line in the report.
+    explicitly is always taken, whatever its name: it gets its line in the report. So does a folder that
+    cannot be listed: nothing under it is skipped in silence.
     """
     found = set()
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
+            for root, dirs, files in os.walk(p, onerror=lambda e: found.add(e.filename)):
                 dirs.sort()
                 for name in files:
                     if _is_spreadsheet_name(name):

@@ -15,8 +15,6 @@ from __future__ import annotations
 import csv
 import re
 import smtplib
-import socket
-import ssl
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from email.headerregistry import Address
@@ -30,6 +28,7 @@ from .collect_mail import clean_text
 from .errors import CchcError
 from .periods import Period, parse_period
 from .roster import Roster, Unit
+from .smtp import PASSWORD_ENV, Mailer, SmtpSettings, error_text, server_text
 from .spec import FormSpec, load_spec
 
 LEDGER_NAME = "da-gui.csv"
@@ -37,7 +36,6 @@ LEDGER_COLUMNS = ("ky_bao_cao", "ma_don_vi", "ten_don_vi", "email", "message_id"
                   "trang_thai", "chi_tiet", "tep_thu")
 OK, FAILED = "ok", "loi"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-PASSWORD_ENV = "CCHC_SMTP_PASSWORD"
 _TEXT_COLUMNS = ("ten_don_vi", "email", "chi_tiet", "tep_thu", "ma_don_vi")
 _ADDR_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
@@ -45,22 +43,6 @@ _DATE_RE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 
 
 # ---------------------------------------------------------------- values
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """How to reach the mail server. `security` is "none", "starttls" or "ssl"."""
-
-    host: str
-    port: int | None = None
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    security: str = "none"
-    timeout: float = 60.0
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or {"ssl": 465, "starttls": 587}.get(self.security, 25)
-
 
 @dataclass(frozen=True)
 class Draft:
@@ -300,131 +282,6 @@ def _append_ledger(outbox: Path, delivery: Delivery) -> None:
     append_csv(outbox / LEDGER_NAME, LEDGER_COLUMNS, [values], _TEXT_COLUMNS)
 
 
-# ---------------------------------------------------------------- SMTP
-
-def _smtp_error_text(e: BaseException) -> str:
-    if isinstance(e, _MaybeSent):
-        return (f"mất kết nối sau khi đã gửi nội dung thư ({_smtp_error_text(e.__cause__)}): thư có thể đã đến, "
-                f"hỏi lại đơn vị trước khi gửi lại")
-    if isinstance(e, smtplib.SMTPRecipientsRefused):
-        return "máy chủ từ chối người nhận: " + "; ".join(
-            f"{a} ({code} {_decode(msg)})" for a, (code, msg) in e.recipients.items())
-    if isinstance(e, smtplib.SMTPResponseException):
-        return f"máy chủ trả lời {e.smtp_code} {_decode(e.smtp_error)}"
-    if isinstance(e, smtplib.SMTPServerDisconnected):
-        return "máy chủ ngắt kết nối"
-    if isinstance(e, smtplib.SMTPNotSupportedError):
-        what = "STARTTLS (bỏ --starttls hoặc dùng --ssl)" if "STARTTLS" in str(e) else "đăng nhập (AUTH)"
-        return f"máy chủ không hỗ trợ {what}"
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return "hết thời gian chờ máy chủ"
-    if isinstance(e, OSError):
-        return f"lỗi kết nối ({e.strerror or e})"
-    return f"{type(e).__name__}: {e}"
-
-
-def _decode(text) -> str:
-    return clean_text(text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
-
-
-class _MaybeSent(smtplib.SMTPException):
-    """The connection was lost after the message itself went out: it may have arrived."""
-
-
-def _dropped(e: BaseException) -> bool:
-    """Whether the error means the connection is gone (retry once on a new one)."""
-    if isinstance(e, smtplib.SMTPServerDisconnected):
-        return True
-    if isinstance(e, smtplib.SMTPRecipientsRefused):
-        return any(code == 421 for code, _ in e.recipients.values())
-    if isinstance(e, smtplib.SMTPResponseException):
-        return e.smtp_code == 421
-    return isinstance(e, OSError) and not isinstance(e, smtplib.SMTPException)
-
-
-class _DataSent:
-    """An SMTP connection that knows whether the message itself has started to go out (DATA)."""
-
-    data_sent = False
-
-    def data(self, msg):
-        self.data_sent = True
-        return super().data(msg)
-
-
-class _SMTP(_DataSent, smtplib.SMTP):
-    pass
-
-
-class _SMTP_SSL(_DataSent, smtplib.SMTP_SSL):
-    pass
-
-
-class _Mailer:
-    """One SMTP connection, opened lazily and reopened when the server drops it."""
-
-    def __init__(self, settings: SmtpSettings):
-        self.settings, self.conn = settings, None
-
-    def connect(self) -> None:
-        s = self.settings
-        where = f"{s.host}:{s.effective_port}"
-        conn = None
-        try:
-            context = ssl.create_default_context()
-            if s.security == "ssl":
-                conn = _SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
-            else:
-                conn = _SMTP(s.host, s.effective_port, timeout=s.timeout)
-                if s.security == "starttls":
-                    conn.starttls(context=context)
-            if s.user:
-                conn.login(s.user, s.password or "")
-        except smtplib.SMTPAuthenticationError as e:
-            self.conn = conn
-            self.close()
-            raise CchcError(f"Máy chủ thư {where} không chấp nhận tên đăng nhập hoặc mật khẩu "
-                            f"({e.smtp_code} {_decode(e.smtp_error)}).") from e
-        except (smtplib.SMTPException, OSError) as e:  # ssl.SSLError is an OSError
-            self.conn = conn
-            self.close()
-            raise CchcError(f"Không kết nối được máy chủ thư {where}: {_smtp_error_text(e)}.") from e
-        self.conn = conn
-
-    def send(self, from_addr: str, to: list[str], data: bytes) -> dict:
-        """Refused recipients ({} when all accepted); reconnects once if the connection was dropped
-        before the message went out.
-
-        Raises:
-            _MaybeSent: the connection was lost once the message had gone out (no retry: that could
-                deliver it twice).
-        """
-        for retry in (False, True):
-            if self.conn is None:
-                self.connect()
-            self.conn.data_sent = False
-            try:
-                return self.conn.sendmail(from_addr, to, data)
-            except (smtplib.SMTPException, OSError) as e:
-                # A reply refusing the data means it was not taken; silence after it is ambiguous.
-                uncertain = self.conn.data_sent and not isinstance(e, smtplib.SMTPResponseException)
-                if _dropped(e):
-                    self.close()
-                if uncertain:
-                    raise _MaybeSent() from e
-                if retry or not _dropped(e):
-                    raise
-        return {}  # not reached
-
-    def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.quit()
-            except Exception:  # the connection is already dead: just close the socket
-                conn.close()
-
-
 # ---------------------------------------------------------------- the run
 
 def _template_writer(spec, period: Period, outbox: Path, password: str | None):
@@ -568,7 +425,7 @@ def _template_or_problem(result: DistributeResult, write_template, unit: Unit) -
 def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_addr: str,
               resend: list) -> None:
     """Send each draft; record every attempt in the ledger as soon as it is known."""
-    mailer = _Mailer(smtp)
+    mailer = Mailer(smtp)
     try:
         mailer.connect()  # a server that cannot be reached or refuses the login stops the run here
     except CchcError as e:
@@ -585,12 +442,12 @@ def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_ad
                 except CchcError as e:  # could not reconnect: stop trying, record the rest
                     down = detail = str(e)
                 except (smtplib.SMTPException, OSError) as e:
-                    detail = _smtp_error_text(e)
+                    detail = error_text(e)
                 else:
                     ok = True
                     if refused:
                         detail = "máy chủ từ chối: " + "; ".join(
-                            f"{a} ({c} {_decode(m)})" for a, (c, m) in refused.items())
+                            f"{a} ({c} {server_text(m)})" for a, (c, m) in refused.items())
                     if draft.code in resend:
                         detail = "; ".join(filter(None, ["gửi lại", detail]))
             delivery = Delivery(result.period.code, draft.code, draft.name, draft.to, draft.message_id,

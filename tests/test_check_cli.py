@@ -530,3 +530,27 @@ def test_bad_files_are_read_in_bounded_memory(bad_files):
                           check=True)
     grown = int(peak.stdout.split()[-1]) - int(baseline.stdout.split()[-1])
     assert grown < 100, f"checking the hostile files took {grown} MB more than importing the package"
+
+
+def test_a_folder_that_cannot_be_listed_gets_its_line(tmp_path, monkeypatch):
+    import os as os_module
+
+    from cchc_excel import check as check_module
+
+    locked = tmp_path / "khong-doc-duoc"
+    locked.mkdir()
+    real_walk = os_module.walk
+
+    def walk(top, onerror=None, **kwargs):  # as root every folder can be listed: pretend this one cannot
+        for root, dirs, files in real_walk(top, onerror=onerror, **kwargs):
+            if "khong-doc-duoc" in dirs:
+                dirs.remove("khong-doc-duoc")
+                onerror(PermissionError(13, "Permission denied", str(locked)))
+            yield root, dirs, files
+
+    monkeypatch.setattr(check_module.os, "walk", walk)
+    monkeypatch.setattr(check_module.os, "access", lambda path, mode: not str(path).endswith("khong-doc-duoc"))
+    report = check_module.check_paths([tmp_path], jobs=1)
+    (line,) = report.files
+    assert line.status == "unreadable" and line.path == str(locked)
+    assert "không mở được thư mục này" in line.issues[0].message

@@ -23,11 +23,12 @@ from aiosmtpd.smtp import AuthResult
 from python_calamine import CalamineWorkbook
 
 from cchc_excel import metadata
-from cchc_excel.distribute import (LEDGER_COLUMNS, LEDGER_NAME, SmtpSettings, build_message, distribute,
-                                   parse_date, parse_recipients, parse_sender, read_ledger)
+from cchc_excel.distribute import (LEDGER_COLUMNS, LEDGER_NAME, build_message, distribute, parse_date,
+                                   parse_recipients, parse_sender, read_ledger)
 from cchc_excel.errors import CchcError
 from cchc_excel.periods import parse_period
 from cchc_excel.roster import Unit, load_roster
+from cchc_excel.smtp import SmtpSettings
 from cchc_excel.spec import load_spec
 
 SPEC = load_spec()

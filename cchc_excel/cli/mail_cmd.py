@@ -12,7 +12,8 @@ import click
 from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.collect import collect as collect_returns
 from cchc_excel.collect_mail import clean_text
-from cchc_excel.distribute import PASSWORD_ENV, SmtpSettings, distribute as distribute_templates
+from cchc_excel.distribute import distribute as distribute_templates
+from cchc_excel.smtp import PASSWORD_ENV, SmtpSettings
 from cchc_excel.distribute import parse_date, parse_sender, vn_date
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.periods import parse_period
