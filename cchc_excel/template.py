@@ -61,7 +61,7 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
     comments = _by_indicator(spec, comments or {}, "comments")
 
     level_name = spec.level_name(level)
-    if merged_units:
+    if merged_units is not None:
         level_name += f" (báo cáo tổng hợp {merged_units} đơn vị)"
     checks = build_checks(spec, reported, spec.level_name(level))
     cells = layout(spec)
@@ -126,7 +126,8 @@ def write_template(path: str | Path, spec: FormSpec | str | Path | None = None, 
         comments: indicator id -> text, written as a comment on the value cell, which is highlighted.
         reported_levels: row levels to enable (default `spec.reported_levels(level)`; a merged district
             report covers {"huyen", "xa"}).
-        merged_units: number of units behind a merged report (metadata `merged=1`).
+        merged_units: number of units behind a merged report (metadata `merged=1`, also for 0); None for a
+            unit's own return.
         before_sheets, after_sheets: callables `f(workbook, styles)` (or lists of them) that add sheets
             before the cover / after the forms; `styles` is the workbook's `Styles`.
         generated_at: the generation time recorded in the metadata (default: now, UTC).
@@ -331,8 +332,10 @@ def _metadata(spec, level, reported, unit, period, generated_at, merged_units) -
         "unit_name": unit.name if unit else "",
         "period": period.code if period else "",
         "generated_at": generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "merged": "1" if merged_units else "0",
-        "units_merged": str(merged_units) if merged_units else "",
+        # A merged report of no unit is still a merged report: read as the unit's own return, one level
+        # up it would count as a return received.
+        "merged": "0" if merged_units is None else "1",
+        "units_merged": "" if merged_units is None else str(merged_units),
     }
     assert set(meta) == set(metadata.KEYS)
     return meta

@@ -220,6 +220,13 @@ def test_merged_report_enables_the_levels_it_covers():
     assert "tổng hợp 17 đơn vị" in wb["Thông tin chung"]["B7"].value
 
 
+def test_a_merged_report_of_no_unit_is_still_a_merged_report():
+    meta, _ = metadata.parse_sheet(cached(template_bytes(level="huyen", merged_units=0, generated_at=WHEN), "_cchc"))
+    assert (meta["merged"], meta["units_merged"]) == ("1", "0")
+    own, _ = metadata.parse_sheet(cached(template_bytes(level="huyen", generated_at=WHEN), "_cchc"))
+    assert (own["merged"], own["units_merged"]) == ("0", "")
+
+
 def test_metadata_sheet_properties_and_names(xa, xa_bytes):
     meta, layout = metadata.parse_sheet(cached(xa_bytes, "_cchc"))
     assert meta == {
