@@ -2,7 +2,7 @@
 
 `read_workbook(path)`:
 
-1. checks the file (`safety.inspect_file`) and opens it (`workbook_io.Book`: python-calamine, or for our
+1. checks the file (`safety.open_checked`) and opens it (`workbook_io.Book`: python-calamine, or for our
    templates the few columns it needs straight from the sheet XML);
 2. recognises our templates by the very hidden `_cchc` sheet (`metadata.py`): spec, level, unit, period
    and where each value cell is. The layout is trusted form by form, after checking the STT code printed
@@ -40,7 +40,7 @@ from cchc_excel.submission import CellRef, Submission
 from cchc_excel.values import parse_value
 from cchc_excel.workbook_io import Book, read_meta_sheet
 
-from cchc_excel.safety import Limits, inspect_file
+from cchc_excel.safety import Limits, open_checked
 
 __all__ = ["read_workbook", "Limits"]
 
@@ -62,7 +62,7 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
         roster: units, to recognise the unit by code or by the name written in the workbook.
         unit_code: the unit that sent it (wins over what the file says; a warning when they differ).
         period: the period it reports (`2023-Q2`, a `Period`), likewise.
-        limits: bounds on the file, checked by `safety.inspect_file` first, and on what is read of each
+        limits: bounds on the file, checked by `safety.open_checked` first, and on what is read of each
             sheet (`max_rows`, `max_cols`).
 
     Returns:
@@ -74,10 +74,10 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
     """
     path = Path(path)
     asked_period = parse_period(period) if period is not None and period != "" else None
-    file_format = inspect_file(path, limits)
+    checked = open_checked(path, limits)
     book = None
     try:
-        book = Book(path, file_format, limits.max_rows, limits.max_cols)
+        book = Book(path, checked.format, limits.max_rows, limits.max_cols, data=checked.data, zip=checked.zip)
         reader = _Reader(book, spec, roster, unit_code, asked_period)
         return reader.read()
     except CchcError:
@@ -85,11 +85,13 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
     except Exception as e:  # any parser failure: the user gets a sentence, never a traceback
         raise UnreadableFile(_unreadable(path, e)) from e
     finally:
-        if book is not None:
-            try:
-                book.close()
-            except Exception:  # closing a half-open workbook must not hide the real error
-                pass
+        try:
+            if book is not None:
+                book.close()  # closes the zip it was given too
+            else:
+                checked.close()
+        except Exception:  # closing a half-open workbook must not hide the real error
+            pass
 
 
 def _unreadable(path: Path, error: Exception) -> str:

@@ -19,6 +19,7 @@ Format quirks this relies on:
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
@@ -72,12 +73,35 @@ def sniff_format(path: Path | str) -> str | None:
     return "zip" if head.startswith(b"PK") else "ole" if head == OLE_MAGIC else None
 
 
+@dataclass
+class CheckedFile:
+    """A file that passed `open_checked`: its format and, for the zip formats, its bytes and open zip
+    (so that the reader does not read the file and its central directory a second time)."""
+
+    format: str
+    data: bytes | None = None
+    zip: zipfile.ZipFile | None = None
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
 def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
     """Check a returned file before parsing it; return "xlsx", "ods" or "xls".
 
     Raises UnreadableFile (Vietnamese message naming the file) when the file is empty, not a spreadsheet,
     corrupt or truncated, password-protected, too large or built like a zip bomb / XML entity bomb.
     """
+    checked = open_checked(path, limits)
+    checked.close()
+    return checked.format
+
+
+def open_checked(path: Path | str, limits: Limits = Limits()) -> CheckedFile:
+    """`inspect_file`, keeping what it read: for .xlsx and .ods the file's bytes (at most
+    `limits.max_file_bytes`) and the zip opened on them; for .xls nothing (python-calamine reads the path).
+    The caller closes it."""
     path = Path(path)
     name = path.name
     try:
@@ -89,16 +113,22 @@ def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
         with open(path, "rb") as f:
             head = f.read(2048)
             if head.startswith(b"PK"):
-                with zipfile.ZipFile(f) as zf:
-                    return _check_zip(zf, name, limits)
-            if head.startswith(OLE_MAGIC):
-                return _check_ole(f, size, name)
+                data = head + f.read(limits.max_file_bytes + 1 - len(head))
+            elif head.startswith(OLE_MAGIC):
+                return CheckedFile(_check_ole(f, size, name))
+            else:
+                raise UnreadableFile(_not_book(name, _describe(head)))
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            return CheckedFile(_check_zip(zf, name, limits), data, zf)
+        except BaseException:
+            zf.close()
+            raise
     except _BROKEN as e:  # a cut-off download loses the zip's central directory at the end of the file
         raise UnreadableFile(_CORRUPT.format(name)) from e
     except OSError as e:
         raise UnreadableFile(f'Không tìm thấy tệp "{name}".' if isinstance(e, FileNotFoundError)
                              else f'Không đọc được tệp "{name}" ({e.strerror or e}).') from e
-    raise UnreadableFile(_not_book(name, _describe(head)))
 
 
 def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:

@@ -50,7 +50,9 @@ class Book:
 
     Args:
         path: the file.
-        file_format: "xlsx", "xls" or "ods" (from `safety.inspect_file`).
+        file_format: "xlsx", "xls" or "ods" (from `safety.open_checked`).
+        data, zip: the file's bytes and the zip open on them, when `safety.open_checked` already read
+            them (read here otherwise).
         max_rows: at most this many rows are read from each sheet.
         max_cols: at most this many columns.
 
@@ -58,18 +60,21 @@ class Book:
     whatever python-calamine or zipfile raise: the caller turns that into `UnreadableFile`.
     """
 
-    def __init__(self, path: Path, file_format: str, max_rows: int, max_cols: int = 256):
+    def __init__(self, path: Path, file_format: str, max_rows: int, max_cols: int = 256, *,
+                 data: bytes | None = None, zip: zipfile.ZipFile | None = None):
         self.path = Path(path)
         self.format = file_format
         self.max_rows = max_rows
         self.max_cols = max_cols
-        self._data = self.path.read_bytes() if file_format in ("xlsx", "ods") else None
+        if data is None and file_format in ("xlsx", "ods"):
+            data = self.path.read_bytes()
+        self._data = data
         self._wb: CalamineWorkbook | None = None
         self.truncated: dict[str, int] = {}  # sheet -> rows it has beyond those read (at least 1)
         self.too_wide: set[str] = set()  # sheets with cells beyond the columns read
         self._rows: dict[str, list] = {}
         self._columns: dict[tuple, list | None] = {}
-        self._zip: zipfile.ZipFile | None = None
+        self._zip: zipfile.ZipFile | None = zip
         self._parts: dict[str, str] | None = None  # sheet name -> zip part (xlsx)
         self._states: dict[str, str] = {}  # sheet name -> visibility (xlsx)
         self._names: dict[str, str] | None = None
