@@ -252,24 +252,14 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
         ws.set_row(row, row_height(text_lines(line, 150)))
         row += 1
     row += 1
-    head = row
-    for col, text in enumerate(headers):
-        ws.write_string(head, col, text, fmt.header)
-    ws.set_row(head, row_height(2))
     rows = [(i, u.unit.code, u.unit.name, result.spec.level_name(u.unit.level), u.label,
              "\n".join(Path(p).name for p in u.files), _local(u.received), "Muộn" if u.late else "", u.errors,
              u.warnings, u.reason) for i, u in enumerate(result.units, 1)]
     formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.date, fmt.plain,
                fmt.integer, fmt.integer, fmt.cell]
-    widths = (5, 11, 30, 14, 16, 40, 17, 10, 8, 10, 40)
-    end = bulk.write(ws, head + 1, rows, formats, wrap={2: widths[2], 5: widths[5], 10: widths[10]})
-    _colour(ws, fmt, head + 1, end - 1, 4, {"Đã tổng hợp": "ok", "Có lỗi": "bad", "Chưa nộp": "warn"})
-    _colour(ws, fmt, head + 1, end - 1, 7, {"Muộn": "warn"})
-    ws.autofilter(head, 0, max(end - 1, head + 1), last)
-    ws.freeze_panes(head + 1, 3)
-    for col, width in enumerate(widths):
-        ws.set_column(col, col, width)
-    _print_setup(ws, head + 1)
+    _long_table(ws, fmt, bulk, row, headers, (5, 11, 30, 14, 16, 40, 17, 10, 8, 10, 40), formats, rows,
+                wrap=(2, 5, 10), freeze=3,
+                colours={4: {"Đã tổng hợp": "ok", "Có lỗi": "bad", "Chưa nộp": "warn"}, 7: {"Muộn": "warn"}})
 
 
 def _status_summary(result: MergeResult) -> list[str]:
@@ -292,27 +282,16 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
                "Ngày nhận", "Nộp muộn", "Số lỗi", "Số cảnh báo")
     last = len(headers) - 1
     _title(ws, fmt, "CÁC TỆP ĐÃ NHẬN", _subtitle(result), last)
-    head = 3
-    for col, text in enumerate(headers):
-        ws.write_string(head, col, text, fmt.header)
-    ws.set_row(head, row_height(2))
     rows = [(i, f.path.name, f.unit or "", f.unit_name, f.period or "", f.label, f.reason, _local(f.saved_at),
              _local(f.received), "Muộn" if f.late else "", f.errors, f.warnings)
             for i, f in enumerate(result.files, 1)]
     formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.cell, fmt.cell, fmt.date, fmt.date,
                fmt.plain, fmt.integer, fmt.integer]
-    widths = (5, 40, 11, 26, 10, 16, 40, 17, 17, 10, 8, 10)
-    end = bulk.write(ws, head + 1, rows, formats, wrap={1: widths[1], 3: widths[3], 5: widths[5], 6: widths[6]})
     colours = {label: "warn" for label in FILE_STATUS_LABELS.values()}
     colours.update({FILE_STATUS_LABELS["merged"]: "ok", FILE_STATUS_LABELS["errors"]: "bad",
                     FILE_STATUS_LABELS["unreadable"]: "bad"})
-    _colour(ws, fmt, head + 1, end - 1, 5, colours)
-    _colour(ws, fmt, head + 1, end - 1, 9, {"Muộn": "warn"})
-    ws.autofilter(head, 0, max(end - 1, head + 1), last)
-    ws.freeze_panes(head + 1, 2)
-    for col, width in enumerate(widths):
-        ws.set_column(col, col, width)
-    _print_setup(ws, head + 1)
+    _long_table(ws, fmt, bulk, 3, headers, (5, 40, 11, 26, 10, 16, 40, 17, 17, 10, 8, 10), formats, rows,
+                wrap=(1, 3, 5, 6), freeze=2, colours={5: colours, 9: {"Muộn": "warn"}})
 
 
 def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
@@ -324,16 +303,25 @@ def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows
     if result.findings_total > shown:
         note += f"; chỉ ghi {shown} dòng đầu"
     _title(ws, fmt, "KẾT QUẢ KIỂM TRA CÁC TỆP", note, last)
-    head = 3
+    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
+    _long_table(ws, fmt, bulk, 3, headers, (6, 40, 11, 24, 10, 16, 12, 14, 70), formats,
+                _FindingRows(result.findings), wrap=(1, 3, 8), freeze=2,
+                colours={4: {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"}})
+
+
+def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, formats, rows, *, wrap,
+                freeze: int, colours: dict) -> None:
+    """A table from row `head`: bold headers, one row per item (`bulk`, rows as high as the text of the
+    `wrap` columns needs), status cells coloured (`colours`: column -> {text: colour}), an autofilter,
+    the header and the first `freeze` columns frozen, print-ready."""
     for col, text in enumerate(headers):
         ws.write_string(head, col, text, fmt.header)
-    rows = _FindingRows(result.findings)
-    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
-    widths = (6, 40, 11, 24, 10, 16, 12, 14, 70)
-    end = bulk.write(ws, head + 1, rows, formats, wrap={1: widths[1], 3: widths[3], 8: widths[8]})
-    _colour(ws, fmt, head + 1, end - 1, 4, {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"})
-    ws.autofilter(head, 0, max(end - 1, head + 1), last)
-    ws.freeze_panes(head + 1, 2)
+    ws.set_row(head, row_height(2))
+    end = bulk.write(ws, head + 1, rows, formats, wrap={col: widths[col] for col in wrap})
+    for col, texts in colours.items():
+        _colour(ws, fmt, head + 1, end - 1, col, texts)
+    ws.autofilter(head, 0, max(end - 1, head + 1), len(headers) - 1)
+    ws.freeze_panes(head + 1, freeze)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     _print_setup(ws, head + 1)
