@@ -40,14 +40,14 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
 from xml.sax.saxutils import unescape
 
 from cchc_excel.errors import CchcError
 from cchc_excel.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
-from cchc_excel.periods import Period, parse_period
+from cchc_excel.periods import VIETNAM, Period, parse_period
 from cchc_excel.report import SEVERITIES, SEVERITY_LABELS, FileReport, Report
 from cchc_excel.roster import Unit
 from cchc_excel.rules import format_number, indicator_label
@@ -64,7 +64,6 @@ SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's
 SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as checked
 DEFAULT_LEVEL = "xa"
 MAX_COMMENT = 4000  # characters; Excel allows more, nobody reads more
-VIETNAM = timezone(timedelta(hours=7))
 
 TABLE_ROW = 11  # the table's header row; findings from the next row
 COLUMNS = (("STT", 5), ("Mức độ", 10), ("Biểu mẫu", 8.5), ("Ô", 7), ("Mã chỉ tiêu", 12.5),

@@ -29,8 +29,8 @@ from typing import Callable, Iterable
 from cchc_excel.aggregate import Record, aggregate_units, recompute_ratios, roll_up, value_frame
 from cchc_excel.errors import CchcError, PeriodError, RosterError
 from cchc_excel.merge_result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
-                                     UNIT_STATUSES, VIETNAM, FileStatus, Finding, MergeResult, UnitStatus)
-from cchc_excel.periods import Period, parse_period
+                                     UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
+from cchc_excel.periods import VIETNAM, Period, parse_period
 from cchc_excel.roster import Roster, Unit, load_roster
 from cchc_excel.spec import FormSpec, load_spec
 

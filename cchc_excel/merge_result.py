@@ -6,7 +6,7 @@ Made by `merge.merge_reports`; read by the merged workbook, the JSON summary, th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,6 @@ FILE_STATUS_LABELS = {
 UNIT_STATUSES = ("merged", "errors", "missing")
 UNIT_STATUS_LABELS = {"merged": "Đã tổng hợp", "errors": "Có lỗi", "missing": "Chưa nộp"}
 MAX_FINDINGS = 100_000  # rows of the `Kiểm tra` sheet; the rest are counted and said
-VIETNAM = timezone(timedelta(hours=7))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from cchc_excel.aggregate import total_note
 from cchc_excel.atomic import atomic_file
-from cchc_excel.merge_result import FILE_STATUS_LABELS, VIETNAM, MergeResult
+from cchc_excel.merge_result import FILE_STATUS_LABELS, MergeResult
+from cchc_excel.periods import VIETNAM
 from cchc_excel.report import SEVERITY_LABELS
 from cchc_excel.template_styles import Styles, row_height, text_lines
 from cchc_excel.xlsx_bulk import BulkRows

@@ -12,10 +12,12 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 
 from cchc_excel.errors import PeriodError
 from cchc_excel.roster import fold
+
+VIETNAM = timezone(timedelta(hours=7))  # the time deadlines and saving times are read in (no DST)
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 ROMAN_OF = {v: k for k, v in ROMAN.items()}
