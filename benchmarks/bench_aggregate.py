@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cchc_excel.periods import parse_period  # noqa: E402
-from cchc_excel.roster import Unit  # noqa: E402
-from cchc_excel.spec import load_spec  # noqa: E402
+from cchc_excel.core.periods import parse_period  # noqa: E402
+from cchc_excel.core.roster import Unit  # noqa: E402
+from cchc_excel.spec.model import load_spec  # noqa: E402
 
 PERIOD = "2023-Q2"
 GOAL_PER_S = 500
@@ -91,9 +91,9 @@ class Cloner:
     """One template, filled once; copies with another unit and other numbers, by rewriting zip members."""
 
     def __init__(self, spec):
-        from cchc_excel.template import template_bytes
-        from cchc_excel.template_forms import layout
-        from cchc_excel.xlsx_patch import ZipParts
+        from cchc_excel.template.build import template_bytes
+        from cchc_excel.template.forms import layout
+        from cchc_excel.ooxml.patch import ZipParts
 
         self.spec = spec
         data = template_bytes(spec, level="xa", unit=Unit(TOKEN_CODE, TOKEN_NAME, "xa"), period=PERIOD,
@@ -184,9 +184,9 @@ def make_returns(folder: Path, n: int, jobs: int = 2) -> float:
 
 def run_aggregate(folder: str, roster: str, out: str, jobs: int) -> dict:
     """`cchc aggregate` end to end, timed by phase; run in a fresh process."""
-    from cchc_excel.exports import write_csv, write_json
-    from cchc_excel.merge import aggregate_paths
-    from cchc_excel.merged_workbook import write_merged_workbook
+    from cchc_excel.merge.exports import write_csv, write_json
+    from cchc_excel.merge.run import aggregate_paths
+    from cchc_excel.merge.workbook import write_merged_workbook
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -223,7 +223,7 @@ def time_naive(files: list, spec) -> float:
     """Seconds per file of the naive way: pandas.read_excel of every sheet, then summing the values."""
     import pandas as pd
 
-    from cchc_excel.template_forms import FIRST_ROW
+    from cchc_excel.template.forms import FIRST_ROW
 
     sheets = [form.name for form in spec.forms]
     totals: dict = {}

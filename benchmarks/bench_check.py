@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cchc_excel.check import check_paths, find_files  # noqa: E402
-from cchc_excel.roster import Unit  # noqa: E402
-from cchc_excel.spec import load_spec  # noqa: E402
+from cchc_excel.check.run import check_paths, find_files  # noqa: E402
+from cchc_excel.core.roster import Unit  # noqa: E402
+from cchc_excel.spec.model import load_spec  # noqa: E402
 
 SEED = {
     "BM1-1": 6, "BM1-2.1": 25, "BM1-2.2": 12, "BM1-5": 1, "BM1-5.1": 10, "BM1-5.2": 0, "BM1-6": 1,
@@ -75,7 +75,7 @@ def _write_one(args):
     unit = Unit(f"BD-HN-{i:05d}", f"UBND xã Thử Nghiệm {i}", "xa")  # made-up units
     values = returned_values(i)
     try:
-        from cchc_excel.template import write_template
+        from cchc_excel.template.build import write_template
     except ImportError:  # before the template writer exists: a plain workbook of the same shape
         _write_plain(path, values, unit)
     else:
@@ -107,7 +107,7 @@ def _code_version() -> str:
 
     package = Path(cchc_excel.__file__).parent
     digest = hashlib.sha256()
-    for source in sorted(package.glob("template*.py")) + sorted(package.glob("forms/*.yaml")):
+    for source in sorted(package.glob("template/*.py")) + sorted(package.glob("spec/forms/*.yaml")):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:10]
 

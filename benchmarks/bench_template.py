@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cchc_excel.periods import parse_period  # noqa: E402
-from cchc_excel.roster import Roster, Unit  # noqa: E402
-from cchc_excel.spec import load_spec  # noqa: E402
-from cchc_excel.template import template_filename, write_roster_templates, write_template  # noqa: E402
+from cchc_excel.core.periods import parse_period  # noqa: E402
+from cchc_excel.core.roster import Roster, Unit  # noqa: E402
+from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.template.build import template_filename, write_roster_templates, write_template  # noqa: E402
 
 
 def made_up_roster(n: int) -> Roster:

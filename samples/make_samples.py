@@ -26,10 +26,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from cchc_excel.periods import parse_period  # noqa: E402
-from cchc_excel.roster import load_roster  # noqa: E402
-from cchc_excel.spec import load_spec  # noqa: E402
-from cchc_excel.template import template_filename, write_template  # noqa: E402
+from cchc_excel.core.periods import parse_period  # noqa: E402
+from cchc_excel.core.roster import load_roster  # noqa: E402
+from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.template.build import template_filename, write_template  # noqa: E402
 
 PERIOD = parse_period("2023-Q2")
 VN = timezone(timedelta(hours=7))  # the returns are saved on Vietnamese time

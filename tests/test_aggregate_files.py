@@ -16,14 +16,14 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 import lo
-from cchc_excel import merged_workbook
-from cchc_excel.check import check_paths
+from cchc_excel.merge import workbook as merged_workbook
+from cchc_excel.check.run import check_paths
 from cchc_excel.cli import cli
-from cchc_excel.merge import aggregate_paths
-from cchc_excel.merged_workbook import STATUS_SHEET, write_merged_workbook
-from cchc_excel.roster import Unit, load_roster
-from cchc_excel.spec import load_spec
-from cchc_excel.template import write_template
+from cchc_excel.merge.run import aggregate_paths
+from cchc_excel.merge.workbook import STATUS_SHEET, write_merged_workbook
+from cchc_excel.core.roster import Unit, load_roster
+from cchc_excel.spec.model import load_spec
+from cchc_excel.template.build import write_template
 
 SPEC = load_spec()
 ROSTER = """ma_don_vi,ten_don_vi,cap,don_vi_cha,email
@@ -244,7 +244,7 @@ def test_an_interrupted_write_leaves_no_half_file(merged, tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tong-hop.xlsx"]
     monkeypatch.undo()
 
-    import cchc_excel.xlsx_bulk as bulk  # interrupted while streaming the long tables into the file
+    import cchc_excel.ooxml.bulk as bulk  # interrupted while streaming the long tables into the file
 
     def broken_stream(*args, **kwargs):
         raise OSError("disk full")
@@ -294,7 +294,7 @@ def test_cli_help_is_vietnamese_with_an_example():
 
 
 def test_received_times_come_from_the_collect_manifest(district, tmp_path):
-    from cchc_excel.collect import MANIFEST_COLUMNS
+    from cchc_excel.mail.collect import MANIFEST_COLUMNS
 
     base, roster = district
     folder = tmp_path / "thu-ve"

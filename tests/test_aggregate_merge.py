@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from cchc_excel.errors import PeriodError, RosterError
-from cchc_excel.merge import FILE_STATUSES, merge_reports
-from cchc_excel.report import Issue
-from cchc_excel.roster import load_roster
-from cchc_excel.spec import load_spec
+from cchc_excel.merge.run import FILE_STATUSES, merge_reports
+from cchc_excel.check.report import Issue
+from cchc_excel.core.roster import load_roster
+from cchc_excel.spec.model import load_spec
 
 SPEC = load_spec()
 
@@ -232,7 +232,7 @@ def test_without_roster_every_identified_unit_counts(roster):
 
 
 def test_findings_are_capped_and_the_cap_is_said(roster, monkeypatch):
-    import cchc_excel.merge as merge
+    import cchc_excel.merge.run as merge
 
     monkeypatch.setattr(merge, "MAX_FINDINGS", 2)
     warn = [Issue("warning", "parent-blank", message=f"w{i}") for i in range(3)]

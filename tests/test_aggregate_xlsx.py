@@ -5,7 +5,7 @@ from datetime import datetime
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from cchc_excel.xlsx_bulk import BulkRows, column_letters
+from cchc_excel.ooxml.bulk import BulkRows, column_letters
 
 
 def build(path, rows, direct=False, wrap=None):

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cchc_excel import check as check_mod
-from cchc_excel.check import check_file, check_paths, find_files
+from cchc_excel.check import run as check_mod
+from cchc_excel.check.run import check_file, check_paths, find_files
 from cchc_excel.cli import cli
 from cchc_excel.errors import UnreadableFile
-from cchc_excel.periods import parse_period
-from cchc_excel.roster import Unit
-from cchc_excel.spec import load_spec
-from cchc_excel.submission import CellRef, Submission
+from cchc_excel.core.periods import parse_period
+from cchc_excel.core.roster import Unit
+from cchc_excel.spec.model import load_spec
+from cchc_excel.read.submission import CellRef, Submission
 
 SPEC = load_spec()
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,7 +280,7 @@ SEED_VALUES = dict(SEED)
 
 @pytest.fixture(scope="module")
 def real_files(tmp_path_factory):
-    pytest.importorskip("cchc_excel.reader")
+    pytest.importorskip("cchc_excel.read.reader")
     from workbooks import write_template
 
     d = tmp_path_factory.mktemp("real")
@@ -474,7 +474,7 @@ def _word_document(path: Path):
 
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):
-    pytest.importorskip("cchc_excel.reader")
+    pytest.importorskip("cchc_excel.read.reader")
     from workbooks import write_template
 
     d = tmp_path_factory.mktemp("bad")
@@ -517,14 +517,14 @@ def test_bad_files_are_read_in_bounded_memory(bad_files):
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of pytest would report pytest's.
     code = (
         "import re, sys\n"
-        "from cchc_excel.check import check_paths\n"
+        "from cchc_excel.check.run import check_paths\n"
         "report = check_paths([sys.argv[1]], jobs=1)\n"
         "status = open('/proc/self/status').read()\n"
         "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) // 1024)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     baseline = subprocess.run([sys.executable, "-c", code.replace("check_paths([sys.argv[1]], jobs=1)", "None")
-                               .replace("from cchc_excel.check import check_paths", "import cchc_excel.check"),
+                               .replace("from cchc_excel.check.run import check_paths", "import cchc_excel.check.run"),
                                str(bad_files)], capture_output=True, text=True, env=env, check=True)
     peak = subprocess.run([sys.executable, "-c", code, str(bad_files)], capture_output=True, text=True, env=env,
                           check=True)
@@ -535,7 +535,7 @@ def test_bad_files_are_read_in_bounded_memory(bad_files):
 def test_a_folder_that_cannot_be_listed_gets_its_line(tmp_path, monkeypatch):
     import os as os_module
 
-    from cchc_excel import check as check_module
+    from cchc_excel.check import run as check_module
 
     locked = tmp_path / "khong-doc-duoc"
     locked.mkdir()

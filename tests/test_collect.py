@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from cchc_excel.collect import (MANIFEST_NAME, CollectResult, SavedAttachment, collect, read_manifest,
+from cchc_excel.mail.collect import (MANIFEST_NAME, CollectResult, SavedAttachment, collect, read_manifest,
                                 safe_filename)
 from cchc_excel.errors import CchcError
 

@@ -2,7 +2,7 @@
 
 The server is aiosmtpd's `Controller` on 127.0.0.1 (a free port), with a handler that stores what arrives
 and can refuse a recipient (550), drop the connection (421) or require a login. Templates are the real
-ones (`cchc_excel.template`); attachments are opened back with python-calamine.
+ones (`cchc_excel.template.build`); attachments are opened back with python-calamine.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata
-from cchc_excel.distribute import (LEDGER_COLUMNS, LEDGER_NAME, build_message, distribute, parse_date,
+from cchc_excel.template import metadata
+from cchc_excel.mail.distribute import (LEDGER_COLUMNS, LEDGER_NAME, build_message, distribute, parse_date,
                                    parse_recipients, parse_sender, read_ledger)
 from cchc_excel.errors import CchcError
-from cchc_excel.periods import parse_period
-from cchc_excel.roster import Unit, load_roster
-from cchc_excel.smtp import SmtpSettings
-from cchc_excel.spec import load_spec
+from cchc_excel.core.periods import parse_period
+from cchc_excel.core.roster import Unit, load_roster
+from cchc_excel.mail.smtp import SmtpSettings
+from cchc_excel.spec.model import load_spec
 
 SPEC = load_spec()
 Q2 = parse_period("2023-Q2")
@@ -247,7 +247,7 @@ def test_drafts_for_units_with_email_and_the_others_listed(tmp_path, roster):
 
 
 def test_attachment_is_the_template_cchc_template_makes(tmp_path, roster):
-    from cchc_excel.template import write_roster_templates
+    from cchc_excel.template.build import write_roster_templates
 
     result = run(roster, tmp_path / "o")
     reference = {p.name: p for p in write_roster_templates(load_roster(roster), Q2, tmp_path / "ref", SPEC)}
@@ -464,7 +464,7 @@ def test_a_connection_lost_after_the_message_went_is_not_sent_again(tmp_path, ro
 
 def test_a_ledger_that_cannot_be_written_stops_the_run_with_a_clear_error(tmp_path, roster, server,
                                                                           monkeypatch):
-    import cchc_excel.distribute as distribute_module
+    import cchc_excel.mail.distribute as distribute_module
 
     def full_disk(*args):
         raise OSError(28, "No space left on device")

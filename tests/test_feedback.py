@@ -19,16 +19,16 @@ from python_calamine import CalamineWorkbook
 
 import lo
 from workbooks import write_handmade
-from cchc_excel.check import check_file
+from cchc_excel.check.run import check_file
 from cchc_excel.cli import cli
-from cchc_excel.feedback import (FEEDBACK_SHEET, TABLE_ROW, feedback_path, needs_feedback, write_feedback,
+from cchc_excel.check.feedback import (FEEDBACK_SHEET, TABLE_ROW, feedback_path, needs_feedback, write_feedback,
                                  write_feedbacks)
-from cchc_excel.layout import find_sections
-from cchc_excel.report import FileReport, Issue, Report
-from cchc_excel.roster import Roster, Unit
-from cchc_excel.spec import load_spec
-from cchc_excel.template import write_template
-from cchc_excel.template_forms import layout
+from cchc_excel.read.layout import find_sections
+from cchc_excel.check.report import FileReport, Issue, Report
+from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.spec.model import load_spec
+from cchc_excel.template.build import write_template
+from cchc_excel.template.forms import layout
 
 SPEC = load_spec()
 CELLS = {ind_id: (sheet, f"D{row + 1}") for ind_id, (sheet, row) in layout(SPEC).items()}

@@ -16,8 +16,8 @@ from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
 from cchc_excel.cli import cli
-from cchc_excel.collect import read_manifest
-from cchc_excel.distribute import LEDGER_NAME
+from cchc_excel.mail.collect import read_manifest
+from cchc_excel.mail.distribute import LEDGER_NAME
 from test_collect import BOOK_A, BOOK_B, BOOK_C, OCTET, XLSX, make_msg, make_xlsx, write_eml
 from test_distribute import (ROSTER_CSV, WITH_EMAIL, Recorder, attachment, ledger_rows, server,  # noqa: F401
                              start_server, workbook_meta)

@@ -13,13 +13,15 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata, xlsx_fast
+from cchc_excel.template import metadata
+
+from cchc_excel.ooxml import fast as xlsx_fast
 from cchc_excel.errors import UnreadableFile
-from cchc_excel.periods import Period
-from cchc_excel.reader import read_workbook
-from cchc_excel.roster import Roster, Unit
-from cchc_excel.spec import load_spec
-from cchc_excel.workbook_io import Book, col_index, split_ref
+from cchc_excel.core.periods import Period
+from cchc_excel.read.reader import read_workbook
+from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.spec.model import load_spec
+from cchc_excel.read.workbook_io import Book, col_index, split_ref
 
 import lo
 from workbooks import Pct, write_handmade, write_template
@@ -291,8 +293,8 @@ def test_unit_and_period_from_title_text(tmp, title, unit, period):
 
 def test_feedback_sheet_is_not_searched_for_unit_period_or_forms(stacked, tmp):
     """A feedback workbook comes back with `Lỗi cần sửa` first: its lines quote files, units, periods."""
-    from cchc_excel.feedback import FEEDBACK_SHEET
-    from cchc_excel.layout import FEEDBACK_SHEET as SKIPPED
+    from cchc_excel.check.feedback import FEEDBACK_SHEET
+    from cchc_excel.read.layout import FEEDBACK_SHEET as SKIPPED
 
     assert SKIPPED == FEEDBACK_SHEET
     wb = openpyxl.load_workbook(stacked)
@@ -628,8 +630,8 @@ def _sheet_part(path, sheet: str) -> str:
 
 
 def test_parser_exceptions_are_wrapped(template, stacked, monkeypatch):
-    import cchc_excel.workbook_io as io_mod
-    from cchc_excel import xlsx_fast
+    import cchc_excel.read.workbook_io as io_mod
+    from cchc_excel.ooxml import fast as xlsx_fast
 
     def boom(*_a, **_k):
         raise RuntimeError("parser exploded")

@@ -1,4 +1,4 @@
-"""Tests of cchc_excel.rules: one test per check and rule kind, on Submissions built in the test."""
+"""Tests of cchc_excel.check.rules: one test per check and rule kind, on Submissions built in the test."""
 
 import re
 import unicodedata
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from cchc_excel.report import FileReport, Issue, Report
-from cchc_excel.roster import Unit
-from cchc_excel.rules import check_submission, derive_values, format_number, indicator_label
-from cchc_excel.spec import load_spec
-from cchc_excel.submission import CellRef, Submission
-from cchc_excel.values import parse_value
+from cchc_excel.check.report import FileReport, Issue, Report
+from cchc_excel.core.roster import Unit
+from cchc_excel.check.rules import check_submission, derive_values, format_number, indicator_label
+from cchc_excel.spec.model import load_spec
+from cchc_excel.read.submission import CellRef, Submission
+from cchc_excel.core.values import parse_value
 
 SPEC = load_spec()
 SEED_FILE = Path("/work/shared/seeds/000_5e7b81ac8f684130.txt")
@@ -379,7 +379,7 @@ def test_labels():
 
 
 def test_unknown_placeholder_is_left_as_written():
-    from cchc_excel.rules import fill
+    from cchc_excel.check.rules import fill
     assert fill("{label} ({nope})", {"label": "A"}) == "A ({nope})"
     assert fill("{label:%}", {"label": "A"}) == "{label:%}"
 
@@ -387,7 +387,7 @@ def test_unknown_placeholder_is_left_as_written():
 # --------------------------------------------------------------------------------------------- report
 
 def _file_report(path, issues, status=None):
-    from cchc_excel.report import status_of
+    from cchc_excel.check.report import status_of
     return FileReport(path=path, status=status or status_of(issues), unit={"code": "X", "name": "Y", "level": "xa"},
                       period="2023-Q2", spec="cv371-2022", values={"BM1-1": 6}, issues=issues)
 

@@ -1,4 +1,4 @@
-"""cchc_excel.safety: every returned file passes `inspect_file` before a parser touches it.
+"""cchc_excel.ooxml.gate: every returned file passes `inspect_file` before a parser touches it.
 
 Each hostile file is built here: zips with xlsxwriter/zipfile, OLE2 compound files by hand (`make_ole`),
 and real .ods/.xls/password-protected files with LibreOffice (marked `libreoffice`).
@@ -23,7 +23,7 @@ import pytest
 import xlsxwriter
 
 from cchc_excel.errors import UnreadableFile
-from cchc_excel.safety import OLE_MAGIC, Limits, inspect_file, sniff_format
+from cchc_excel.ooxml.gate import OLE_MAGIC, Limits, inspect_file, sniff_format
 
 # --- builders ---------------------------------------------------------------------------------------
 

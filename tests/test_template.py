@@ -11,15 +11,15 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata
+from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError
-from cchc_excel.roster import Unit
-from cchc_excel.spec import load_spec, parse_spec
-from cchc_excel.template import template_bytes, write_template
-from cchc_excel.template_checks import excel_string
-from cchc_excel.template_forms import COL_LABEL, FIRST_ROW, WIDTHS, unit_display
-from cchc_excel.template_styles import FORMULA_FILL, GREY_FILL, INPUT_FILL, text_lines
-from cchc_excel.xlsx_patch import password_hash
+from cchc_excel.core.roster import Unit
+from cchc_excel.spec.model import load_spec, parse_spec
+from cchc_excel.template.build import template_bytes, write_template
+from cchc_excel.template.checks import excel_string
+from cchc_excel.template.forms import COL_LABEL, FIRST_ROW, WIDTHS, unit_display
+from cchc_excel.template.styles import FORMULA_FILL, GREY_FILL, INPUT_FILL, text_lines
+from cchc_excel.ooxml.patch import password_hash
 
 SPEC = load_spec()
 UNIT = Unit("22240", "UBND phường Tam Quan Bắc", "xa")
@@ -484,7 +484,7 @@ def test_formulas_within_excel_limits(level):
 def test_generation_time_is_stored_in_utc_and_read_back_as_the_same_instant(tmp_path):
     from datetime import timedelta
 
-    from cchc_excel.reader import read_workbook
+    from cchc_excel.read.reader import read_workbook
 
     saved = datetime(2023, 6, 16, 8, 30, tzinfo=timezone(timedelta(hours=7)))  # on Vietnamese time
     path = write_template(tmp_path / "t.xlsx", level="xa", unit=Unit("22240", "Phường Tam Quan Bắc", "xa"),
@@ -496,8 +496,8 @@ def test_generation_time_is_stored_in_utc_and_read_back_as_the_same_instant(tmp_
 
 def live_findings(spec, level: str, values: dict) -> set:
     """(rule, row, severity) of every live check that fires on `values` in a template of `level`."""
-    from cchc_excel.template_checks import build_checks
-    from cchc_excel.template_forms import ratio_value
+    from cchc_excel.template.checks import build_checks
+    from cchc_excel.template.forms import ratio_value
 
     reported = spec.reported_levels(level)
     shown = dict(values)
@@ -512,8 +512,8 @@ def reader_findings(spec, level: str, values: dict) -> set:
     """(rule, row, severity) of what `cchc check` finds in the same values typed into the template."""
     from pathlib import Path
 
-    from cchc_excel.rules import check_submission
-    from cchc_excel.submission import Submission
+    from cchc_excel.check.rules import check_submission
+    from cchc_excel.read.submission import Submission
 
     sub = Submission(path=Path("x.xlsx"), spec=spec, level=level, reported_levels=spec.reported_levels(level),
                      values={i.id: None if isinstance(values.get(i.id), str) else values.get(i.id)

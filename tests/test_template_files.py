@@ -15,9 +15,9 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata
-from cchc_excel.spec import REPORTING_LEVELS, load_spec
-from cchc_excel.template import template_bytes
+from cchc_excel.template import metadata
+from cchc_excel.spec.model import REPORTING_LEVELS, load_spec
+from cchc_excel.template.build import template_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "workbook_templates"
 SPEC = load_spec()

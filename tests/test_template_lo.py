@@ -15,10 +15,10 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from cchc_excel.roster import Unit
-from cchc_excel.spec import load_spec, parse_spec
-from cchc_excel.template import template_bytes
-from cchc_excel.template_forms import FIRST_ROW
+from cchc_excel.core.roster import Unit
+from cchc_excel.spec.model import load_spec, parse_spec
+from cchc_excel.template.build import template_bytes
+from cchc_excel.template.forms import FIRST_ROW
 
 import lo
 from test_template import MINI, row_of

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from cchc_excel import metadata
+from cchc_excel.template import metadata
 from cchc_excel.cli import cli
 from cchc_excel.errors import RosterError
-from cchc_excel.periods import Period
-from cchc_excel.roster import Roster, Unit, load_roster
-from cchc_excel.spec import load_spec
-from cchc_excel.template import UnitCopies, template_bytes, template_filename, write_roster_templates
+from cchc_excel.core.periods import Period
+from cchc_excel.core.roster import Roster, Unit, load_roster
+from cchc_excel.spec.model import load_spec
+from cchc_excel.template.build import UnitCopies, template_bytes, template_filename, write_roster_templates
 
 SPEC = load_spec()
 WHEN = datetime(2023, 6, 1, 8, 30, tzinfo=timezone.utc)

@@ -1,11 +1,11 @@
-"""Tests of cchc_excel.values: one cell value as officials type it."""
+"""Tests of cchc_excel.core.values: one cell value as officials type it."""
 
 import datetime as dt
 import time
 
 import pytest
 
-from cchc_excel.values import Parsed, is_blank, parse_value, scale_fraction
+from cchc_excel.core.values import Parsed, is_blank, parse_value, scale_fraction
 
 NBSP = "\u00a0"
 ALL_KINDS = ["count", "amount", "ratio", "rate", "flag", "choice"]

@@ -1,6 +1,6 @@
 """Builders of small returned workbooks for tests: our template's contract and hand-made layouts.
 
-* `write_template(path, spec, ...)`: one of our templates (`cchc_excel.template.write_template` when it
+* `write_template(path, spec, ...)`: one of our templates (`cchc_excel.template.build.write_template` when it
   exists, else a stand-in written here to the `metadata.py` contract: sheets `Biểu mẫu 1..7`, rows
   `STT | Chỉ tiêu thống kê | Đơn vị tính | Số liệu | Ghi chú`, ratio formulas, protection, the very hidden
   `_cchc` sheet and a defined name per value cell).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from cchc_excel import metadata
+from cchc_excel.template import metadata
 
 HEADER = ("STT", "Chỉ tiêu thống kê", "Đơn vị tính", "Số liệu", "Ghi chú")
 
@@ -60,11 +60,11 @@ def write_template(path, spec, *, level="xa", unit=None, period="2023-Q2", value
                    real: bool | None = None) -> Path:
     """Our template for `unit` (a roster `Unit` or None for a blank one), filled with `values`.
 
-    Uses `cchc_excel.template.write_template` when it exists (or when `real` is True).
+    Uses `cchc_excel.template.build.write_template` when it exists (or when `real` is True).
     """
     if real is not False:
         try:
-            from cchc_excel import template
+            from cchc_excel.template import build as template
         except ImportError:
             if real:
                 raise

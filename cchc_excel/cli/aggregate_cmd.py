@@ -9,9 +9,9 @@ import click
 
 from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.errors import PeriodError, RosterError, SpecError
-from cchc_excel.periods import parse_period
-from cchc_excel.roster import load_roster
-from cchc_excel.spec import load_spec
+from cchc_excel.core.periods import parse_period
+from cchc_excel.core.roster import load_roster
+from cchc_excel.spec.model import load_spec
 
 
 @click.command("aggregate")
@@ -48,9 +48,9 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
         cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --unit HN --period 2023-Q2
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --json tom-tat.json --csv so-lieu.csv
     """
-    from cchc_excel.exports import write_csv, write_json
-    from cchc_excel.merge import aggregate_paths
-    from cchc_excel.merged_workbook import write_merged_workbook
+    from cchc_excel.merge.exports import write_csv, write_json
+    from cchc_excel.merge.run import aggregate_paths
+    from cchc_excel.merge.workbook import write_merged_workbook
 
     spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
     roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
@@ -81,7 +81,7 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
 
 def summary_lines(result) -> list[str]:
     """What the command prints: the units' and files' statuses, who is missing or wrong, the notes."""
-    from cchc_excel.merge import FILE_STATUSES, FILE_STATUS_LABELS
+    from cchc_excel.merge.run import FILE_STATUSES, FILE_STATUS_LABELS
 
     who = f" — {result.root.name}" if result.root else ""
     n = {s: len(result.units_with(s)) for s in ("merged", "errors", "missing")}

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.check import check_paths
+from cchc_excel.check.run import check_paths
 from cchc_excel.cli.common import load_option
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
-from cchc_excel.feedback import write_feedback
-from cchc_excel.periods import parse_period
-from cchc_excel.roster import load_roster
-from cchc_excel.spec import load_spec
+from cchc_excel.check.feedback import write_feedback
+from cchc_excel.core.periods import parse_period
+from cchc_excel.core.roster import load_roster
+from cchc_excel.spec.model import load_spec
 
 _STYLES = {
     "file": {"bold": True},

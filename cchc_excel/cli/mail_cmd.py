@@ -10,15 +10,15 @@ from pathlib import Path
 import click
 
 from cchc_excel.cli.common import library_errors, load_option
-from cchc_excel.collect import collect as collect_returns
-from cchc_excel.collect_mail import clean_text
-from cchc_excel.distribute import distribute as distribute_templates
-from cchc_excel.smtp import PASSWORD_ENV, SmtpSettings
-from cchc_excel.distribute import parse_date, parse_sender, vn_date
+from cchc_excel.mail.collect import collect as collect_returns
+from cchc_excel.mail.inbox import clean_text
+from cchc_excel.mail.distribute import distribute as distribute_templates
+from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
+from cchc_excel.mail.distribute import parse_date, parse_sender, vn_date
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
-from cchc_excel.periods import parse_period
-from cchc_excel.roster import load_roster
-from cchc_excel.spec import load_spec
+from cchc_excel.core.periods import parse_period
+from cchc_excel.core.roster import load_roster
+from cchc_excel.spec.model import load_spec
 
 
 def _heading(text: str) -> None:

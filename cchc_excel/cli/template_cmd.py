@@ -42,10 +42,10 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
         cchc template --level huyen -o bieu-mau-trong_huyen.xlsx
         cchc template --roster danh-sach-don-vi.csv --period "Quý II/2023" -o bieu-mau-quy-2/
     """
-    from cchc_excel.periods import parse_period
-    from cchc_excel.roster import Unit, load_roster
-    from cchc_excel.spec import load_spec
-    from cchc_excel.template import template_filename, write_roster_templates, write_template
+    from cchc_excel.core.periods import parse_period
+    from cchc_excel.core.roster import Unit, load_roster
+    from cchc_excel.spec.model import load_spec
+    from cchc_excel.template.build import template_filename, write_roster_templates, write_template
 
     # "-o bieu-mau/" names a folder even before it exists (Path() would drop the slash).
     into_folder = output.endswith(("/", os.sep)) or os.path.isdir(output)

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from cchc_excel.roster import fold as _fold_text
-from cchc_excel.spec import Form
+from cchc_excel.core.roster import fold as _fold_text
+from cchc_excel.spec.model import Form
 
 __all__ = [
     "Section", "Columns", "FormMatch", "fold", "stt_code", "find_sections", "find_columns",

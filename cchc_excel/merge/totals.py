@@ -32,8 +32,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from cchc_excel.periods import Period, parse_period
-from cchc_excel.spec import FormSpec, Indicator
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.spec.model import FormSpec, Indicator
 
 
 @dataclass(frozen=True)

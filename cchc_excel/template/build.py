@@ -22,17 +22,17 @@ from pathlib import Path
 
 import xlsxwriter
 
-from cchc_excel import metadata
+from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, RosterError
-from cchc_excel.periods import Period, parse_period
-from cchc_excel.roster import Roster, Unit
-from cchc_excel.spec import LEVELS, FormSpec, load_spec
-from cchc_excel.template_checks import build_checks, is_number, row_results
-from cchc_excel.template_cover import CoverInfo, cover_cell, write_cover, write_guide
-from cchc_excel.template_forms import FormContext, layout, ratio_value, write_form
-from cchc_excel.template_styles import FONT, FONT_SIZE, Styles
-from cchc_excel.atomic import write_bytes_atomic
-from cchc_excel.xlsx_patch import ZipParts, lock_structure
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.spec.model import LEVELS, FormSpec, load_spec
+from cchc_excel.template.checks import build_checks, is_number, row_results
+from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
+from cchc_excel.template.forms import FormContext, layout, ratio_value, write_form
+from cchc_excel.template.styles import FONT, FONT_SIZE, Styles
+from cchc_excel.core.atomic import write_bytes_atomic
+from cchc_excel.ooxml.patch import ZipParts, lock_structure
 
 SheetHook = Callable[[object, Styles], None]
 

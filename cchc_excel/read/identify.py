@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from cchc_excel.errors import CchcError
-from cchc_excel.periods import Period, find_period, parse_period
-from cchc_excel.report import Issue
-from cchc_excel.roster import Roster, Unit, fold, name_key
-from cchc_excel.spec import FormSpec
+from cchc_excel.core.periods import Period, find_period, parse_period
+from cchc_excel.check.report import Issue
+from cchc_excel.core.roster import Roster, Unit, fold, name_key
+from cchc_excel.spec.model import FormSpec
 
 __all__ = ["identify", "check_spec", "find_unit", "find_period_in", "file_name_text"]
 

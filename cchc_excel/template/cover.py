@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from cchc_excel.template_forms import COL_ERRORS, COL_WARNINGS, LETTER, input_cells
-from cchc_excel.template_styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, WARNING_FILL,
+from cchc_excel.template.forms import COL_ERRORS, COL_WARNINGS, LETTER, input_cells
+from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, WARNING_FILL,
                                         merged_line, row_height, text_lines)
 
 COVER = "Thông tin chung"

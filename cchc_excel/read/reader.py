@@ -27,20 +27,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cchc_excel import layout as lay
-from cchc_excel.a1 import cell_name, col_letters, split_ref
-from cchc_excel import metadata
+from cchc_excel.read import layout as lay
+from cchc_excel.ooxml.a1 import cell_name, col_letters, split_ref
+from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, UnreadableFile
-from cchc_excel.identify import check_spec, identify
-from cchc_excel.periods import Period, parse_period
-from cchc_excel.report import Issue
-from cchc_excel.roster import Roster
-from cchc_excel.spec import FormSpec, available_specs, load_spec
-from cchc_excel.submission import CellRef, Submission
-from cchc_excel.values import parse_value
-from cchc_excel.workbook_io import Book, read_meta_sheet
+from cchc_excel.read.identify import check_spec, identify
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.check.report import Issue
+from cchc_excel.core.roster import Roster
+from cchc_excel.spec.model import FormSpec, available_specs, load_spec
+from cchc_excel.read.submission import CellRef, Submission
+from cchc_excel.core.values import parse_value
+from cchc_excel.read.workbook_io import Book, read_meta_sheet
 
-from cchc_excel.safety import Limits, open_checked
+from cchc_excel.ooxml.gate import Limits, open_checked
 
 __all__ = ["read_workbook", "Limits"]
 

@@ -24,11 +24,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from cchc_excel.errors import CchcError, UnreadableFile
-from cchc_excel.periods import Period, parse_period
-from cchc_excel.report import FileReport, Issue, Report, status_of
-from cchc_excel.roster import Roster, load_roster
-from cchc_excel.rules import evaluate, issue_order
-from cchc_excel.spec import FormSpec, load_spec
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.check.report import FileReport, Issue, Report, status_of
+from cchc_excel.core.roster import Roster, load_roster
+from cchc_excel.check.rules import evaluate, issue_order
+from cchc_excel.spec.model import FormSpec, load_spec
 
 __all__ = ["check_file", "check_paths", "find_files", "FileReport", "Report", "SPREADSHEET_SUFFIXES"]
 
@@ -42,7 +42,7 @@ UNREADABLE_HASH_LIMIT = 64 << 20  # an unreadable file larger than this is not h
 
 def _read_workbook(path, spec, *, roster=None, unit_code=None, period=None):
     """The reader, imported late so that the rules can be used (and tested) without it."""
-    from cchc_excel.reader import read_workbook
+    from cchc_excel.read.reader import read_workbook
 
     return read_workbook(path, spec, roster=roster, unit_code=unit_code, period=period)
 

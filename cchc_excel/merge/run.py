@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from cchc_excel.aggregate import Record, aggregate_units, recompute_ratios, roll_up, value_frame
+from cchc_excel.merge.totals import Record, aggregate_units, recompute_ratios, roll_up, value_frame
 from cchc_excel.errors import CchcError, PeriodError, RosterError
-from cchc_excel.merge_result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
+from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
                                      UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
-from cchc_excel.periods import VIETNAM, Period, parse_period
-from cchc_excel.roster import Roster, Unit, load_roster
-from cchc_excel.spec import FormSpec, load_spec
+from cchc_excel.core.periods import VIETNAM, Period, parse_period
+from cchc_excel.core.roster import Roster, Unit, load_roster
+from cchc_excel.spec.model import FormSpec, load_spec
 
 __all__ = ["FILE_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS", "MAX_FINDINGS",
            "FileStatus", "UnitStatus", "Finding", "MergeResult", "merge_reports", "aggregate_paths",
@@ -463,7 +463,7 @@ def _unit_statuses(roster, root, scope, by_unit, covered, files, unit_info, targ
 
 def received_times(paths: Iterable[Path]) -> dict:
     """{resolved path: datetime received} from the `manifest.csv` that `cchc collect` leaves in folders."""
-    from cchc_excel.collect import read_manifest
+    from cchc_excel.mail.collect import read_manifest
 
     out = {}
     for folder in {Path(p).resolve().parent for p in paths}:
@@ -501,7 +501,7 @@ def aggregate_paths(
         progress: passed to `check.check_paths`, to show progress.
         exclude: paths not to read (the outputs of this merge).
     """
-    from cchc_excel.check import check_paths, find_files
+    from cchc_excel.check.run import check_paths, find_files
 
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cchc_excel.errors import RosterError
-from cchc_excel.spec import LEVELS
+from cchc_excel.spec.model import LEVELS
 
 COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
 REQUIRED = ("ma_don_vi", "ten_don_vi", "cap")

@@ -19,10 +19,10 @@ from email.message import Message
 from pathlib import Path
 from typing import Iterable
 
-from .collect_mail import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
+from cchc_excel.mail.inbox import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
-from .atomic import append_csv, read_csv_log, write_bytes_atomic
-from .errors import CchcError
+from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
+from cchc_excel.errors import CchcError
 
 MANIFEST_NAME = "manifest.csv"
 SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods")

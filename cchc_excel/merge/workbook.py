@@ -20,13 +20,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from cchc_excel.aggregate import total_note
-from cchc_excel.atomic import atomic_file
-from cchc_excel.merge_result import FILE_STATUS_LABELS, MergeResult
-from cchc_excel.periods import VIETNAM
-from cchc_excel.report import SEVERITY_LABELS
-from cchc_excel.template_styles import Styles, row_height, text_lines
-from cchc_excel.xlsx_bulk import BulkRows
+from cchc_excel.merge.totals import total_note
+from cchc_excel.core.atomic import atomic_file
+from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
+from cchc_excel.core.periods import VIETNAM
+from cchc_excel.check.report import SEVERITY_LABELS
+from cchc_excel.template.styles import Styles, row_height, text_lines
+from cchc_excel.ooxml.bulk import BulkRows
 
 STATUS_SHEET = "Tình hình nộp báo cáo"
 FILES_SHEET = "Các tệp đã nhận"
@@ -51,7 +51,7 @@ def write_merged_workbook(result: MergeResult, path: str | Path, *, password: st
         path: where to write (`.xlsx`).
         password: the sheets' protection password, as for the templates.
     """
-    from cchc_excel.template import template_bytes
+    from cchc_excel.template.build import template_bytes
 
     bulk = BulkRows()
     data = template_bytes(

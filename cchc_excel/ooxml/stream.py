@@ -11,7 +11,7 @@ from __future__ import annotations
 import zipfile
 from xml.parsers import expat
 
-from cchc_excel.a1 import cell_name, split_ref
+from cchc_excel.ooxml.a1 import cell_name, split_ref
 
 __all__ = ["stream_xlsx_rows", "scan_ods"]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cchc_excel.periods import Period
-from cchc_excel.report import Issue
-from cchc_excel.roster import Unit
-from cchc_excel.spec import FormSpec
+from cchc_excel.core.periods import Period
+from cchc_excel.check.report import Issue
+from cchc_excel.core.roster import Unit
+from cchc_excel.spec.model import FormSpec
 
 FILE_STATUSES = ("merged", "superseded", "errors", "unreadable", "other_period", "unknown_unit",
                  "other_unit", "duplicate")

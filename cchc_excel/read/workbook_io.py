@@ -33,10 +33,12 @@ from xml.parsers.expat import ExpatError
 
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from cchc_excel import metadata, xlsx_fast
-from cchc_excel.a1 import cell_name, col_index, split_ref
-from cchc_excel.safety import abnormal
-from cchc_excel.xml_stream import scan_ods, stream_xlsx_rows
+from cchc_excel.template import metadata
+
+from cchc_excel.ooxml import fast as xlsx_fast
+from cchc_excel.ooxml.a1 import cell_name, col_index, split_ref
+from cchc_excel.ooxml.gate import abnormal
+from cchc_excel.ooxml.stream import scan_ods, stream_xlsx_rows
 
 __all__ = ["Book", "read_meta_sheet", "col_index", "cell_name", "split_ref", "STREAM_THRESHOLD"]
 

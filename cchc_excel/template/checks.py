@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cchc_excel.spec import FormSpec, Indicator
+from cchc_excel.spec.model import FormSpec, Indicator
 
 EPSILON = "0.000001"
 _EPS = 1e-6

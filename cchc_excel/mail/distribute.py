@@ -23,13 +23,13 @@ from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Iterable
 
-from .atomic import append_csv, read_csv_log, write_bytes_atomic
-from .collect_mail import clean_text
-from .errors import CchcError
-from .periods import Period, parse_period
-from .roster import Roster, Unit
-from .smtp import PASSWORD_ENV, Mailer, SmtpSettings, error_text, server_text
-from .spec import FormSpec, load_spec
+from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
+from cchc_excel.mail.inbox import clean_text
+from cchc_excel.errors import CchcError
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.mail.smtp import PASSWORD_ENV, Mailer, SmtpSettings, error_text, server_text
+from cchc_excel.spec.model import FormSpec, load_spec
 
 LEDGER_NAME = "da-gui.csv"
 LEDGER_COLUMNS = ("ky_bao_cao", "ma_don_vi", "ten_don_vi", "email", "message_id", "thoi_gian",
@@ -182,7 +182,7 @@ def parse_sender(text: str) -> tuple[str, str]:
 
 def eml_name(unit: Unit, period: Period) -> str:
     """`22240_phuong-tam-quan-bac_2023-Q2.eml`: the template's name with `.eml`."""
-    from cchc_excel.template import template_filename  # lazy: xlsxwriter is not needed to collect
+    from cchc_excel.template.build import template_filename  # lazy: xlsxwriter is not needed to collect
 
     return template_filename(unit, period).removesuffix(".xlsx") + ".eml"
 
@@ -286,7 +286,7 @@ def _append_ledger(outbox: Path, delivery: Delivery) -> None:
 
 def _template_writer(spec, period: Period, outbox: Path, password: str | None):
     """unit -> the path of its template written in `outbox`, as `cchc template --roster` makes it."""
-    from cchc_excel.template import UnitCopies, template_filename
+    from cchc_excel.template.build import UnitCopies, template_filename
 
     copies = UnitCopies(spec, period, password=password)  # one build per level, then cheap copies
 

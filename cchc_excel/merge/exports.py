@@ -11,8 +11,8 @@ import io
 import json
 from pathlib import Path
 
-from cchc_excel.atomic import atomic_file, write_bytes_atomic
-from cchc_excel.merge import MergeResult
+from cchc_excel.core.atomic import atomic_file, write_bytes_atomic
+from cchc_excel.merge.run import MergeResult
 
 CSV_COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "ky_bao_cao", "bieu_mau", "stt", "chi_tieu",
                "ten_chi_tieu", "gia_tri", "trang_thai_tep")

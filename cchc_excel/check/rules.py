@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import math
 
-from cchc_excel.report import Issue
-from cchc_excel.spec import FormSpec, Indicator
+from cchc_excel.check.report import Issue
+from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "recompute_ratio", "format_number", "indicator_label",
            "RATIO_TOLERANCE"]

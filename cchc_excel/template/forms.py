@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cchc_excel.metadata import defined_name
-from cchc_excel.template_checks import is_number, row_formulas
-from cchc_excel.template_styles import (BORDER_COLOR, COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
+from cchc_excel.template.metadata import defined_name
+from cchc_excel.template.checks import is_number, row_formulas
+from cchc_excel.template.styles import (BORDER_COLOR, COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
                                         merged_line, row_height, text_lines)
 
 HEADER_ROW = 6  # first of the two header rows

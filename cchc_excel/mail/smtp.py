@@ -10,8 +10,8 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
-from .collect_mail import clean_text
-from .errors import CchcError
+from cchc_excel.mail.inbox import clean_text
+from cchc_excel.errors import CchcError
 
 PASSWORD_ENV = "CCHC_SMTP_PASSWORD"
 

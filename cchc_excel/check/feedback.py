@@ -46,15 +46,15 @@ from pathlib import Path
 from xml.sax.saxutils import unescape
 
 from cchc_excel.errors import CchcError
-from cchc_excel.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
-from cchc_excel.periods import VIETNAM, Period, parse_period
-from cchc_excel.report import SEVERITIES, SEVERITY_LABELS, FileReport, Report
-from cchc_excel.roster import Unit
-from cchc_excel.rules import format_number, indicator_label
-from cchc_excel.spec import REPORTING_LEVELS, FormSpec, load_spec
-from cchc_excel.template_forms import layout
-from cchc_excel.template_styles import BORDER_COLOR, merged_line, row_height, text_lines
-from cchc_excel.atomic import write_bytes_atomic
+from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
+from cchc_excel.core.periods import VIETNAM, Period, parse_period
+from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, FileReport, Report
+from cchc_excel.core.roster import Unit
+from cchc_excel.check.rules import format_number, indicator_label
+from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
+from cchc_excel.template.forms import layout
+from cchc_excel.template.styles import BORDER_COLOR, merged_line, row_height, text_lines
+from cchc_excel.core.atomic import write_bytes_atomic
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
            "write_feedbacks"]
@@ -147,7 +147,7 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
     """
     if not needs_feedback(file_report):
         return None
-    from cchc_excel.template import template_bytes  # the writer is heavy: only when writing
+    from cchc_excel.template.build import template_bytes  # the writer is heavy: only when writing
 
     plan = _plan(file_report)
     generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from cchc_excel.periods import Period
-from cchc_excel.report import Issue
-from cchc_excel.roster import Unit
-from cchc_excel.spec import FormSpec
+from cchc_excel.core.periods import Period
+from cchc_excel.check.report import Issue
+from cchc_excel.core.roster import Unit
+from cchc_excel.spec.model import FormSpec
 
 
 @dataclass(frozen=True)

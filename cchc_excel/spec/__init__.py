@@ -1,0 +1,9 @@
+"""The form spec: one YAML file per issued version of the forms (`forms/<id>.yaml`), loaded and validated
+into frozen `FormSpec`, `Form` and `Indicator` objects, with its rules, levels and aggregation as data.
+
+May import `core`.
+"""
+
+from cchc_excel.spec.model import FormSpec, Form, Indicator, Rule, available_specs, load_spec, parse_spec
+
+__all__ = ["Form", "FormSpec", "Indicator", "Rule", "available_specs", "load_spec", "parse_spec"]
