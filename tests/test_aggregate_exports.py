@@ -9,7 +9,7 @@ import pytest
 from cchc_excel.core import atomic
 from cchc_excel.merge.exports import CSV_COLUMNS, summary, write_csv, write_json
 from cchc_excel.merge.run import merge_reports
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import load_roster
 from test_aggregate_merge import ROSTER_CSV, SPEC, at, report
 

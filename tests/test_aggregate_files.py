@@ -294,7 +294,7 @@ def test_cli_help_is_vietnamese_with_an_example():
 
 
 def test_received_times_come_from_the_collect_manifest(district, tmp_path):
-    from cchc_excel.mail.collect import MANIFEST_COLUMNS
+    from cchc_excel.core.manifest import MANIFEST_COLUMNS
 
     base, roster = district
     folder = tmp_path / "thu-ve"

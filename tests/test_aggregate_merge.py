@@ -12,7 +12,7 @@ import pytest
 
 from cchc_excel.errors import PeriodError, RosterError
 from cchc_excel.merge.run import FILE_STATUSES, merge_reports
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import load_roster
 from cchc_excel.spec.model import load_spec
 

@@ -48,7 +48,7 @@ from xml.sax.saxutils import unescape
 from cchc_excel.errors import CchcError
 from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
-from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, FileReport, Report
+from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, FileReport, Report
 from cchc_excel.core.roster import Unit
 from cchc_excel.check.rules import format_number, indicator_label
 from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
@@ -71,7 +71,6 @@ COLUMNS = (("STT", 5), ("Mức độ", 10), ("Biểu mẫu", 8.5), ("Ô", 7), ("
 COL_STT, COL_SEVERITY, COL_FORM, COL_CELL, COL_ID, COL_LABEL, COL_TEXT = range(len(COLUMNS))
 LAST_COL = len(COLUMNS) - 1
 WIDTH = sum(width for _, width in COLUMNS)
-_RANK = {severity: i for i, severity in enumerate(SEVERITIES)}
 
 INSTRUCTIONS = (
     "1. Sửa các ô được tô màu trong các Biểu mẫu (đưa chuột vào ô để đọc nhận xét), rồi gửi lại tệp này.",
@@ -307,7 +306,7 @@ def _likely_level(spec: FormSpec, values: dict, texts: dict) -> str:
 def _findings(fr: FileReport, spec: FormSpec, reported: frozenset, dropped: dict, level: str) -> list:
     cells = layout(spec)
     findings = []
-    for issue in sorted(fr.issues, key=lambda i: _RANK[i.severity]):
+    for issue in sorted(fr.issues, key=lambda i: SEVERITY_RANK[i.severity]):
         ind = spec.indicators.get(issue.indicator)
         text = issue.message
         if ind is not None:

@@ -1,62 +1,12 @@
-"""Findings as data: an `Issue` is one thing worth telling a unit; a `FileReport` holds them for one file
-and a `Report` for many. `Report.to_dict()` is what `cchc check --json` prints."""
+"""Reports: a `FileReport` holds the findings (`core.findings.Issue`) for one file and a `Report` for
+many. `Report.to_dict()` is what `cchc check --json` prints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-SEVERITIES = ("error", "warning", "info")
-SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One finding about one file.
-
-    Attributes:
-        severity: "error" (must be fixed before merging), "warning" (worth a look) or "info"
-            (how the tool read something).
-        rule: the rule id from the spec (`BM1-R1`), a check id of the spec (`ratio`, `not-whole`) or a
-            finding of the reader (`row-missing`, `unreadable`).
-        indicator: the row concerned, `BM3-3.1.2`, or "" for the file as a whole.
-        sheet: sheet title where it was found, or "".
-        cell: A1 reference, or "".
-        message: Vietnamese text for the unit, without the location prefix.
-    """
-
-    severity: str
-    rule: str
-    indicator: str = ""
-    sheet: str = ""
-    cell: str = ""
-    message: str = ""
-
-    def __post_init__(self):
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"unknown severity {self.severity!r}")
-
-    @property
-    def location(self) -> str:
-        """`Biểu mẫu 3!D21`, `Biểu mẫu 3` or "" ."""
-        if self.sheet and self.cell:
-            return f"{self.sheet}!{self.cell}"
-        return self.sheet
-
-    def text(self) -> str:
-        """The message with its location, as shown to a person."""
-        return f"{self.location}: {self.message}" if self.location else self.message
-
-    def to_dict(self) -> dict:
-        return {
-            "severity": self.severity,
-            "rule": self.rule,
-            "indicator": self.indicator,
-            "sheet": self.sheet,
-            "cell": self.cell,
-            "message": self.message,
-        }
-
+from cchc_excel.core.findings import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, Issue  # noqa: F401
 
 STATUSES = ("ok", "warnings", "errors", "unreadable")
 STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được"}

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import SEVERITY_RANK, Issue
 from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "recompute_ratio", "format_number", "indicator_label",
@@ -52,7 +52,6 @@ RATIO_TOLERANCE = 1.0  # percentage points between a typed and a recomputed rati
 _EPS = 1e-6  # slack for sums of amounts (floats)
 _INF = math.inf
 
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 # --------------------------------------------------------------------------------------------- values
@@ -102,7 +101,7 @@ def evaluate(sub) -> tuple:
 def issue_order(spec: FormSpec):
     """A sort key for issues: errors first, then in form order (file-wide findings first)."""
     order = _plan(spec).order
-    return lambda i: (_SEVERITY_RANK[i.severity], order.get(i.indicator, -1))
+    return lambda i: (SEVERITY_RANK[i.severity], order.get(i.indicator, -1))
 
 
 class _Plan:

@@ -8,7 +8,6 @@ Problems with one message or one source are reported as data and never stop the 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import re
@@ -21,10 +20,10 @@ from typing import Iterable
 
 from cchc_excel.mail.inbox import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
-from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
+from cchc_excel.core.atomic import write_bytes_atomic
+from cchc_excel.core.manifest import MANIFEST_NAME, SavedAttachment, read_manifest, write_manifest  # noqa: F401
 from cchc_excel.errors import CchcError
 
-MANIFEST_NAME = "manifest.csv"
 SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods")
 SPREADSHEET_MIME = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
@@ -41,30 +40,6 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{d}" for p in ("COM", "LPT") for d in "0123456789¹²³"
 }
 _WINDOWS_BAD = re.compile(r'[<>:"/\\|?*]')
-_TEXT_COLUMNS = ("saved_name", "original_name", "sender", "subject", "message_id", "source")
-
-
-@dataclass(frozen=True)
-class SavedAttachment:
-    """One spreadsheet received: the file saved in the output folder and the message that brought it.
-
-    For a duplicate, `saved_name` is the file that already holds the same content.
-    """
-
-    sender: str
-    date: datetime | None
-    subject: str
-    original_name: str
-    saved_name: str
-    sha256: str
-    size: int
-    message_id: str
-    source: str
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["date"] = self.date.isoformat() if self.date else None
-        return d
 
 
 @dataclass(frozen=True)
@@ -109,8 +84,6 @@ class _Envelope:
     message_id: str
 
 
-MANIFEST_COLUMNS = ("saved_name", "original_name", "sender", "date", "subject", "sha256", "size",
-                    "message_id", "source")
 
 
 # ---------------------------------------------------------------- names
@@ -154,28 +127,6 @@ def _unique_name(name: str, taken: set[str], out_dir: Path) -> str:
 
 
 # ---------------------------------------------------------------- files
-
-def read_manifest(dir: Path) -> dict[str, SavedAttachment]:
-    """The saved attachments listed in `dir/manifest.csv`, by saved name; {} if there is none yet."""
-    path = Path(dir) / MANIFEST_NAME
-    try:
-        out = {}
-        for row in read_csv_log(path, MANIFEST_COLUMNS, _TEXT_COLUMNS):
-            try:
-                date = datetime.fromisoformat(row["date"]) if row["date"] else None
-            except ValueError:
-                date = None
-            out[row["saved_name"]] = SavedAttachment(
-                date=date, sha256=row["sha256"], size=int(row["size"]), **{c: row[c] for c in _TEXT_COLUMNS})
-        return out
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, csv.Error) as e:
-        raise CchcError(f"{path}: không đọc được danh sách tệp đã nhận ({e})") from e
-
-
-def _write_manifest(out_dir: Path, new: list[SavedAttachment]) -> None:
-    rows = [{**s.to_dict(), "date": s.date.isoformat() if s.date else ""} for s in new]
-    append_csv(out_dir / MANIFEST_NAME, MANIFEST_COLUMNS, rows, _TEXT_COLUMNS)
-
 
 class _Collector:
     def __init__(self, out_dir: Path, max_bytes: int):
@@ -262,5 +213,5 @@ def collect(sources: Iterable[Path], out_dir: Path, *,
                     problems.append(f"{where}: không đọc được thư ({type(e).__name__}: {e})")
     finally:
         if collector.result.saved:
-            _write_manifest(out_dir, collector.result.saved)
+            write_manifest(out_dir, collector.result.saved)
     return collector.result

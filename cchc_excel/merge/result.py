@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from cchc_excel.core.periods import Period
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Unit
 from cchc_excel.spec.model import FormSpec
 

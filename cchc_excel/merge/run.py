@@ -463,7 +463,7 @@ def _unit_statuses(roster, root, scope, by_unit, covered, files, unit_info, targ
 
 def received_times(paths: Iterable[Path]) -> dict:
     """{resolved path: datetime received} from the `manifest.csv` that `cchc collect` leaves in folders."""
-    from cchc_excel.mail.collect import read_manifest
+    from cchc_excel.core.manifest import read_manifest
 
     out = {}
     for folder in {Path(p).resolve().parent for p in paths}:

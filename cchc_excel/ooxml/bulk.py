@@ -17,7 +17,7 @@ import re
 import zipfile
 from datetime import date, datetime
 
-from cchc_excel.template.styles import row_height, text_lines
+from cchc_excel.ooxml.measure import row_height, text_lines
 
 
 _EPOCH = datetime(1899, 12, 30)

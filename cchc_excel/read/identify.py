@@ -13,7 +13,7 @@ import re
 
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, find_period, parse_period
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster, Unit, fold, name_key
 from cchc_excel.spec.model import FormSpec
 

@@ -33,7 +33,7 @@ from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.read.identify import check_spec, identify
 from cchc_excel.core.periods import Period, parse_period
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster
 from cchc_excel.spec.model import FormSpec, available_specs, load_spec
 from cchc_excel.read.submission import CellRef, Submission

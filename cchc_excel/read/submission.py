@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_excel.core.periods import Period
-from cchc_excel.check.report import Issue
+from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Unit
 from cchc_excel.spec.model import FormSpec
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from cchc_excel.core.findings import SEVERITIES
 from cchc_excel.errors import SpecError
 
 FORMS_DIR = Path(__file__).parent / "forms"
@@ -29,7 +30,6 @@ REPORTING_LEVELS = ("so", "huyen", "xa")
 UNIT_AGGREGATIONS = ("sum", "max", "ratio", "mean", "flag", "choice", "none")
 TIME_AGGREGATIONS = ("flow", "stock", "ratio", "mean", "any", "none")
 RULE_KINDS = ("le", "eq", "ge", "blank_if")
-SEVERITIES = ("error", "warning", "info")
 CHECK_IDS = (
     "not-number", "negative", "not-whole", "percent-range", "not-choice", "wrong-level",
     "ratio", "ratio-no-denominator", "ratio-no-numerator", "formula-overwritten", "parent-blank",

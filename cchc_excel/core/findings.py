@@ -1,0 +1,58 @@
+"""Findings as data: an `Issue` is one thing worth telling a unit about one file. Every stage that finds
+something (the reader, the rules, the merge) makes `Issue`s; `check.report` gathers them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # errors first
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding about one file.
+
+    Attributes:
+        severity: "error" (must be fixed before merging), "warning" (worth a look) or "info"
+            (how the tool read something).
+        rule: the rule id from the spec (`BM1-R1`), a check id of the spec (`ratio`, `not-whole`) or a
+            finding of the reader (`row-missing`, `unreadable`).
+        indicator: the row concerned, `BM3-3.1.2`, or "" for the file as a whole.
+        sheet: sheet title where it was found, or "".
+        cell: A1 reference, or "".
+        message: Vietnamese text for the unit, without the location prefix.
+    """
+
+    severity: str
+    rule: str
+    indicator: str = ""
+    sheet: str = ""
+    cell: str = ""
+    message: str = ""
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    @property
+    def location(self) -> str:
+        """`Biểu mẫu 3!D21`, `Biểu mẫu 3` or "" ."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet
+
+    def text(self) -> str:
+        """The message with its location, as shown to a person."""
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+    def to_dict(self) -> dict:
+        return {
+            "severity": self.severity,
+            "rule": self.rule,
+            "indicator": self.indicator,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "message": self.message,
+        }
