@@ -9,31 +9,56 @@ import contextlib
 import csv
 import io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
-# The process umask, read once (os.umask can only be read by setting it): temporary files are created
-# 0600 by mkstemp, and get the permissions an ordinary open() would have given before the rename.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+# O_EXCL: never reuse a file someone else created; the mode 0o666 is narrowed by the process umask, as a
+# plain open() would (mkstemp's 0600 would need the umask, which can only be read by changing it).
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """A new empty file beside `name` in `folder`, opened for writing: (descriptor, path)."""
+    while True:
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable; not every system can open a folder (Windows cannot)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
 def atomic_file(path: str | Path):
-    """A binary file to write `path` through: renamed into place when the block ends without error,
-    removed otherwise. The folder is created if needed."""
+    """A binary file to write `path` through: flushed to disk and renamed into place when the block ends
+    without error, removed otherwise. The folder is created if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_folder(path.parent)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
