@@ -44,11 +44,8 @@ def test_labels_units_and_notes_as_printed(spec):
         assert unicodedata.is_normalized("NFC", ind.label)
 
 
-def test_seed_labels_all_appear_in_the_seed_text(spec):
-    seed = (FORMS_DIR.parent.parent.parent / "shared" / "seeds" / "000_5e7b81ac8f684130.txt")
-    if not seed.exists():
-        pytest.skip("seed not beside the checkout")
-    text = unicodedata.normalize("NFC", seed.read_text(encoding="utf-8")).replace("<i>", "").replace("</i>", "")
+def test_seed_labels_all_appear_in_the_seed_text(spec, seed_file):
+    text = unicodedata.normalize("NFC", seed_file.read_text(encoding="utf-8")).replace("<i>", "").replace("</i>", "")
     for ind in spec.indicators.values():
         assert ind.label in text, ind.id
         if ind.note:
