@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast bench clean
 
 $(BIN)/cchc: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,15 @@ demo: $(BIN)/cchc
 test: $(BIN)/cchc
 	$(BIN)/python -m pytest -q
 
+# Everything but the LibreOffice tests (marked `libreoffice`): a minute instead of several.
+test-fast: $(BIN)/cchc
+	$(BIN)/python -m pytest -q -m "not libreoffice"
+
 bench: $(BIN)/cchc
 	$(BIN)/python benchmarks/bench_template.py
 	$(BIN)/python benchmarks/bench_check.py --n 1000
 	$(BIN)/python benchmarks/bench_aggregate.py
+	$(BIN)/python benchmarks/bench_limits.py
 
 clean:
 	rm -rf $(VENV) out

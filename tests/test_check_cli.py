@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -487,16 +486,14 @@ def bad_files(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(BAD_FILES))
 def test_bad_file(bad_files, name):
-    start = time.perf_counter()
+    """Each hostile file is refused with a message (how fast: benchmarks/bench_limits.py)."""
     report = check_file(bad_files / name)
-    elapsed = time.perf_counter() - start
     assert report.status in ("unreadable", "errors"), report.issues
     errors = [i for i in report.issues if i.severity == "error"]
     assert errors, report.issues
     text = " ".join(i.message for i in report.issues)
     assert any(word in text for word in BAD_FILES[name][1]), text
     assert "Traceback" not in text
-    assert elapsed < 5, f"{name}: {elapsed:.1f} s"
 
 
 def test_one_bad_file_never_stops_the_others(bad_files):

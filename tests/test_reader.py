@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -572,18 +571,21 @@ def test_blank_template_filled_in_by_the_unit(tmp):
 
 # --- limits and broken files -------------------------------------------------------------------------
 
-def test_a_sheet_of_400000_rows_is_read_quickly(tmp):
-    """The forms on top of a sheet that runs to 400,000 rows: only the first rows are read."""
-    small = write_handmade(tmp / "huge-src.xlsx", SPEC, SEED, title_rows=TITLE)
-    huge = tmp / "huge.xlsx"
-    _append_rows(small, huge, "xl/worksheets/sheet1.xml", 400_000)
+def test_a_sheet_of_400000_rows_is_cut_off(tmp):
+    """The forms on top of a sheet that runs to 400,000 rows: only the first rows are read (how fast:
+    benchmarks/bench_limits.py)."""
+    huge = huge_sheet(tmp)
     assert zipfile.ZipFile(huge).getinfo("xl/worksheets/sheet1.xml").file_size > 10_000_000
-    start = time.perf_counter()
     sub = read_workbook(huge, roster=ROSTER)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0
     assert filled(sub) == SEED_READ and sub.unit == TQB
     assert "sheet-truncated" in rules(sub, "warning")
+
+
+def huge_sheet(folder: Path, rows: int = 400_000) -> Path:
+    """The seed's forms hand-made on one sheet, followed by `rows` filler rows."""
+    small = write_handmade(folder / "huge-src.xlsx", SPEC, SEED, title_rows=TITLE)
+    _append_rows(small, folder / "huge.xlsx", "xl/worksheets/sheet1.xml", rows)
+    return folder / "huge.xlsx"
 
 
 def _append_rows(src: Path, dst: Path, part: str, count: int, extra: str = "") -> None:
@@ -644,18 +646,3 @@ def test_parser_exceptions_are_wrapped(template, stacked, monkeypatch):
         m.setattr(xlsx_fast.SharedStrings, "__init__", boom)  # our templates through their XML
         with pytest.raises(UnreadableFile, match="^Không đọc được tệp tam-quan-bac.xlsx"):
             read_workbook(template)
-
-
-def test_reading_is_fast(template, stacked):
-    """A regression guard, generous for busy CI machines (about 2.5 ms and 4 ms here)."""
-    for path, budget in ((template, 8.0), (stacked, 15.0)):
-        read_workbook(path)
-        best = min(_cpu_ms(path, 20) for _ in range(3))
-        assert best < budget, f"{path.name}: {best:.2f} ms per file"
-
-
-def _cpu_ms(path, n: int) -> float:
-    start = time.process_time()
-    for _ in range(n):
-        read_workbook(path)
-    return (time.process_time() - start) / n * 1000
