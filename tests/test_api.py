@@ -1,6 +1,7 @@
 """The public API of `cchc_excel`: the names `__all__` lists, resolved lazily where they are heavy."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -81,3 +82,30 @@ def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'write_templates'"):
         cchc_excel.write_templates  # noqa: B018
     assert not hasattr(cchc_excel, "nothing_here")
+
+
+# --------------------------------------------------------------------------------------------- README
+
+API_HEADING = "## Dùng như thư viện Python / Python API"
+
+
+def _readme_blocks() -> tuple[str, str]:
+    """The Python example of the README's API section, and the output it shows."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(API_HEADING, 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    shown = re.search(r"It prints:\n\n```\n(.*?)```", section, flags=re.S).group(1)
+    return code, shown
+
+
+def test_readme_api_example_runs_and_prints_what_it_shows(tmp_path):
+    code, shown = _readme_blocks()
+    (tmp_path / "example.py").write_text(code, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == shown
+    assert sorted(p.name for p in (tmp_path / "bieu-mau").iterdir()) == ["22240.xlsx", "22245.xlsx"]
+    assert [p.name for p in (tmp_path / "phan-hoi").iterdir()] == ["22245_phan-hoi.xlsx"]
+    merged = cchc_excel.read_workbook(tmp_path / "tong-hop_540_2023-Q2.xlsx")
+    assert merged.values["BM3-3.1.1"] == 369 and merged.values["BM3-3.1.2"] == 369
