@@ -1,13 +1,11 @@
 """Levels are data: a merge under a small spec, written here, whose levels the code has never heard of
-(`bo`, a ministry, above its `so` departments), with checked files built in the test as in
-tests/test_aggregate_merge.py."""
+(`bo`, a ministry, above its `so` departments), with checked files (`FileReport`s) built in the test."""
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
+from cchc_excel.check.report import FileReport
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.errors import SpecError
 from cchc_excel.merge.levels import row_levels, top_level
@@ -54,23 +52,10 @@ def roster(*extra: Unit) -> Roster:
     return Roster({u.code: u for u in units}, source="don-vi.csv")
 
 
-@dataclass
-class FakeReport:
-    path: Path
-    status: str = "ok"
-    unit: dict | None = None
-    period: str | None = "2023-Q2"
-    values: dict = field(default_factory=dict)
-    issues: list = field(default_factory=list)
-    sha256: str = ""
-    saved_at: datetime | None = None
-    reported_levels: frozenset | None = None
-    merged_units: int | None = None
-
-
 def report(name, code, level="so", day=15, **kw):
-    return FakeReport(Path(f"/returns/{name}"), unit={"code": code, "name": code, "level": level}, sha256=name,
-                      saved_at=datetime(2023, 6, day, 9, tzinfo=timezone.utc), **kw)
+    """A checked file, as `check` makes them."""
+    return FileReport(f"/returns/{name}", "ok", unit={"code": code, "name": code, "level": level},
+                      period="2023-Q2", sha256=name, saved_at=datetime(2023, 6, day, 9, tzinfo=timezone.utc), **kw)
 
 
 def test_the_levels_come_from_the_spec(spec):
