@@ -95,6 +95,7 @@ def test_the_ministrys_own_return_and_a_merge_without_a_root(spec):
     two = roster(Unit("BTP", "Bộ Tư pháp", "bo"))
     result = merge_reports([report("s1.xlsx", "S1", values={"BM1-1": 4})], spec, roster=two)
     assert result.root is None and result.level == "bo" and result.reported_levels == {"bo", "so"}
+    assert result.expected == 3 and result.units_with("missing") == ["S2", "S3"]  # a ministry reports to nobody
     assert "Không có đơn vị gốc (--unit): báo cáo tổng hợp được lập cho cấp bộ." in result.notes
 
 

@@ -32,7 +32,8 @@ from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
                                      UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
 from cchc_excel.merge.totals import aggregate_units, value_frame
-from cchc_excel.merge.units import coverage, file_status, merged_records, unit_order, unit_statuses
+from cchc_excel.merge.units import (coverage, expected_units, file_status, merged_records, unit_order,
+                                    unit_statuses)
 from cchc_excel.spec.model import FormSpec, load_spec
 
 __all__ = ["FILE_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS", "MAX_FINDINGS",
@@ -83,19 +84,18 @@ def merge_reports(
     unit_info = _unit_info(entries, roster)
     merged = merged_records(by_unit, unit_order(scope, by_unit), covers.covered, unit_info, target)
     files = [file_status(e, verdicts[e], spec) for e in entries]
-    units, expected = unit_statuses(scope, by_unit, covers.covered, files, unit_info, target)
+    expected = expected_units(scope, covers.covered, spec)
+    units = unit_statuses(scope, expected, by_unit, files, unit_info, target)
     level, reported = _merged_levels(scope, merged.records, spec)
     findings, total_findings, cap_notes = _findings(entries)
     frame = value_frame(merged.records, spec)
-    notes = [*(roster.warnings if roster is not None else ()), *latest.notes, *covers.notes, *merged.notes]
-    if scope.root is None:
-        notes.append(f"Không có đơn vị gốc (--unit): báo cáo tổng hợp được lập cho cấp "
-                     f"{spec.level_name(level).lower()}.")
+    notes = [*(roster.warnings if roster is not None else ()), *latest.notes, *covers.notes, *merged.notes,
+             *_root_notes(scope, spec, level), *cap_notes]
     return MergeResult(
         spec=spec, period=target, root=scope.root, level=level, reported_levels=reported, files=files,
-        units=units, expected=expected, records=merged.records, pieces=merged.pieces, frame=frame,
-        totals=aggregate_units(merged.records, spec, frame), findings=findings, findings_total=total_findings,
-        unit_info=unit_info, notes=notes + cap_notes,
+        units=units, expected=None if expected is None else len(expected), records=merged.records,
+        pieces=merged.pieces, frame=frame, totals=aggregate_units(merged.records, spec, frame),
+        findings=findings, findings_total=total_findings, unit_info=unit_info, notes=notes,
     )
 
 
@@ -115,6 +115,12 @@ def _merged_levels(scope: Scope, records: list, spec: FormSpec) -> tuple[str, fr
     for rec in records:
         reported |= set(rec.reported_levels or ({rec.level} if rec.level else set()))
     return level, frozenset(reported)
+
+
+def _root_notes(scope: Scope, spec: FormSpec, level: str) -> list[str]:
+    if scope.root is not None:
+        return []
+    return [f"Không có đơn vị gốc (--unit): báo cáo tổng hợp được lập cho cấp {spec.level_name(level).lower()}."]
 
 
 def _findings(entries: list[Entry]) -> tuple[list[Finding], int, list[str]]:

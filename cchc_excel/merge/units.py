@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
-from cchc_excel.core.roster import Roster
+from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.merge.choose import UnitReturns, Verdict, Verdicts
 from cchc_excel.merge.inputs import Entry, Scope
+from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import FileStatus, UnitStatus
 from cchc_excel.spec.model import FormSpec
 
@@ -116,26 +117,33 @@ def file_status(e: Entry, verdict: Verdict, spec: FormSpec) -> FileStatus:
     )
 
 
-def unit_statuses(scope: Scope, by_unit: dict[str, UnitReturns], covered: dict, files: list[FileStatus],
-                  unit_info: dict, target: Period) -> tuple[list[UnitStatus], int | None]:
-    """One status per unit expected (with a roster) or seen (without), and how many were expected."""
+def expected_units(scope: Scope, covered: dict, spec: FormSpec) -> list[Unit] | None:
+    """The units that should report (None without a roster): those under the root (every one without a
+    root), but the units of the top level, which report to nobody, and those a unit above covers."""
+    if scope.roster is None:
+        return None
+    top = top_level(spec)
+    root = scope.root.code if scope.root is not None else None
+    # Units inside a merged report of a unit above are that unit's business: not listed here.
+    return [u for u in scope.roster.reporting_units(root) if u.level != top and u.code not in covered]
+
+
+def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, UnitReturns],
+                  files: list[FileStatus], unit_info: dict, target: Period) -> list[UnitStatus]:
+    """One status per unit expected (with a roster: the root first when it sent its own return) or seen
+    (without)."""
     files_of: dict[str, list[FileStatus]] = defaultdict(list)
     for f in files:
         if f.unit and f.status in ("merged", "errors", "superseded"):
             files_of[f.unit].append(f)
     root = scope.root
-    if scope.roster is not None:
-        # Units inside a merged report of a unit above are that unit's business: not listed here.
-        wanted = [u for u in scope.roster.reporting_units(root.code if root else None) if u.code not in covered]
-        codes = [u.code for u in wanted if u.code in scope]
+    if expected is not None:
+        codes = [u.code for u in expected if u.code in scope]
         if root is not None and root.code in by_unit:
             codes = [root.code] + codes
-        expected = len(wanted)
     else:
-        codes, expected = sorted(by_unit), None
-    statuses = [_unit_status(unit_info[code], files_of.get(code, []), by_unit.get(code), target)
-                for code in codes]
-    return statuses, expected
+        codes = sorted(by_unit)
+    return [_unit_status(unit_info[code], files_of.get(code, []), by_unit.get(code), target) for code in codes]
 
 
 def _unit_status(unit, mine: list[FileStatus], returns: UnitReturns | None, target: Period) -> UnitStatus:
