@@ -251,3 +251,16 @@ def test_a_merged_report_of_one_unit_still_covers_that_unit(roster):
     result = merge_reports([district, report("x1.xlsx", "X1", values={"BM1-1": 1})], SPEC, roster=roster)
     assert statuses(result) == {"h1.xlsx": "merged", "x1.xlsx": "superseded"}
     assert result.totals["BM1-1"].to_dict() == {"value": 1, "units": 1}
+
+
+def test_each_step_returns_its_verdicts_and_notes(roster):
+    from cchc_excel.merge.choose import latest_versions
+    from cchc_excel.merge.inputs import read_entries
+
+    entries = read_entries([report("b.xlsx", "X1", saved_at=at(15)), report("a.xlsx", "X1", saved_at=at(15))],
+                           roster, {})
+    assert [e.name for e in entries] == ["a.xlsx", "b.xlsx"] and entries[0].unit.name == "Phường Tam Quan Bắc"
+    latest = latest_versions(entries)
+    assert latest.winners == {"X1": {entries[0].period: entries[1]}}
+    assert [(e.name, v.status) for e, v in latest.verdicts.items()] == [("a.xlsx", "superseded")]
+    assert latest.notes == ["Phường Tam Quan Bắc: các tệp a.xlsx, b.xlsx cùng thời điểm lưu; dùng b.xlsx."]

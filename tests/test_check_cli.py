@@ -149,6 +149,27 @@ def test_check_paths_in_parallel_matches_serial(tmp_path, fake_reader):
     assert check_paths([tmp_path], SPEC, jobs=2, keep_submissions=True).files[0].submission.spec is SPEC
 
 
+def test_a_submission_is_pickled_without_a_spec_load_spec_gives_back():
+    import dataclasses
+    import pickle
+
+    from cchc_excel.spec.model import parse_spec
+
+    sub = Submission(path=Path("a.xlsx"), spec=SPEC, values={"BM1-1": 3})
+    data = pickle.dumps(sub)
+    assert len(data) < 1000  # a reference to the spec, not the spec
+    back = pickle.loads(data)
+    assert back.spec is SPEC and back.values == {"BM1-1": 3} and back.path == Path("a.xlsx")
+    # A spec load_spec cannot give back (built in memory, or changed since loaded) travels whole.
+    import yaml
+
+    built = parse_spec(yaml.safe_load((ROOT / "cchc_excel/spec/forms/cv371-2022.yaml").read_text("utf-8")))
+    changed = dataclasses.replace(SPEC, deadline_day=25)
+    for spec in (built, changed):
+        again = pickle.loads(pickle.dumps(Submission(path=Path("a.xlsx"), spec=spec)))
+        assert again.spec == spec and again.spec.deadline_day == spec.deadline_day
+
+
 def test_a_file_that_kills_its_worker_does_not_stop_the_others(tmp_path, fake_reader):
     for n in range(30):
         write_return(tmp_path / f"r{n:02}.xlsx", CLEAN)

@@ -261,13 +261,8 @@ def _init_worker(*args):
 
 def _check_chunk(paths: list) -> list:
     spec, roster, unit_code, period, keep = _WORKER_ARGS
-    out = []
-    for path in paths:
-        report = _check_one(path, spec, roster, unit_code, period, keep)
-        if report.submission is not None:
-            report.submission.spec = report.submission.spec.id  # sent back without it (see _restore_spec)
-        out.append(report)
-    return out
+    # A Submission kept is pickled back without its spec (see Submission.__getstate__).
+    return [_check_one(path, spec, roster, unit_code, period, keep) for path in paths]
 
 
 def _chunks(items: list, size: int) -> list:
@@ -317,16 +312,6 @@ def _run_pool(chunks: list, args: tuple, jobs: int, record) -> list:
             except BrokenProcessPool:
                 broken.append(futures[future])
                 continue
-            for r in reports:
-                if r.submission is not None:
-                    _restore_spec(r.submission, args[0])
             record(reports)
     return broken
 
-
-def _restore_spec(sub, spec):
-    """Put back the spec of a Submission sent by a worker: the one given, or the bundled one it names
-    (the reader only ever uses the spec given or a bundled one), so that a thousand Submissions share one
-    FormSpec instead of a thousand unpickled copies."""
-    spec_id = sub.spec
-    sub.spec = spec if spec is not None and spec.id == spec_id else load_spec(spec_id)

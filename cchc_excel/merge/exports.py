@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from cchc_excel.core.atomic import atomic_file, write_bytes_atomic
+from cchc_excel.merge.levels import row_levels
 from cchc_excel.merge.run import MergeResult
 
 CSV_COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "ky_bao_cao", "bieu_mau", "stt", "chi_tieu",
@@ -73,7 +74,7 @@ def _tidy_blocks(result: MergeResult):
         covers = rec.reported_levels
         if covers not in rows_of:
             rows_of[covers] = [ind for ind in spec.value_indicators
-                               if not covers or "tinh" in covers or ind.levels & covers]
+                               if not covers or ind.levels & row_levels(spec, covers)]
         values = rec.values
         yield ((rec.unit, name, level, parent, rec.period.code),
                [(ind, values.get(ind.id)) for ind in rows_of[covers]], status)

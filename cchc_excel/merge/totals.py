@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.merge.levels import row_levels
 from cchc_excel.spec.model import FormSpec, Indicator
 
 
@@ -141,8 +142,8 @@ def value_frame(records: list[Record], spec: FormSpec) -> pd.DataFrame:
         if rec.reported_levels:
             mask = masks.get(rec.reported_levels)
             if mask is None:
-                mask = masks[rec.reported_levels] = np.array(
-                    [not _covers(rec.reported_levels, spec[c]) for c in columns])
+                rows = row_levels(spec, rec.reported_levels)
+                mask = masks[rec.reported_levels] = np.array([not spec[c].levels & rows for c in columns])
             if mask.any():
                 data[i, mask] = np.nan
     return pd.DataFrame(data, columns=columns)
@@ -152,10 +153,6 @@ def _number_or_none(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     return None
-
-
-def _covers(reported_levels: frozenset, ind: Indicator) -> bool:
-    return "tinh" in reported_levels or bool(ind.levels & reported_levels)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -177,7 +174,7 @@ def aggregate_units(records: Iterable[Record], spec: FormSpec, frame: pd.DataFra
     if frame is None:
         frame = value_frame(records, spec)
     weights = np.array([max(1, int(r.weight)) for r in records], dtype=float)
-    covers = _Covers(records)
+    covers = _Covers(records, spec)
     totals: dict[str, Total] = {}
     ratios = []
     for ind in spec.value_indicators:
@@ -227,13 +224,13 @@ def _covered(rec: Record) -> frozenset:
 
 
 class _Covers:
-    """The levels each record covers (its `reported_levels`, else its own level), as an index into the
-    few distinct sets there are."""
+    """The row levels each record covers (its `reported_levels`, else its own level, with the levels the
+    spec says they report), as an index into the few distinct sets there are."""
 
-    def __init__(self, records: list):
+    def __init__(self, records: list, spec: FormSpec):
         index: dict = {}
         self.group = np.array([index.setdefault(_covered(r), len(index)) for r in records], dtype=int)
-        self.sets = list(index)
+        self.sets = [row_levels(spec, levels) for levels in index]
 
     def catalogue_total(self, ind: Indicator, values: np.ndarray, present: np.ndarray) -> float:
         """The maximum within each catalogue of the row, the maxima of the catalogues added up.
@@ -247,7 +244,7 @@ class _Covers:
         maxima: dict = {}
         for g in np.unique(group):
             cover = self.sets[g]
-            key = (ind.levels if "tinh" in cover else ind.levels & cover) if cover else None
+            key = ind.levels & cover if cover else None
             best = values[group == g].max()
             maxima[key] = max(maxima.get(key, best), best)
         return sum(best for key, best in maxima.items()

@@ -9,7 +9,7 @@ from pathlib import Path
 from cchc_excel.core.periods import Period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Unit
-from cchc_excel.spec.model import FormSpec
+from cchc_excel.spec.model import FormSpec, load_spec, spec_ref
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,24 @@ class Submission:
 
     def add(self, issue: Issue) -> None:
         self.issues.append(issue)
+
+    # Worker processes send their Submissions back pickled: without the spec when `load_spec` can give
+    # it back, so that a thousand of them share one FormSpec instead of a thousand unpickled copies.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        ref = spec_ref(self.spec) if isinstance(self.spec, FormSpec) else None
+        if ref is not None:
+            state["spec"] = _SpecRef(ref)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state.get("spec"), _SpecRef):
+            state = {**state, "spec": load_spec(state["spec"].ref)}
+        self.__dict__.update(state)
+
+
+@dataclass(frozen=True)
+class _SpecRef:
+    """A spec in a pickled Submission: what `load_spec` takes to give it back."""
+
+    ref: str

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,7 @@ class FormSpec:
     charts: tuple = ()  # % rows the merged workbook charts per unit (ids), in order
     source: str = ""
     indicators: dict = field(default_factory=dict, compare=False, repr=False)
+    origin: str = field(default="", compare=False, repr=False)  # the file `load_spec` read it from
 
     def __getitem__(self, indicator_id: str) -> Indicator:
         return self.indicators[indicator_id]
@@ -226,7 +227,19 @@ def _load_spec_cached(path_str: str) -> FormSpec:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise SpecError(f"{path.name}: tệp YAML không hợp lệ: {e}") from e
-    return parse_spec(data, source=path.name)
+    return replace(parse_spec(data, source=path.name), origin=path_str)
+
+
+def spec_ref(spec: FormSpec) -> str | None:
+    """What `load_spec` takes to give back this spec (from its cache), or None when it cannot (a spec
+    built in memory, or changed since it was loaded). Lets a return be pickled without its spec."""
+    if not spec.origin:
+        return None
+    try:
+        loaded = load_spec(spec.origin)
+    except SpecError:
+        return None
+    return spec.origin if loaded is spec or loaded == spec else None
 
 
 def _nfc(text: Any) -> str:
