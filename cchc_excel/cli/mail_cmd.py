@@ -11,7 +11,7 @@ import click
 
 from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.mail.collect import collect as collect_returns
-from cchc_excel.mail.inbox import clean_text
+from cchc_excel.core.text import clean_text
 from cchc_excel.mail.distribute import distribute as distribute_templates
 from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
 from cchc_excel.mail.distribute import parse_date, parse_sender, vn_date

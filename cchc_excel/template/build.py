@@ -26,6 +26,7 @@ from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, RosterError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.core.text import drop_ubnd
 from cchc_excel.spec.model import LEVELS, FormSpec, load_spec
 from cchc_excel.template.checks import build_checks, is_number, row_results
 from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
@@ -146,7 +147,7 @@ def template_filename(unit: Unit, period: Period | str) -> str:
     """`22240_phuong-tam-quan-bac_2023-Q2.xlsx` for UBND phường Tam Quan Bắc: the code first, so that the
     files sort and match by code; the name folded to ASCII without the "UBND" prefix."""
     code = re.sub(r"[^A-Za-z0-9._-]+", "-", unit.code).strip("-.") or "don-vi"
-    slug = re.sub(r"^(ubnd|uy-ban-nhan-dan)-(?=.)", "", unit.slug)
+    slug = drop_ubnd(unit.slug)
     return f"{code}_{slug}_{parse_period(period).code}.xlsx"
 
 
