@@ -50,6 +50,7 @@ from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_t
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, FileReport, Report
 from cchc_excel.core.roster import Unit
+from cchc_excel.core.text import vn_date
 from cchc_excel.check.rules import format_number, indicator_label
 from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template.forms import layout
@@ -446,8 +447,9 @@ def _unit_text(unit: Unit | None) -> str:
 def _file_text(plan: _Plan, generated_at: datetime) -> str:
     text = f"Tệp đã kiểm tra: {Path(plan.source).name}"
     if plan.saved_at is not None:
-        text += f" (lưu lúc {_local(plan.saved_at):%H:%M ngày %d/%m/%Y})"
-    return text + f"; kiểm tra ngày {_local(generated_at):%d/%m/%Y}."
+        saved = _local(plan.saved_at)
+        text += f" (lưu lúc {saved:%H:%M} ngày {vn_date(saved)})"
+    return text + f"; kiểm tra ngày {vn_date(_local(generated_at))}."
 
 
 def _local(moment: datetime) -> datetime:

@@ -29,6 +29,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cchc_excel.core.text import vn_date, vn_datetime, vn_number
+
 __all__ = ["Parsed", "parse_value", "scale_fraction", "is_blank"]
 
 KINDS = frozenset({"header", "count", "amount", "ratio", "rate", "flag", "choice"})
@@ -79,11 +81,6 @@ def _whole(x: float) -> int | float:
     return int(x) if x.is_integer() else x
 
 
-def _vn(x: int | float) -> str:
-    """Format a number for a Vietnamese note (decimal comma)."""
-    return str(x).replace(".", ",")
-
-
 def _clean(text: str) -> str:
     return _ZERO_WIDTH.sub("", text).strip() if text else ""
 
@@ -118,8 +115,8 @@ def _number(s: str, kind: str, shown: str, sign: int) -> tuple[int | float, str 
         name = "chấm" if gsep == "." else "phẩy"
         if as_decimal:
             value = sign * _whole(float(s.replace(",", ".")))
-            return value, (f"Đã hiểu '{shown}' là {_vn(value)} (dấu {name} thập phân), "
-                           f"không phải {_vn(sign * int(digits))}.")
+            return value, (f"Đã hiểu '{shown}' là {vn_number(value, group=False)} (dấu {name} thập phân), "
+                           f"không phải {vn_number(sign * int(digits), group=False)}.")
         value = sign * int(digits)
         note = f"Đã hiểu '{shown}' là {value} (dấu {name} phân cách hàng nghìn)."
         if gsep == "," and kind in _WHOLE_KINDS:
@@ -160,10 +157,10 @@ def _parse_text(raw: str, kind: str) -> Parsed:
 
 def _date_note(raw) -> tuple[str, str]:
     if isinstance(raw, _dt.datetime):
-        text = raw.strftime("%d/%m/%Y %H:%M") if raw.time() != _dt.time() else raw.strftime("%d/%m/%Y")
+        text = vn_datetime(raw) if raw.time() != _dt.time() else vn_date(raw)
         what = "ngày"
     elif isinstance(raw, _dt.date):
-        text, what = raw.strftime("%d/%m/%Y"), "ngày"
+        text, what = vn_date(raw), "ngày"
     elif isinstance(raw, _dt.time):
         text, what = raw.strftime("%H:%M"), "giờ"
     else:

@@ -32,6 +32,7 @@ from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FIND
                                      UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.core.roster import Roster, Unit, load_roster
+from cchc_excel.core.text import vn_datetime, vn_number
 from cchc_excel.spec.model import FormSpec, load_spec
 
 __all__ = ["FILE_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS", "MAX_FINDINGS",
@@ -304,8 +305,7 @@ def _findings(entries: list[_Entry], notes: list[str]) -> tuple[list[Finding], i
                 findings.append(Finding(e.path, e.unit.code if e.unit else None,
                                         e.unit.name if e.unit else "", issue))
     if total > MAX_FINDINGS:
-        notes.append(f"Có {total:,} phát hiện; trang Kiểm tra chỉ ghi {MAX_FINDINGS:,} dòng đầu."
-                     .replace(",", "."))
+        notes.append(f"Có {vn_number(total)} phát hiện; trang Kiểm tra chỉ ghi {vn_number(MAX_FINDINGS)} dòng đầu.")
     return findings, total
 
 
@@ -361,7 +361,7 @@ def _latest(group: list[_Entry], notes: list[str]) -> _Entry:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M") if moment else "không rõ thời điểm"
+    return vn_datetime(moment.astimezone(VIETNAM)) if moment else "không rõ thời điểm"
 
 
 def _record(e: _Entry, spec: FormSpec) -> Record:

@@ -24,6 +24,7 @@ from cchc_excel.merge.totals import total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
 from cchc_excel.core.periods import VIETNAM
+from cchc_excel.core.text import vn_date, vn_number
 from cchc_excel.check.report import SEVERITY_LABELS
 from cchc_excel.template.styles import Styles, row_height, text_lines
 from cchc_excel.ooxml.bulk import BulkRows
@@ -272,7 +273,7 @@ def _status_summary(result: MergeResult) -> list[str]:
     files = "; ".join(f"{n} {label.lower()}" for label, n in by_file.items())
     return [
         f"{expected}{counts['merged']} đã tổng hợp, {counts['errors']} có lỗi, {counts['missing']} chưa nộp; "
-        f"{len(result.late_units)} nộp muộn (hạn {result.period.deadline(result.spec.deadline_day):%d/%m/%Y}).",
+        f"{len(result.late_units)} nộp muộn (hạn {vn_date(result.period.deadline(result.spec.deadline_day))}).",
         f"{len(result.files)} tệp đã nhận: {files or 'không có tệp nào'}.",
     ]
 
@@ -426,7 +427,7 @@ def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int
     })
     chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 11}})
     chart.set_x_axis({"min": 0, "max": 100, "num_format": "0", "num_font": {"name": "Times New Roman"},
-                      "name": "Chung: " + (f"{total:.1f}%".replace(".", ",") if total is not None else "—"),
+                      "name": "Chung: " + (vn_number(total, places=1, fixed=True) + "%" if total is not None else "—"),
                       "name_font": {"name": "Times New Roman", "size": 10}})
     chart.set_y_axis({"num_font": {"name": "Times New Roman", "size": 9}, "major_tick_mark": "none"})
     chart.set_legend({"none": True})
