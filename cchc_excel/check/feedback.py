@@ -49,6 +49,7 @@ from cchc_excel.errors import CchcError
 from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, FileReport, Report
+from cchc_excel.core.kinds import PERCENT_KINDS
 from cchc_excel.core.roster import Unit
 from cchc_excel.core.text import vn_date
 from cchc_excel.check.rules import format_number, indicator_label
@@ -327,7 +328,7 @@ def _findings(fr: FileReport, spec: FormSpec, reported: frozenset, dropped: dict
     level_name = spec.level_name(level)
     for ind_id, raw in dropped.items():
         ind = spec[ind_id]
-        shown = raw if isinstance(raw, str) else format_number(raw, percent=ind.kind in ("ratio", "rate"))
+        shown = raw if isinstance(raw, str) else format_number(raw, percent=ind.kind in PERCENT_KINDS)
         note = (f"Số liệu đã ghi ({shown}) không được chép sang tệp này vì dòng này không thuộc báo cáo của "
                 f"{level_name}.")
         for i, f in enumerate(findings):

@@ -32,6 +32,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cchc_excel.core.kinds import WHOLE_KINDS
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.text import vn_number
 from cchc_excel.spec.model import FormSpec, Indicator
@@ -218,7 +219,7 @@ def _keep_catalogue_sums(spec: FormSpec, totals: dict) -> None:
 
 def _number(x: float, ind: Indicator):
     """Whole numbers of counts as int; amounts and rates as float."""
-    if ind.kind in ("count", "flag", "choice") and float(x).is_integer():
+    if ind.kind in WHOLE_KINDS and float(x).is_integer():
         return int(x)
     return float(x)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from cchc_excel.merge.totals import total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
+from cchc_excel.core.kinds import PERCENT_KINDS, WHOLE_KINDS
 from cchc_excel.core.periods import VIETNAM
 from cchc_excel.core.text import vn_date, vn_number
 from cchc_excel.check.report import SEVERITY_LABELS
@@ -121,9 +122,9 @@ class _Formats:
         self.plain = s.fmt(**border)
 
     def value(self, kind: str, total: bool = False):
-        if kind in ("ratio", "rate"):
+        if kind in PERCENT_KINDS:
             return self.total_percent if total else self.percent
-        if kind in ("count", "flag", "choice"):
+        if kind in WHOLE_KINDS:
             return self.total_integer if total else self.integer
         return self.total_number if total else self.number
 

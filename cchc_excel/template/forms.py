@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cchc_excel.core.kinds import CODED_KINDS, QUANTITY_KINDS
 from cchc_excel.template.metadata import defined_name
 from cchc_excel.template.checks import is_number, row_formulas
 from cchc_excel.template.styles import (BORDER_COLOR, COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
@@ -102,7 +103,7 @@ _CHOICE_BREAK = re.compile(r"(=\s*\d+\s*;?)\s+(?=\S)")
 
 def unit_display(ind) -> str:
     """The unit as printed; the codes of a flag or choice one per line (`Có = 1;` / `Không = 0`)."""
-    if ind.kind in ("flag", "choice"):
+    if ind.kind in CODED_KINDS:
         return _CHOICE_BREAK.sub(lambda m: m.group(1) + "\n", ind.unit)
     return ind.unit
 
@@ -296,7 +297,7 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
 
 
 def _validate(ws, row, ind):
-    kind = "choice" if ind.kind in ("flag", "choice") else ind.kind
+    kind = "choice" if ind.kind in CODED_KINDS else ind.kind
     title, message, error = _VALIDATION[kind]
     choices = ", ".join(f"{code} = {text}" for code, text in ind.choices)
     options = {"input_title": title, "error_title": "Số liệu không hợp lệ", "error_type": "stop"}
@@ -309,7 +310,7 @@ def _validate(ws, row, ind):
         options.update(validate="decimal", criteria=">=", value=0)
     else:
         options.update(validate="decimal", criteria="between", minimum=0, maximum=100)
-    unit = f"Đơn vị tính: {ind.unit}. " if ind.unit and kind in ("count", "amount") else ""
+    unit = f"Đơn vị tính: {ind.unit}. " if ind.unit and kind in QUANTITY_KINDS else ""
     options["input_message"] = (unit + message + _BLANK_NOTE)[:255]
     options["error_message"] = error[:224]
     ws.data_validation(row, COL_VALUE, row, COL_VALUE, options)
