@@ -55,7 +55,9 @@ from cchc_excel.core.text import vn_date
 from cchc_excel.check.rules import format_number, indicator_label
 from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template.forms import layout
-from cchc_excel.template.styles import BORDER_COLOR, merged_line, row_height, text_lines
+from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, ERROR_FONT, FOOTER_SHEET_AND_PAGE, HEADER_FILL,
+                                        LINK_FONT, WARNING_FILL, WARNING_FONT, merged_line, print_setup,
+                                        row_height, text_lines)
 from cchc_excel.core.atomic import write_bytes_atomic
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
@@ -361,25 +363,30 @@ def _comments(spec: FormSpec, findings: list, reported: frozenset) -> dict:
 
 # --------------------------------------------------------------------------------------------- the sheet
 
+def _sheet_formats(styles) -> dict:
+    """The formats of the feedback sheet, by name (and by severity for the severity column)."""
+    s = styles
+    border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
+    return {
+        "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
+        "line": s.fmt(valign="vcenter", text_wrap=True),
+        "bold": s.fmt(bold=True, valign="vcenter", text_wrap=True),
+        "remark": s.fmt(italic=True, valign="vcenter", text_wrap=True, font_color=WARNING_FONT),
+        "header": s.fmt(bold=True, align="center", bg_color=HEADER_FILL, **border),
+        "cell": s.fmt(**border),
+        "center": s.fmt(align="center", **border),
+        "link": s.fmt(align="center", font_color=LINK_FONT, underline=1, **border),
+        "error": s.fmt(align="center", bold=True, bg_color=ERROR_FILL, font_color=ERROR_FONT, **border),
+        "warning": s.fmt(align="center", bold=True, bg_color=WARNING_FILL, font_color=WARNING_FONT, **border),
+        "info": s.fmt(align="center", **border),
+    }
+
+
 def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     ws = workbook.add_worksheet(FEEDBACK_SHEET)
     for col, (_, width) in enumerate(COLUMNS):
         ws.set_column(col, col, width)
-    s = styles
-    border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
-    fmt = {
-        "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
-        "line": s.fmt(valign="vcenter", text_wrap=True),
-        "bold": s.fmt(bold=True, valign="vcenter", text_wrap=True),
-        "remark": s.fmt(italic=True, valign="vcenter", text_wrap=True, font_color="#843C0C"),
-        "header": s.fmt(bold=True, align="center", bg_color="#F2F2F2", **border),
-        "cell": s.fmt(**border),
-        "center": s.fmt(align="center", **border),
-        "link": s.fmt(align="center", font_color="#0563C1", underline=1, **border),
-        "error": s.fmt(align="center", bold=True, bg_color="#FF9999", font_color="#9C0006", **border),
-        "warning": s.fmt(align="center", bold=True, bg_color="#F4B183", font_color="#843C0C", **border),
-        "info": s.fmt(align="center", **border),
-    }
+    fmt = _sheet_formats(styles)
 
     def line(row, text, style="line", size=12, bold=False):
         merged_line(ws, row, LAST_COL, _nfc(text), fmt[style], WIDTH - 2, size, bold)
@@ -426,14 +433,8 @@ def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     ws.freeze_panes(TABLE_ROW + 1, 0)
 
     # Print: A4 landscape, one page wide, the table header on every page.
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(TABLE_ROW)
-    ws.print_area(0, 0, row, LAST_COL)
-    ws.set_footer('&L&"Times New Roman,Italic"&9&A&R&"Times New Roman,Regular"&9Trang &P/&N')
+    print_setup(ws, landscape=True, margins=(0.5, 0.4, 0.6, 0.6), center=True, repeat=(TABLE_ROW,),
+                area=(0, 0, row, LAST_COL), footer=FOOTER_SHEET_AND_PAGE)
     ws.activate()
 
 
