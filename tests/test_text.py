@@ -29,7 +29,7 @@ def test_drop_ubnd(text, without):
 @pytest.mark.parametrize("name, key", [
     ("UBND phường Tam Quan Bắc", "tam quan bac"), ("Tam Quan Bac", "tam quan bac"),
     ("Ủy ban nhân dân thị xã Hoài Nhơn", "hoai nhon"), ("Xã Hoài Châu Bắc", "hoai chau bac"),
-    ("UBND", "ubnd"), ("Sở Nội vụ", "so noi vu"), ("Phường", "phuong"),
+    ("UBND", "ubnd"), ("Sở Nội vụ", "so noi vu"), ("Phường", "phuong"), ("UBND-Phường Hoài Hảo", "hoai hao"),
 ])
 def test_name_key(name, key):
     assert name_key(name) == key
