@@ -95,6 +95,12 @@ def test_rate_is_the_mean_with_n_min_max():
     assert total_note(t, SPEC["BM7-1.1"]) == "Trung bình của 3 đơn vị; thấp nhất 80%, cao nhất 100%"
 
 
+def test_rate_note_writes_decimals_the_vietnamese_way():
+    totals = aggregate_units([rec("a", {"BM7-1.1": 60.655}), rec("b", {"BM7-1.1": 99.5})], SPEC)
+    assert total_note(totals["BM7-1.1"], SPEC["BM7-1.1"]) == \
+        "Trung bình của 2 đơn vị; thấp nhất 60,66%, cao nhất 99,5%"
+
+
 def test_flag_counts_units_answering_one_and_is_one_when_any():
     totals = aggregate_units([rec("a", {"BM1-5": 1}), rec("b", {"BM1-5": 0}), rec("c", {"BM1-5": 1}),
                               rec("d", {})], SPEC)

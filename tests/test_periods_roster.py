@@ -6,7 +6,8 @@ import pytest
 
 from cchc_excel.errors import PeriodError, RosterError
 from cchc_excel.core.periods import Period, find_period, parse_period
-from cchc_excel.core.roster import load_roster, name_key, slugify
+from cchc_excel.core.roster import load_roster
+from cchc_excel.core.text import name_key, slugify
 
 
 @pytest.mark.parametrize(

@@ -49,11 +49,15 @@ from cchc_excel.errors import CchcError
 from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.check.report import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, FileReport, Report
+from cchc_excel.core.kinds import PERCENT_KINDS
 from cchc_excel.core.roster import Unit
+from cchc_excel.core.text import vn_date
 from cchc_excel.check.rules import format_number, indicator_label
 from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template.forms import layout
-from cchc_excel.template.styles import BORDER_COLOR, merged_line, row_height, text_lines
+from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, ERROR_FONT, FOOTER_SHEET_AND_PAGE, HEADER_FILL,
+                                        LINK_FONT, WARNING_FILL, WARNING_FONT, merged_line, print_setup,
+                                        row_height, text_lines)
 from cchc_excel.core.atomic import write_bytes_atomic
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
@@ -326,7 +330,7 @@ def _findings(fr: FileReport, spec: FormSpec, reported: frozenset, dropped: dict
     level_name = spec.level_name(level)
     for ind_id, raw in dropped.items():
         ind = spec[ind_id]
-        shown = raw if isinstance(raw, str) else format_number(raw, percent=ind.kind in ("ratio", "rate"))
+        shown = raw if isinstance(raw, str) else format_number(raw, percent=ind.kind in PERCENT_KINDS)
         note = (f"Số liệu đã ghi ({shown}) không được chép sang tệp này vì dòng này không thuộc báo cáo của "
                 f"{level_name}.")
         for i, f in enumerate(findings):
@@ -359,25 +363,30 @@ def _comments(spec: FormSpec, findings: list, reported: frozenset) -> dict:
 
 # --------------------------------------------------------------------------------------------- the sheet
 
+def _sheet_formats(styles) -> dict:
+    """The formats of the feedback sheet, by name (and by severity for the severity column)."""
+    s = styles
+    border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
+    return {
+        "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
+        "line": s.fmt(valign="vcenter", text_wrap=True),
+        "bold": s.fmt(bold=True, valign="vcenter", text_wrap=True),
+        "remark": s.fmt(italic=True, valign="vcenter", text_wrap=True, font_color=WARNING_FONT),
+        "header": s.fmt(bold=True, align="center", bg_color=HEADER_FILL, **border),
+        "cell": s.fmt(**border),
+        "center": s.fmt(align="center", **border),
+        "link": s.fmt(align="center", font_color=LINK_FONT, underline=1, **border),
+        "error": s.fmt(align="center", bold=True, bg_color=ERROR_FILL, font_color=ERROR_FONT, **border),
+        "warning": s.fmt(align="center", bold=True, bg_color=WARNING_FILL, font_color=WARNING_FONT, **border),
+        "info": s.fmt(align="center", **border),
+    }
+
+
 def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     ws = workbook.add_worksheet(FEEDBACK_SHEET)
     for col, (_, width) in enumerate(COLUMNS):
         ws.set_column(col, col, width)
-    s = styles
-    border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
-    fmt = {
-        "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
-        "line": s.fmt(valign="vcenter", text_wrap=True),
-        "bold": s.fmt(bold=True, valign="vcenter", text_wrap=True),
-        "remark": s.fmt(italic=True, valign="vcenter", text_wrap=True, font_color="#843C0C"),
-        "header": s.fmt(bold=True, align="center", bg_color="#F2F2F2", **border),
-        "cell": s.fmt(**border),
-        "center": s.fmt(align="center", **border),
-        "link": s.fmt(align="center", font_color="#0563C1", underline=1, **border),
-        "error": s.fmt(align="center", bold=True, bg_color="#FF9999", font_color="#9C0006", **border),
-        "warning": s.fmt(align="center", bold=True, bg_color="#F4B183", font_color="#843C0C", **border),
-        "info": s.fmt(align="center", **border),
-    }
+    fmt = _sheet_formats(styles)
 
     def line(row, text, style="line", size=12, bold=False):
         merged_line(ws, row, LAST_COL, _nfc(text), fmt[style], WIDTH - 2, size, bold)
@@ -424,14 +433,8 @@ def _write_sheet(workbook, styles, plan: _Plan, generated_at: datetime) -> None:
     ws.freeze_panes(TABLE_ROW + 1, 0)
 
     # Print: A4 landscape, one page wide, the table header on every page.
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(TABLE_ROW)
-    ws.print_area(0, 0, row, LAST_COL)
-    ws.set_footer('&L&"Times New Roman,Italic"&9&A&R&"Times New Roman,Regular"&9Trang &P/&N')
+    print_setup(ws, landscape=True, margins=(0.5, 0.4, 0.6, 0.6), center=True, repeat=(TABLE_ROW,),
+                area=(0, 0, row, LAST_COL), footer=FOOTER_SHEET_AND_PAGE)
     ws.activate()
 
 
@@ -446,8 +449,9 @@ def _unit_text(unit: Unit | None) -> str:
 def _file_text(plan: _Plan, generated_at: datetime) -> str:
     text = f"Tệp đã kiểm tra: {Path(plan.source).name}"
     if plan.saved_at is not None:
-        text += f" (lưu lúc {_local(plan.saved_at):%H:%M ngày %d/%m/%Y})"
-    return text + f"; kiểm tra ngày {_local(generated_at):%d/%m/%Y}."
+        saved = _local(plan.saved_at)
+        text += f" (lưu lúc {saved:%H:%M} ngày {vn_date(saved)})"
+    return text + f"; kiểm tra ngày {vn_date(_local(generated_at))}."
 
 
 def _local(moment: datetime) -> datetime:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 
 from cchc_excel.core.findings import SEVERITY_RANK, Issue
+from cchc_excel.core.text import vn_number as format_number
 from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "recompute_ratio", "format_number", "indicator_label",
@@ -334,27 +335,6 @@ def fill(template: str, fields: dict) -> str:
         return template.format_map(_Fields(fields))
     except (ValueError, IndexError, AttributeError, TypeError):
         return template
-
-
-def format_number(value, *, percent: bool = False) -> str:
-    """A number as Vietnamese writes it: `1.234`, `16,2`, `-3`; percentages to two decimals.
-
-    None gives "để trống" (blank).
-    """
-    if value is None:
-        return "để trống"
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        value = round(value, 2 if percent else 4)
-        if value.is_integer():
-            value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", ".")
-    text = f"{value:,.{2 if percent else 4}f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _tidy(x: float):

@@ -27,12 +27,12 @@ from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
 from cchc_excel.core.roster import Roster, load_roster
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES
 from cchc_excel.check.rules import evaluate, issue_order
 from cchc_excel.spec.model import FormSpec, load_spec
 
 __all__ = ["check_file", "check_paths", "find_files", "FileReport", "Report", "SPREADSHEET_SUFFIXES"]
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 MAX_JOBS = 8
 UNREADABLE_HASH_LIMIT = 64 << 20  # an unreadable file larger than this is not hashed (no time wasted)

@@ -11,10 +11,10 @@ import click
 
 from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.mail.collect import collect as collect_returns
-from cchc_excel.mail.inbox import clean_text
+from cchc_excel.core.text import clean_text, vn_date, vn_datetime
 from cchc_excel.mail.distribute import distribute as distribute_templates
 from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
-from cchc_excel.mail.distribute import parse_date, parse_sender, vn_date
+from cchc_excel.mail.distribute import parse_date, parse_sender
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import load_roster
@@ -26,7 +26,7 @@ def _heading(text: str) -> None:
 
 
 def _when(dt) -> str:
-    return dt.strftime("%d/%m/%Y %H:%M") if dt else "không rõ ngày"
+    return vn_datetime(dt) if dt else "không rõ ngày"
 
 
 def _shown(text: str, default: str = "", limit: int = 80) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 
 from cchc_excel.errors import PeriodError
-from cchc_excel.core.roster import fold
+from cchc_excel.core.text import fold
 
 VIETNAM = timezone(timedelta(hours=7))  # the time deadlines and saving times are read in (no DST)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES, fold, name_key, slugify
 from cchc_excel.errors import RosterError
 from cchc_excel.spec.model import LEVELS
 
@@ -94,28 +94,6 @@ class Roster:
         return matches[0] if len(matches) == 1 else None
 
 
-def fold(text: str) -> str:
-    """Lowercase ASCII without diacritics (đ -> d), spaces squeezed."""
-    text = unicodedata.normalize("NFD", str(text).replace("Đ", "D").replace("đ", "d"))
-    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-    return re.sub(r"\s+", " ", text.lower()).strip()
-
-
-_NAME_PREFIX = re.compile(r"^(ubnd|uy ban nhan dan)\s+|^(phuong|xa|thi tran|huyen|thi xa|thanh pho|quan)\s+")
-
-
-def name_key(name: str) -> str:
-    """`UBND phường Tam Quan Bắc` and `Tam Quan Bac` give the same key."""
-    key = fold(name)
-    for _ in range(2):
-        key = _NAME_PREFIX.sub("", key)
-    return key
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-") or "don-vi"
-
-
 def load_roster(path: str | Path) -> Roster:
     """Read a roster from CSV (UTF-8, with or without BOM; comma or semicolon) or XLSX.
 
@@ -126,7 +104,7 @@ def load_roster(path: str | Path) -> Roster:
     path = Path(path)
     if not path.is_file():
         raise RosterError(f"Không tìm thấy tệp danh sách đơn vị {path}.")
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         rows = _xlsx_rows(path)
     else:
         rows = _csv_rows(path)

@@ -29,11 +29,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cchc_excel.core.kinds import KINDS, PERCENT_KINDS, WHOLE_KINDS
+from cchc_excel.core.text import vn_date, vn_datetime, vn_number
+
 __all__ = ["Parsed", "parse_value", "scale_fraction", "is_blank"]
 
-KINDS = frozenset({"header", "count", "amount", "ratio", "rate", "flag", "choice"})
-_PERCENT_KINDS = frozenset({"ratio", "rate"})
-_WHOLE_KINDS = frozenset({"count", "flag", "choice"})
 
 # Typed by officials to mean "nothing here"; '' and whitespace are blank without a note.
 _BLANK_TOKENS = frozenset({"x", "-", "\u2013", "\u2014", "\u2212", "/", "không có"})
@@ -79,11 +79,6 @@ def _whole(x: float) -> int | float:
     return int(x) if x.is_integer() else x
 
 
-def _vn(x: int | float) -> str:
-    """Format a number for a Vietnamese note (decimal comma)."""
-    return str(x).replace(".", ",")
-
-
 def _clean(text: str) -> str:
     return _ZERO_WIDTH.sub("", text).strip() if text else ""
 
@@ -114,15 +109,15 @@ def _number(s: str, kind: str, shown: str, sign: int) -> tuple[int | float, str 
         if gsep == " " or m[2].count(gsep) > 1:  # "1 234", "1.234.567": thousands only
             return sign * int(digits), None
         # One separator before exactly three digits: "1.234" or "1,234".
-        as_decimal = kind in _PERCENT_KINDS or (kind == "amount" and gsep == ",")
+        as_decimal = kind in PERCENT_KINDS or (kind == "amount" and gsep == ",")
         name = "chấm" if gsep == "." else "phẩy"
         if as_decimal:
             value = sign * _whole(float(s.replace(",", ".")))
-            return value, (f"Đã hiểu '{shown}' là {_vn(value)} (dấu {name} thập phân), "
-                           f"không phải {_vn(sign * int(digits))}.")
+            return value, (f"Đã hiểu '{shown}' là {vn_number(value, group=False)} (dấu {name} thập phân), "
+                           f"không phải {vn_number(sign * int(digits), group=False)}.")
         value = sign * int(digits)
         note = f"Đã hiểu '{shown}' là {value} (dấu {name} phân cách hàng nghìn)."
-        if gsep == "," and kind in _WHOLE_KINDS:
+        if gsep == "," and kind in WHOLE_KINDS:
             note = note[:-1] + ", vì chỉ tiêu này là số nguyên."
         return value, note
     m = _DECIMAL.fullmatch(s)
@@ -144,7 +139,7 @@ def _parse_text(raw: str, kind: str) -> Parsed:
         return Parsed(s, False, f"Ô báo lỗi công thức {s.upper()}, không có số liệu.", raw)
     body, sign = s, 1
     if body.endswith("%"):
-        if kind not in _PERCENT_KINDS:  # a percentage is not a count, an amount or a code
+        if kind not in PERCENT_KINDS:  # a percentage is not a count, an amount or a code
             return Parsed(s, False, None, raw)
         body = body[:-1].rstrip()
     if len(body) > _MAX_NUMBER_TEXT:  # no count or amount is that long; int() would refuse 4,300 digits
@@ -160,10 +155,10 @@ def _parse_text(raw: str, kind: str) -> Parsed:
 
 def _date_note(raw) -> tuple[str, str]:
     if isinstance(raw, _dt.datetime):
-        text = raw.strftime("%d/%m/%Y %H:%M") if raw.time() != _dt.time() else raw.strftime("%d/%m/%Y")
+        text = vn_datetime(raw) if raw.time() != _dt.time() else vn_date(raw)
         what = "ngày"
     elif isinstance(raw, _dt.date):
-        text, what = raw.strftime("%d/%m/%Y"), "ngày"
+        text, what = vn_date(raw), "ngày"
     elif isinstance(raw, _dt.time):
         text, what = raw.strftime("%H:%M"), "giờ"
     else:
@@ -197,7 +192,7 @@ def parse_value(raw, kind: str, *, percent_format: bool = False) -> Parsed:
         if t is float and not math.isfinite(raw):
             return Parsed(str(raw), False, None, raw)
         value = raw
-        if percent_format and kind in _PERCENT_KINDS:
+        if percent_format and kind in PERCENT_KINDS:
             value = scale_fraction(value)
         return Parsed(_whole(value) if type(value) is float else value, True, None, raw)
     if kind not in KINDS:

@@ -18,13 +18,13 @@ from email.message import Message
 from pathlib import Path
 from typing import Iterable
 
-from cchc_excel.mail.inbox import (BASE64_DEFECTS, attachment_name, clean_text, header, leaf_parts,
+from cchc_excel.mail.inbox import (BASE64_DEFECTS, attachment_name, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
 from cchc_excel.core.atomic import write_bytes_atomic
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES, clean_text
 from cchc_excel.core.manifest import MANIFEST_NAME, SavedAttachment, read_manifest, write_manifest  # noqa: F401
 from cchc_excel.errors import CchcError
 
-SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods")
 SPREADSHEET_MIME = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
@@ -90,7 +90,7 @@ class _Envelope:
 
 def _split_ext(name: str) -> tuple[str, str]:
     stem, dot, ext = name.rpartition(".")
-    if dot and "." + ext.lower() in SPREADSHEET_EXTS:
+    if dot and "." + ext.lower() in SPREADSHEET_SUFFIXES:
         return stem, "." + ext.lower()
     return name, ""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
-from cchc_excel.mail.inbox import clean_text
+from cchc_excel.core.text import clean_text, vn_date
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
@@ -140,10 +140,6 @@ def parse_date(text: str) -> date:
     except ValueError:
         pass
     raise CchcError(f"Không hiểu ngày {text!r}: hãy ghi dd/mm/yyyy (20/06/2023) hoặc yyyy-mm-dd.")
-
-
-def vn_date(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
 
 
 def is_address(addr: str) -> bool:

@@ -19,6 +19,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Iterator
 
+from cchc_excel.core.text import clean_text
+
 MAX_NESTING = 8  # how deep we follow forwards of forwards and nested multiparts
 MIME_DEFECTS = (
     email.errors.NoBoundaryInMultipartDefect,
@@ -30,13 +32,6 @@ BASE64_DEFECTS = (
     email.errors.InvalidBase64PaddingDefect,
     email.errors.InvalidBase64LengthDefect,
 )
-
-
-def clean_text(text: str) -> str:
-    """NFC, control and format characters (NUL, RTL override, ...) turned into spaces, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
-    return " ".join(text.split())
 
 
 def _raw(msg: Message, name: str) -> str | None:

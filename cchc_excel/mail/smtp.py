@@ -10,7 +10,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
-from cchc_excel.mail.inbox import clean_text
+from cchc_excel.core.text import clean_text
 from cchc_excel.errors import CchcError
 
 PASSWORD_ENV = "CCHC_SMTP_PASSWORD"

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.core.roster import Roster
+from cchc_excel.core.text import vn_datetime
 from cchc_excel.errors import PeriodError
 from cchc_excel.merge.inputs import Entry, Scope
 from cchc_excel.merge.totals import Record, RollUp, recompute_ratios, roll_up
@@ -146,7 +147,7 @@ def _latest(group: list[Entry]) -> tuple[Entry, Verdicts, str]:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M") if moment else "không rõ thời điểm"
+    return vn_datetime(moment.astimezone(VIETNAM)) if moment else "không rõ thời điểm"
 
 
 # ---------------------------------------------------------------------------------------------------

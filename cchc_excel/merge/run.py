@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from cchc_excel.core.periods import Period
 from cchc_excel.core.roster import Roster, load_roster
+from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, off_period, target_period, undecided,
                                      unit_returns)
@@ -135,8 +136,8 @@ def _findings(entries: list[Entry]) -> tuple[list[Finding], int, list[str]]:
                                         e.unit.name if e.unit else "", issue))
     notes = []
     if total > MAX_FINDINGS:
-        notes.append(f"Có {total:,} phát hiện; trang Kiểm tra chỉ ghi {MAX_FINDINGS:,} dòng đầu."
-                     .replace(",", "."))
+        notes.append(f"Có {vn_number(total)} phát hiện; trang Kiểm tra chỉ ghi {vn_number(MAX_FINDINGS)} "
+                     "dòng đầu.")
     return findings, total, notes
 
 

@@ -32,7 +32,9 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cchc_excel.core.kinds import WHOLE_KINDS
 from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.core.text import vn_number
 from cchc_excel.merge.levels import row_levels
 from cchc_excel.spec.model import FormSpec, Indicator
 
@@ -214,7 +216,7 @@ def _keep_catalogue_sums(spec: FormSpec, totals: dict) -> None:
 
 def _number(x: float, ind: Indicator):
     """Whole numbers of counts as int; amounts and rates as float."""
-    if ind.kind in ("count", "flag", "choice") and float(x).is_integer():
+    if ind.kind in WHOLE_KINDS and float(x).is_integer():
         return int(x)
     return float(x)
 
@@ -441,17 +443,10 @@ def total_note(total: Total, ind: Indicator) -> str:
         tie = " (bằng nhau, lấy mã nhỏ nhất)" if total.tie else ""
         return f"Số đơn vị chọn: {parts}{tie}"
     if total.how == "mean":
-        return (f"Trung bình của {total.units} đơn vị; thấp nhất {_fmt(total.minimum)}%, "
-                f"cao nhất {_fmt(total.maximum)}%")
+        return (f"Trung bình của {total.units} đơn vị; thấp nhất {vn_number(total.minimum, percent=True)}%, "
+                f"cao nhất {vn_number(total.maximum, percent=True)}%")
     if total.how == "max":
         return f"Lớn nhất trong {total.units} đơn vị (danh mục TTHC dùng chung)"
     if total.how in ("sum", "ratio"):
         return f"{total.units} đơn vị"
     return ""
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return ""
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")

@@ -23,9 +23,13 @@ from pathlib import Path
 from cchc_excel.merge.totals import total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
+from cchc_excel.core.kinds import PERCENT_KINDS, WHOLE_KINDS
 from cchc_excel.core.periods import VIETNAM
+from cchc_excel.core.text import vn_date, vn_number
 from cchc_excel.check.report import SEVERITY_LABELS
-from cchc_excel.template.styles import Styles, row_height, text_lines
+from cchc_excel.template.styles import (BORDER_COLOR, CHART_BARS, CHART_ERRORS, CHART_MERGED, CHART_MISSING,
+                                        FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, print_setup, row_height,
+                                        text_lines)
 from cchc_excel.ooxml.bulk import BulkRows
 
 STATUS_SHEET = "Tình hình nộp báo cáo"
@@ -96,14 +100,14 @@ class _Formats:
     """The few formats these sheets need, on the template's font."""
 
     def __init__(self, s: Styles):
-        border = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
+        border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter"}
         self.s = s
         self.title = s.title
         self.caption = s.caption
         self.bold = s.fmt(bold=True, valign="vcenter")
         self.italic = s.fmt(italic=True, valign="vcenter")
         self.wrap = s.fmt(valign="vcenter", text_wrap=True)
-        self.header = s.fmt(bold=True, align="center", text_wrap=True, bg_color="#F2F2F2", **border)
+        self.header = s.fmt(bold=True, align="center", text_wrap=True, bg_color=HEADER_FILL, **border)
         self.label = s.fmt(font_size=10, align="center", valign="top", text_wrap=True, **_nov(border))
         self.cell = s.fmt(text_wrap=True, **border)
         self.center = s.fmt(align="center", **border)
@@ -111,18 +115,18 @@ class _Formats:
         self.number = s.fmt(num_format="#,##0.00", **border)
         self.percent = s.fmt(num_format="0.00", **border)
         self.date = s.fmt(num_format="dd/mm/yyyy hh:mm", align="center", **border)
-        self.total_text = s.fmt(bold=True, bg_color="#DDEBF7", text_wrap=True, **border)
-        self.total_integer = s.fmt(bold=True, bg_color="#DDEBF7", num_format="#,##0", **border)
-        self.total_number = s.fmt(bold=True, bg_color="#DDEBF7", num_format="#,##0.00", **border)
-        self.total_percent = s.fmt(bold=True, bg_color="#DDEBF7", num_format="0.00", **border)
+        self.total_text = s.fmt(bold=True, bg_color=FORMULA_FILL, text_wrap=True, **border)  # computed
+        self.total_integer = s.fmt(bold=True, bg_color=FORMULA_FILL, num_format="#,##0", **border)
+        self.total_number = s.fmt(bold=True, bg_color=FORMULA_FILL, num_format="#,##0.00", **border)
+        self.total_percent = s.fmt(bold=True, bg_color=FORMULA_FILL, num_format="0.00", **border)
         self.units = s.fmt(italic=True, num_format="#,##0", align="center", **border)
         self.units_text = s.fmt(italic=True, **border)
         self.plain = s.fmt(**border)
 
     def value(self, kind: str, total: bool = False):
-        if kind in ("ratio", "rate"):
+        if kind in PERCENT_KINDS:
             return self.total_percent if total else self.percent
-        if kind in ("count", "flag", "choice"):
+        if kind in WHOLE_KINDS:
             return self.total_integer if total else self.integer
         return self.total_number if total else self.number
 
@@ -132,13 +136,8 @@ def _nov(border: dict) -> dict:
 
 
 def _print_setup(ws, header_rows: int, landscape: bool = True) -> None:
-    ws.set_paper(9)  # A4
-    if landscape:
-        ws.set_landscape()
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(0, header_rows - 1)
-    ws.fit_to_pages(1, 0)
-    ws.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
+    print_setup(ws, landscape=landscape, margins=(0.4, 0.4, 0.6, 0.6), repeat=(0, header_rows - 1),
+                footer=FOOTER_PAGE)
 
 
 def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int) -> None:
@@ -272,7 +271,7 @@ def _status_summary(result: MergeResult) -> list[str]:
     files = "; ".join(f"{n} {label.lower()}" for label, n in by_file.items())
     return [
         f"{expected}{counts['merged']} đã tổng hợp, {counts['errors']} có lỗi, {counts['missing']} chưa nộp; "
-        f"{len(result.late_units)} nộp muộn (hạn {result.period.deadline(result.spec.deadline_day):%d/%m/%Y}).",
+        f"{len(result.late_units)} nộp muộn (hạn {vn_date(result.period.deadline(result.spec.deadline_day))}).",
         f"{len(result.files)} tệp đã nhận: {files or 'không có tệp nào'}.",
     ]
 
@@ -382,7 +381,7 @@ def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
         "values": [name, row + 1, 1, row + 3, 1],
         "data_labels": {"value": True, "percentage": True, "separator": "\n",
                         "font": {"name": "Times New Roman"}},
-        "points": [{"fill": {"color": "#70AD47"}}, {"fill": {"color": "#C00000"}}, {"fill": {"color": "#FFC000"}}],
+        "points": [{"fill": {"color": color}} for color in (CHART_MERGED, CHART_ERRORS, CHART_MISSING)],
     })
     pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": "Times New Roman", "size": 12}})
     pie.set_legend({"position": "right", "font": {"name": "Times New Roman"}})
@@ -393,8 +392,7 @@ def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
         if result.frame.empty:
             break
         row = _share_chart(workbook, ws, fmt, result, result.spec[ind_id], row)
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    print_setup(ws)
 
 
 def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int) -> int:
@@ -421,12 +419,12 @@ def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int
         "name": ind.label,
         "categories": [CHARTS_SHEET, row + 1, 0, row + len(pairs), 0],
         "values": [CHARTS_SHEET, row + 1, 1, row + len(pairs), 1],
-        "fill": {"color": "#4472C4"},
+        "fill": {"color": CHART_BARS},
         "data_labels": {"value": True, "num_format": "0.0", "font": {"name": "Times New Roman", "size": 9}},
     })
     chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 11}})
     chart.set_x_axis({"min": 0, "max": 100, "num_format": "0", "num_font": {"name": "Times New Roman"},
-                      "name": "Chung: " + (f"{total:.1f}%".replace(".", ",") if total is not None else "—"),
+                      "name": "Chung: " + (vn_number(total, places=1, fixed=True) + "%" if total is not None else "—"),
                       "name_font": {"name": "Times New Roman", "size": 10}})
     chart.set_y_axis({"num_font": {"name": "Times New Roman", "size": 9}, "major_tick_mark": "none"})
     chart.set_legend({"none": True})

@@ -27,6 +27,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cchc_excel.core.text import vn_number
 from cchc_excel.errors import UnreadableFile
 
 
@@ -301,4 +302,4 @@ def abnormal(name: str, detail: str) -> UnreadableFile:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f}".replace(".", ",") + " MB"
+    return vn_number(n / 2**20, places=1, fixed=True) + " MB"

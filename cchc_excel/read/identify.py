@@ -14,7 +14,8 @@ import re
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, find_period, parse_period
 from cchc_excel.core.findings import Issue
-from cchc_excel.core.roster import Roster, Unit, fold, name_key
+from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.core.text import drop_ubnd, fold, name_key
 from cchc_excel.spec.model import FormSpec
 
 __all__ = ["identify", "check_spec", "find_unit", "find_period_in", "file_name_text"]
@@ -22,7 +23,6 @@ __all__ = ["identify", "check_spec", "find_unit", "find_period_in", "file_name_t
 # Period codes as they appear in file names: Q2_2023, 2023-Q2, 2023Q2, 6T_2023.
 _SHORT_QUARTER = re.compile(r"(?<![a-z0-9])(?:q([1-4])[\s._-]*(\d{4})|(\d{4})[\s._-]*q([1-4]))(?![0-9])")
 _SHORT_HALF = re.compile(r"(?<![a-z0-9])(?:(6|9)t(?:hang)?[\s._-]*(\d{4})|(\d{4})[\s._-]*(h1|9m))(?![0-9a-z])")
-_UBND = re.compile(r"^(?:ubnd|uy ban nhan dan)\s+")
 
 
 def file_name_text(stem: str) -> str:
@@ -68,7 +68,7 @@ class _NameIndex:
         self.count = len(roster)
         entries = []
         for unit in roster:
-            full = _UBND.sub("", fold(unit.name))
+            full = drop_ubnd(fold(unit.name))
             for name in {full, name_key(unit.name)}:
                 if len(name) >= 3:
                     entries.append((name, unit))

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from cchc_excel.core.roster import fold as _fold_text
+from cchc_excel.core.text import fold as _fold_text
 from cchc_excel.spec.model import Form
 
 __all__ = [

@@ -19,12 +19,12 @@ from typing import Any
 import yaml
 
 from cchc_excel.core.findings import SEVERITIES
+from cchc_excel.core.kinds import CODED_KINDS, INPUT_KINDS, KINDS, PERCENT_KINDS, QUANTITY_KINDS, VALUE_KINDS
 from cchc_excel.errors import SpecError
 
 FORMS_DIR = Path(__file__).parent / "forms"
 DEFAULT_SPEC = "cv371-2022"
 
-KINDS = ("header", "count", "amount", "ratio", "rate", "flag", "choice")
 LEVELS = ("tinh", "so", "huyen", "xa")
 REPORTING_LEVELS = ("so", "huyen", "xa")
 UNIT_AGGREGATIONS = ("sum", "max", "ratio", "mean", "flag", "choice", "none")
@@ -73,7 +73,7 @@ class Indicator:
     @property
     def is_input(self) -> bool:
         """Typed by the unit (not a header, not a computed ratio)."""
-        return self.kind not in ("header", "ratio")
+        return self.kind in INPUT_KINDS
 
     @property
     def full_label(self) -> str:
@@ -176,7 +176,7 @@ class FormSpec:
     @property
     def value_indicators(self) -> list:
         """Every row that holds a value (all but headers), in order."""
-        return [ind for ind in self.indicators.values() if ind.kind != "header"]
+        return [ind for ind in self.indicators.values() if ind.kind in VALUE_KINDS]
 
     def level_name(self, level: str) -> str:
         info = self.levels.get(level)
@@ -297,7 +297,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         fail("rules", "mã quy tắc bị trùng")
     charts = tuple(_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
-        if ind_id not in indicators or indicators[ind_id].kind not in ("ratio", "rate"):
+        if ind_id not in indicators or indicators[ind_id].kind not in PERCENT_KINDS:
             fail(f"charts.{ind_id}", "biểu đồ chỉ vẽ được cho dòng tỷ lệ (%) có trong biểu mẫu")
 
     return FormSpec(
@@ -392,7 +392,7 @@ def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
     if time not in TIME_AGGREGATIONS:
         fail(where, f"cách cộng dồn theo thời gian {time!r} không hợp lệ")
     choices = ()
-    if kind in ("flag", "choice"):
+    if kind in CODED_KINDS:
         raw = row.get("choices")
         if not raw:
             fail(where, "dòng Có/Không hoặc lựa chọn phải có danh sách choices")
@@ -435,7 +435,7 @@ def _link_rows(indicators: dict, fail) -> dict:
             for operand in (ind.numerator, ind.denominator):
                 if operand not in indicators:
                     fail(ind.id, f"tử số/mẫu số {operand} không tồn tại")
-                if indicators[operand].kind not in ("count", "amount"):
+                if indicators[operand].kind not in QUANTITY_KINDS:
                     fail(ind.id, f"tử số/mẫu số {operand} phải là dòng số lượng")
         linked[ind.id] = replace(ind, parent=parents.get(ind.id), children=tuple(children.get(ind.id, ())))
     return linked

@@ -26,6 +26,7 @@ from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, RosterError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.core.text import drop_ubnd, vn_date
 from cchc_excel.spec.model import LEVELS, FormSpec, load_spec
 from cchc_excel.template.checks import build_checks, is_number, row_results
 from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
@@ -146,7 +147,7 @@ def template_filename(unit: Unit, period: Period | str) -> str:
     """`22240_phuong-tam-quan-bac_2023-Q2.xlsx` for UBND phường Tam Quan Bắc: the code first, so that the
     files sort and match by code; the name folded to ASCII without the "UBND" prefix."""
     code = re.sub(r"[^A-Za-z0-9._-]+", "-", unit.code).strip("-.") or "don-vi"
-    slug = re.sub(r"^(ubnd|uy-ban-nhan-dan)-(?=.)", "", unit.slug)
+    slug = drop_ubnd(unit.slug)
     return f"{code}_{slug}_{parse_period(period).code}.xlsx"
 
 
@@ -295,8 +296,8 @@ def _unit_line(unit: Unit | None, period: Period | None) -> tuple:
 def _cover_info(spec: FormSpec, unit: Unit | None, period: Period | None, level_name: str) -> CoverInfo:
     if period is not None:
         start, end = period.window(spec.cutoff_day)
-        window = f"từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
-        deadline = f"{period.deadline(spec.deadline_day):%d/%m/%Y}"
+        window = f"từ ngày {vn_date(start)} đến ngày {vn_date(end)}"
+        deadline = vn_date(period.deadline(spec.deadline_day))
     else:
         window = (f"từ ngày {spec.cutoff_day + 1} tháng cuối kỳ báo cáo trước đến ngày {spec.cutoff_day} "
                   f"tháng cuối kỳ báo cáo")

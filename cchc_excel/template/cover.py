@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from cchc_excel.template.forms import COL_ERRORS, COL_WARNINGS, LETTER, input_cells
-from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, WARNING_FILL,
-                                        merged_line, row_height, text_lines)
+from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, GREY_FILL, INPUT_FILL, SECTION_FONT,
+                                        WARNING_FILL, merged_line, print_setup, row_height, text_lines)
 
 COVER = "Thông tin chung"
 GUIDE = "Hướng dẫn"
 COVER_WIDTHS = (30, 46, 11, 8, 10)
+MARGINS = (0.6, 0.5, 0.7, 0.7)  # print margins in inches: left, right, top, bottom
 ERR, WARN = LETTER[COL_ERRORS], LETTER[COL_WARNINGS]
 # 0-based rows of the cover's inputs, each a defined name `cchc_<key>` on column B.
 NAMES = {"unit_name": 4, "unit_code": 5, "period": 7, "preparer": 13, "phone": 14, "email": 15, "date": 16}
@@ -50,6 +51,21 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     ws.set_row(2, 8)
     _section(ws, styles, 3, "THÔNG TIN CHUNG")
 
+    _cover_rows(ws, styles, info)
+    for key, r in NAMES.items():
+        workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
+
+    ws.set_row(17, 8)
+    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
+    _summary(ws, styles, spec, forms_ctx, first=19)
+
+    print_setup(ws, margins=MARGINS, center=True)
+    ws.protect(password or "", {"format_columns": True, "format_rows": True})
+    return ws
+
+
+def _cover_rows(ws, styles, info: CoverInfo) -> None:
+    """The rows of "Thông tin chung" and "Người lập biểu": fixed where `info` gives a value, else typed."""
     label = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
     fixed = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", shrink=True, bold=True)
     fixed_plain = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
@@ -99,20 +115,6 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
         "validate": "date", "criteria": "between", "minimum": date(2000, 1, 1), "maximum": date(2100, 12, 31),
         "input_title": "Ngày lập biểu", "input_message": "Ngày/tháng/năm, ví dụ 20/06/2023.", "error_title": "Ngày không hợp lệ",
         "error_message": "Hãy nhập một ngày, ví dụ 20/06/2023."})
-    for key, r in NAMES.items():
-        workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
-
-    ws.set_row(17, 8)
-    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
-    _summary(ws, styles, spec, forms_ctx, first=19)
-
-    ws.set_paper(9)
-    ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.6, right=0.5, top=0.7, bottom=0.7)
-    ws.protect(password or "", {"format_columns": True, "format_rows": True})
-    return ws
 
 
 def _summary(ws, styles, spec, ctx, first):
@@ -196,7 +198,7 @@ def _ranges(rows: list) -> list:
 
 
 def _section(ws, styles, row, text):
-    ws.write_string(row, 0, text, styles.fmt(bold=True, valign="bottom", font_color="#1F3864"))
+    ws.write_string(row, 0, text, styles.fmt(bold=True, valign="bottom", font_color=SECTION_FONT))
     ws.set_row(row, 22)
 
 
@@ -255,9 +257,6 @@ def write_guide(workbook, styles, spec, info: CoverInfo, password):
         ws.write_string(r, 1, meaning, styles.text)
         ws.set_row(r, 19)
         r += 1
-    ws.set_paper(9)
-    ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.6, right=0.5, top=0.7, bottom=0.7)
+    print_setup(ws, margins=MARGINS)
     ws.protect(password or "", {"format_columns": True, "format_rows": True})
     return ws

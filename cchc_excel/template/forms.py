@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cchc_excel.core.kinds import CODED_KINDS, QUANTITY_KINDS
 from cchc_excel.template.metadata import defined_name
 from cchc_excel.template.checks import is_number, row_formulas
-from cchc_excel.template.styles import (BORDER_COLOR, COMMENT_FILL, FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL,
-                                        merged_line, row_height, text_lines)
+from cchc_excel.template.styles import (BORDER_COLOR, CHECK_FONT, COMMENT_BORDER, COMMENT_FILL, FOOTER_SHEET_AND_PAGE,
+                                        FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL, merged_line, print_setup,
+                                        row_height, text_lines)
 
 HEADER_ROW = 6  # first of the two header rows
 FIRST_ROW = 8  # first indicator row
@@ -102,7 +104,7 @@ _CHOICE_BREAK = re.compile(r"(=\s*\d+\s*;?)\s+(?=\S)")
 
 def unit_display(ind) -> str:
     """The unit as printed; the codes of a flag or choice one per line (`Có = 1;` / `Không = 0`)."""
-    if ind.kind in ("flag", "choice"):
+    if ind.kind in CODED_KINDS:
         return _CHOICE_BREAK.sub(lambda m: m.group(1) + "\n", ind.unit)
     return ind.unit
 
@@ -142,14 +144,8 @@ def write_form(workbook, styles, form, ctx: FormContext):
     ws.conditional_format(checks, {"type": "formula", "criteria": f"=${warn}{first_a1}>0",
                                    "format": styles.warning_text_cf})
     # Print: A4 portrait, one page wide, the table header on every page, the check column left out.
-    ws.set_paper(9)
-    ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.55, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(HEADER_ROW, HEADER_ROW + 1)
-    ws.print_area(0, 0, last + (2 if form.footnote else 0), COL_NOTE)
-    ws.set_footer('&L&"Times New Roman,Italic"&9&A&R&"Times New Roman,Regular"&9Trang &P/&N')
+    print_setup(ws, margins=(0.55, 0.4, 0.6, 0.6), center=True, repeat=(HEADER_ROW, HEADER_ROW + 1),
+                area=(0, 0, last + (2 if form.footnote else 0), COL_NOTE), footer=FOOTER_SHEET_AND_PAGE)
     ws.freeze_panes(FIRST_ROW, 0)
     ws.protect(ctx.password or "", {"format_columns": True, "format_rows": True})
     return ws
@@ -189,7 +185,7 @@ def _header(ws, styles, spec):
     ws.write_string(h + 1, COL_UNIT, "Đơn vị tính", header)
     ws.write_string(h + 1, COL_VALUE, "Số liệu", header)
     ws.merge_range(h, COL_NOTE, h + 1, COL_NOTE, "Ghi chú", header)
-    check_header = styles.fmt(bold=True, valign="vcenter", font_color="#404040")
+    check_header = styles.fmt(bold=True, valign="vcenter", font_color=CHECK_FONT)
     ws.merge_range(h, COL_CHECK, h + 1, COL_CHECK, "", check_header)
     ws.write_string(h, COL_CHECK, f"{CHECK_HEADER} (không in)", check_header)
     label_lines = 1 + (text_lines(spec.column_note, WIDTHS[COL_LABEL], 12, False) if spec.column_note else 0)
@@ -217,7 +213,7 @@ def _fmt(styles, *, bold=False, italic=False, grey=False, align=None, fill=None,
     if num_format:
         props["num_format"] = num_format
     if comment:
-        props.update(bg_color=COMMENT_FILL, border=2, border_color="#C00000")
+        props.update(bg_color=COMMENT_FILL, border=2, border_color=COMMENT_BORDER)
     return styles.fmt(**props)
 
 
@@ -296,7 +292,7 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
 
 
 def _validate(ws, row, ind):
-    kind = "choice" if ind.kind in ("flag", "choice") else ind.kind
+    kind = "choice" if ind.kind in CODED_KINDS else ind.kind
     title, message, error = _VALIDATION[kind]
     choices = ", ".join(f"{code} = {text}" for code, text in ind.choices)
     options = {"input_title": title, "error_title": "Số liệu không hợp lệ", "error_type": "stop"}
@@ -309,7 +305,7 @@ def _validate(ws, row, ind):
         options.update(validate="decimal", criteria=">=", value=0)
     else:
         options.update(validate="decimal", criteria="between", minimum=0, maximum=100)
-    unit = f"Đơn vị tính: {ind.unit}. " if ind.unit and kind in ("count", "amount") else ""
+    unit = f"Đơn vị tính: {ind.unit}. " if ind.unit and kind in QUANTITY_KINDS else ""
     options["input_message"] = (unit + message + _BLANK_NOTE)[:255]
     options["error_message"] = error[:224]
     ws.data_validation(row, COL_VALUE, row, COL_VALUE, options)

@@ -16,7 +16,23 @@ ERROR_FONT = "#9C0006"
 WARNING_FILL = "#F4B183"
 WARNING_FONT = "#843C0C"
 COMMENT_FILL = "#FFC7CE"  # a cell commented on by the reviewer (feedback workbooks)
+COMMENT_BORDER = "#C00000"
+OK_FILL = "#C6EFCE"
+OK_FONT = "#006100"
 BORDER_COLOR = "#808080"
+HEADER_FILL = "#F2F2F2"  # light grey: table headers of the feedback and merged sheets
+LINK_FONT = "#0563C1"
+SECTION_FONT = "#1F3864"  # dark blue: section headings of the cover sheet
+CHECK_FONT = "#404040"  # the unprinted check column
+# Charts of the merged workbook.
+CHART_MERGED = "#70AD47"  # green
+CHART_ERRORS = "#C00000"  # red
+CHART_MISSING = "#FFC000"  # amber
+CHART_BARS = "#4472C4"  # blue
+
+# Footers: the sheet name left and "Trang 1/3" right, or only the page centred (merged workbook).
+FOOTER_SHEET_AND_PAGE = '&L&"Times New Roman,Italic"&9&A&R&"Times New Roman,Regular"&9Trang &P/&N'
+FOOTER_PAGE = '&C&"Times New Roman"&10Trang &P/&N'
 
 
 def merged_line(ws, row: int, last_col: int, text: str, fmt, width_chars: float, size: float = FONT_SIZE,
@@ -27,6 +43,30 @@ def merged_line(ws, row: int, last_col: int, text: str, fmt, width_chars: float,
     if text:
         ws.write_string(row, 0, text, fmt)
     ws.set_row(row, row_height(text_lines(text, width_chars, size, bold), size) if text else 6)
+
+
+def print_setup(ws, *, landscape: bool = False, margins: tuple | None = None, center: bool = False,
+                repeat: tuple | None = None, area: tuple | None = None, footer: str | None = None) -> None:
+    """A4, one page wide and as many pages tall as needed; `margins` (left, right, top, bottom) in inches,
+    `repeat` the (first, last) rows printed on every page, `area` the (first_row, first_col, last_row,
+    last_col) printed, `footer` one of the FOOTER_ strings."""
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)  # 0: as many pages tall as it takes
+    if center:
+        ws.center_horizontally()
+    if margins:
+        left, right, top, bottom = margins
+        ws.set_margins(left=left, right=right, top=top, bottom=bottom)
+    if repeat:
+        ws.repeat_rows(*repeat)
+    if area:
+        ws.print_area(*area)
+    if footer:
+        ws.set_footer(footer)
 
 
 class Styles:
@@ -52,7 +92,7 @@ class Styles:
         self.text = f(valign="vcenter")
         self.bold = f(bold=True, valign="vcenter")
         self.small_italic = f(italic=True, font_size=10, valign="top", text_wrap=True)
-        self.link = f(font_color="#0563C1", underline=1, valign="vcenter", text_wrap=True, border=1,
+        self.link = f(font_color=LINK_FONT, underline=1, valign="vcenter", text_wrap=True, border=1,
                       border_color=BORDER_COLOR)
         self.header = f(bold=True, align="center", text_wrap=True, border=1, border_color=BORDER_COLOR,
                         valign="vcenter")
@@ -60,7 +100,7 @@ class Styles:
         # Conditional-format (dxf) formats: only fill and font colour.
         self.cf_error = workbook.add_format({"bg_color": ERROR_FILL, "font_color": ERROR_FONT})
         self.cf_warning = workbook.add_format({"bg_color": WARNING_FILL, "font_color": WARNING_FONT})
-        self.cf_ok = workbook.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})
+        self.cf_ok = workbook.add_format({"bg_color": OK_FILL, "font_color": OK_FONT})
         self.error_text_cf = workbook.add_format({"font_color": ERROR_FONT})
         self.warning_text_cf = workbook.add_format({"font_color": WARNING_FONT})
 
