@@ -16,7 +16,7 @@ cchc template --roster "$SAMPLES/roster.csv" --period "$PERIOD" -o "$OUT/bieu-ma
 
 echo
 echo "== 2. Thư gửi biểu mẫu (bản nháp .eml, chưa gửi) =="
-cchc distribute --roster "$SAMPLES/roster.csv" --unit "$DISTRICT" --period "$PERIOD" --outbox "$OUT/thu-gui" \
+cchc distribute --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" --outbox "$OUT/thu-gui" \
     --contact "Phòng Nội vụ thị xã Hoài Nhơn"
 
 echo
@@ -28,9 +28,8 @@ cchc check "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --period "$PERIOD" 
 
 echo
 echo "== 4. Tổng hợp báo cáo của thị xã =="
-cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --unit "$DISTRICT" --period "$PERIOD" \
-    -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --json "$OUT/tong-hop_${DISTRICT}_${PERIOD}.json" \
-    --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv"
+cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" \
+    -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv"
 
 echo
 echo "Xong. Xem kết quả trong $OUT/:"

@@ -120,10 +120,12 @@ def outputs(district):
     base, _ = district
     out = base / "ket-qua"
     args = ["aggregate", str(base / "bao-cao-ve"), "-o", str(out / "tong-hop.xlsx"), "--roster",
-            str(base / "don-vi.csv"), "--unit", "HN", "--period", "2023-Q2", "--json", str(out / "tom-tat.json"),
-            "--csv", str(out / "so-lieu.csv"), "-j", "1"]
+            str(base / "don-vi.csv"), "--under", "HN", "--period", "2023-Q2", "--csv", str(out / "so-lieu.csv"),
+            "-j", "1"]
     out.mkdir()
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    as_json = CliRunner().invoke(cli, [*args, "--json"], catch_exceptions=False)  # the summary, on stdout
+    (out / "tom-tat.json").write_text(as_json.stdout, encoding="utf-8")
     return out, result
 
 
@@ -278,7 +280,7 @@ def test_cli_errors_are_one_line(tmp_path, district):
     assert result.exit_code == 1
     assert result.output == f"Lỗi: Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {empty}.\n"
     result = CliRunner().invoke(cli, ["aggregate", str(base / "bao-cao-ve"), "-o", str(tmp_path / "x.xlsx"),
-                                      "--unit", "HN"])
+                                      "--under", "HN"])
     assert result.exit_code == 2 and "cần --roster" in result.output
     result = CliRunner().invoke(cli, ["aggregate", str(base / "bao-cao-ve"), "-o", str(tmp_path / "x.xlsx"),
                                       "--period", "quý hai"])

@@ -269,16 +269,16 @@ def test_feedback_is_written_for_files_with_findings(returns, tmp_path):
 
 
 def test_a_feedback_that_fails_does_not_stop_the_others(returns, tmp_path, monkeypatch):
-    from cchc_excel.cli import check_cmd
+    from cchc_excel.check import feedback
 
-    real = check_cmd.write_feedback
+    real = feedback.write_feedback
 
-    def flaky(file_report, out_dir):
+    def flaky(file_report, out_dir, **options):
         if file_report.path.endswith("b-seed.xlsx"):
             raise KeyError("bug")
-        return real(file_report, out_dir)
+        return real(file_report, out_dir, **options)
 
-    monkeypatch.setattr(check_cmd, "write_feedback", flaky)
+    monkeypatch.setattr(feedback, "write_feedback", flaky)
     result = run(returns, "--feedback", tmp_path / "fb")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == ["c-error_phan-hoi.xlsx"]

@@ -11,7 +11,7 @@ from conftest import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", cli.list_commands(None))
 def test_command_has_help_with_an_example_and_a_readme_section(name):
     result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0
@@ -22,7 +22,7 @@ def test_command_has_help_with_an_example_and_a_readme_section(name):
 
 def test_readme_commands_are_real_commands():
     used = set(re.findall(r"^\s*cchc ([a-z]+)", README, flags=re.M))
-    assert used <= set(cli.commands), used - set(cli.commands)
+    assert used <= set(cli.list_commands(None)), used - set(cli.list_commands(None))
     assert {"template", "check", "aggregate", "distribute", "collect"} <= used
 
 

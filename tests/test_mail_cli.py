@@ -35,7 +35,7 @@ def base(tmp_path) -> list:
     roster = tmp_path / "don-vi.csv"
     roster.write_text(ROSTER_CSV, encoding="utf-8")
     return ["distribute", "--roster", roster, "--period", "2023-Q2", "--outbox", tmp_path / "thu-gui",
-            "--unit", "HN", "--deadline", "30/12/2099"]
+            "--under", "HN", "--deadline", "30/12/2099"]
 
 
 def smtp_args(server) -> list:  # noqa: F811
@@ -124,7 +124,7 @@ def test_json_output(tmp_path, base, server):  # noqa: F811
     (["--from", "noivu"], "Địa chỉ người gửi 'noivu' không hợp lệ"),
     (["--deadline", "31/02/2023"], "Không hiểu ngày '31/02/2023'"),
     (["--period", "Quý 5/2023"], "Không hiểu kỳ báo cáo 'Quý 5/2023'"),
-    (["--unit", "XX"], "không có đơn vị mã 'XX' trong don-vi.csv."),
+    (["--under", "XX"], "không có đơn vị mã 'XX' trong don-vi.csv."),
 ])
 def test_usage_errors(tmp_path, base, extra, message):
     result = invoke(*base, *extra)
@@ -283,7 +283,7 @@ def test_the_quarter_routine_of_the_readme(tmp_path, base, server):  # noqa: F81
     checked = invoke("check", returns, "--period", "2023-Q2", "--roster", roster, "-j", "1")
     assert checked.exit_code == 0, checked.output
     merged = invoke("aggregate", returns, "-o", tmp_path / "tong-hop-2023-Q2.xlsx", "--roster", roster,
-                    "--unit", "HN", "--period", "2023-Q2", "-j", "1")
+                    "--under", "HN", "--period", "2023-Q2", "-j", "1")
     assert merged.exit_code == 0, merged.output
     assert "0 nộp muộn" in merged.output  # received 19/06 by the manifest, not today by the file time
     assert (tmp_path / "tong-hop-2023-Q2.xlsx").is_file()

@@ -112,7 +112,7 @@ def run(*args):
 
 def test_cli_one_template(tmp_path):
     out = tmp_path / "tqb.xlsx"
-    result = run("--level", "xa", "--unit-code", "22240", "--unit-name", "UBND phường Tam Quan Bắc",
+    result = run("--level", "xa", "--unit", "22240", "--unit-name", "UBND phường Tam Quan Bắc",
                  "--period", "2023-Q2", "-o", out)
     assert result.exit_code == 0, result.output
     assert result.output == f"Đã tạo biểu mẫu {out} (UBND cấp xã, UBND phường Tam Quan Bắc, Quý II/2023).\n"
@@ -120,7 +120,7 @@ def test_cli_one_template(tmp_path):
 
 
 def test_cli_blank_template_of_a_level_into_a_folder(tmp_path):
-    result = run("--level", "huyen", "--password", "mk", "-o", tmp_path)
+    result = run("--level", "huyen", "--sheet-password", "mk", "-o", tmp_path)
     assert result.exit_code == 0, result.output
     path = tmp_path / "cv371-2022_huyen.xlsx"
     assert result.output == f"Đã tạo biểu mẫu {path} (UBND cấp huyện).\n"
@@ -174,22 +174,22 @@ def test_cli_roster_errors_name_the_line(tmp_path, csv_text, message):
     roster = tmp_path / "don-vi.csv"
     roster.write_text(csv_text, encoding="utf-8")
     result = run("--roster", roster, "--period", "2023-Q2", "-o", tmp_path / "out")
-    assert result.exit_code == 1
-    assert result.output == f"Lỗi: {message}\n"
+    assert result.exit_code == 2  # a usage error, as in every command
+    assert result.output.endswith(f"Lỗi: Giá trị không hợp lệ cho '--roster': {message}\n")
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args, exit_code, message", [
-    (["--level", "xa", "--period", "2023-Q5"], 1,
-     "Lỗi: Không hiểu kỳ báo cáo '2023-Q5'. Hãy ghi theo dạng 2023-Q2 (quý), 2023-H1 (6 tháng), 2023-9M "
+    (["--level", "xa", "--period", "2023-Q5"], 2,
+     "Lỗi: Giá trị không hợp lệ cho '--period': Không hiểu kỳ báo cáo '2023-Q5'. Hãy ghi theo dạng 2023-Q2 (quý), 2023-H1 (6 tháng), 2023-9M "
      "(9 tháng), 2023 (năm) hoặc \"Quý II/2023\".\n"),
     (["--roster", "don-vi.csv"], 2,
      "Lỗi: Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).\n"),
     (["--period", "2023"], 2,
      "Lỗi: Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.\n"),
-    (["--roster", "khong-co.csv", "--period", "2023"], 1,
-     "Lỗi: Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
-    (["--level", "xa", "--spec", "cv999"], 1, "Lỗi: Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
+    (["--roster", "khong-co.csv", "--period", "2023"], 2,
+     "Lỗi: Giá trị không hợp lệ cho '--roster': Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
+    (["--level", "xa", "--spec", "cv999"], 2, "Lỗi: Giá trị không hợp lệ cho '--spec': Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
 ])
 def test_cli_errors(tmp_path, monkeypatch, args, exit_code, message):
     monkeypatch.chdir(tmp_path)

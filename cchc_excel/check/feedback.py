@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import re
+import traceback
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -197,14 +198,32 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
 
 
 def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None = None,
-                    generated_at: datetime | None = None) -> list[Path]:
-    """`write_feedback` for every file of `report`; returns the paths written, in the report's order."""
+                    generated_at: datetime | None = None, problems: list | None = None) -> list[Path]:
+    """`write_feedback` for every file of `report`; returns the paths written, in the report's order.
+
+    With `problems` (a list), a file whose feedback cannot be written, even for a bug, adds a sentence
+    there and the other units still get theirs; without it the first failure raises."""
     written = []
     for file_report in report.files:
-        path = write_feedback(file_report, out_dir, password=password, generated_at=generated_at)
+        try:
+            path = write_feedback(file_report, out_dir, password=password, generated_at=generated_at)
+        except Exception as e:
+            if problems is None:
+                raise
+            problems.append(_feedback_problem(file_report, e))
+            continue
         if path is not None:
             written.append(path)
     return written
+
+
+def _feedback_problem(file_report: FileReport, e: Exception) -> str:
+    if isinstance(e, CchcError):
+        return f"Không ghi được phản hồi cho {file_report.path}: {e}"
+    if os.environ.get("CCHC_DEBUG"):
+        traceback.print_exc()
+    return (f"Không ghi được phản hồi cho {file_report.path} do lỗi của chương trình ({type(e).__name__}); "
+            f"hãy báo cho người quản trị công cụ.")
 
 
 def feedback_path(file_report: FileReport, out_dir: str | Path) -> Path:

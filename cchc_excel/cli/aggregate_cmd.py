@@ -7,76 +7,67 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import library_errors, load_option
-from cchc_excel.errors import PeriodError, RosterError, SpecError
-from cchc_excel.core.periods import parse_period
-from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, json_option, library_errors,
+                                   old_spelling, option, period_option, progress_bar, roster_option,
+                                   spec_option, under_option, unit_in)
 
 
-@click.command("aggregate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="OUT.xlsx", help="Tệp Excel tổng hợp sẽ ghi ra.")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="TỆP",
-              help="Danh sách đơn vị (CSV hoặc XLSX: ma_don_vi, ten_don_vi, cap, don_vi_cha, email).")
-@click.option("--period", metavar="KỲ",
-              help="Kỳ tổng hợp: 2023-Q2, 2023-H1, 2023-9M, 2023 (mặc định: kỳ của đa số tệp). Kỳ dài "
-                   "hơn được cộng dồn từ các kỳ ngắn hơn trong năm.")
-@click.option("--unit", "unit_code", metavar="MÃ",
-              help="Tổng hợp các đơn vị trực thuộc đơn vị này (cần --roster); mặc định: cả danh sách.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.json",
-              help="Ghi thêm bản tóm tắt dạng JSON.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.csv",
-              help="Ghi thêm số liệu dạng bảng dài (mỗi dòng một đơn vị, kỳ, chỉ tiêu), UTF-8 có BOM.")
-@click.option("--include-errors", is_flag=True, help="Tổng hợp cả các báo cáo còn lỗi.")
-@click.option("--spec", metavar="BỘ_BIỂU_MẪU", default=None,
-              help="Bộ biểu mẫu (mã có sẵn hoặc đường dẫn tệp YAML); mặc định cv371-2022.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Số tiến trình đọc tệp song song (mặc định: số CPU).")
-def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, include_errors, spec, jobs):
+@command("aggregate")
+@argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="ĐƯỜNG_DẪN...")
+@option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.xlsx",
+        help="Tệp Excel tổng hợp sẽ ghi ra.")
+@roster_option("cho biết đơn vị nào phải báo cáo, ai chưa nộp.")
+@period_option("kỳ tổng hợp (mặc định: kỳ của đa số tệp); kỳ dài hơn được cộng dồn từ các kỳ ngắn hơn "
+               "trong năm.")
+@under_option("Tổng hợp các đơn vị trực thuộc đơn vị này trong danh sách (cần --roster); mặc định: cả danh "
+              "sách.")
+@option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.csv",
+        help="Ghi thêm số liệu dạng bảng dài (mỗi dòng một đơn vị, kỳ, chỉ tiêu), UTF-8 có BOM.")
+@json_option("bản tóm tắt ({\"period\", \"units\", \"files\", \"totals\"})")
+@option("--include-errors", is_flag=True, help="Tổng hợp cả các báo cáo còn lỗi.")
+@spec_option
+@jobs_option
+@old_spelling("--unit", "under")
+def aggregate(paths, output, roster, period, under, csv_path, as_json, include_errors, spec, jobs):
     """Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên.
 
-    PATH là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi có
-    một trạng thái: đã tổng hợp, bản cũ đã thay, có lỗi, không đọc được, kỳ khác, đơn vị không rõ, ngoài
+    ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
+    có một trạng thái: đã tổng hợp, bản cũ đã thay, có lỗi, không đọc được, kỳ khác, đơn vị không rõ, ngoài
     phạm vi, tệp trùng. Với --roster, mỗi đơn vị có một trạng thái: đã tổng hợp, có lỗi, chưa nộp (và nộp
-    muộn). OUT.xlsx là biểu mẫu của cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như
+    muộn). TỆP.xlsx là biểu mẫu của cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như
     một báo cáo), kèm số liệu từng đơn vị, tình hình nộp báo cáo, kết quả kiểm tra và biểu đồ.
 
     \b
     Ví dụ:
-        cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --unit HN --period 2023-Q2
-        cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --json tom-tat.json --csv so-lieu.csv
+        cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --under HN --period 2023-Q2
+        cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --csv so-lieu.csv --json > tom-tat.json
     """
-    from cchc_excel.merge.exports import write_csv, write_json
+    from cchc_excel.merge.exports import summary, write_csv
     from cchc_excel.merge.run import aggregate_paths
     from cchc_excel.merge.workbook import write_merged_workbook
 
-    spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
-    period_obj = load_option(lambda: parse_period(period) if period else None, PeriodError, "--period")
-    if unit_code and roster_obj is None:
-        raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--unit")
-    if unit_code and unit_code not in roster_obj:
-        raise click.BadParameter(f"không có đơn vị mã {unit_code!r} trong {roster.name}.", param_hint="--unit")
-
-    bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    outputs = [p for p in (output, json_path, csv_path) if p is not None]
+    if under and roster is None:
+        raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--under")
+    if under:
+        unit_in(roster, under, "--under")
+    bar = progress_bar(sys.stderr, "Đang đọc", show=not as_json)
+    outputs = [p for p in (output, csv_path) if p is not None]
     with library_errors():
         try:
-            result = aggregate_paths(paths, spec_obj, roster=roster_obj, period=period_obj, unit_code=unit_code,
+            result = aggregate_paths(paths, spec, roster=roster, period=period, unit_code=under,
                                      include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs)
         finally:
             if bar:
                 bar.clear()
         write_merged_workbook(result, output)
-        if json_path:
-            write_json(result, json_path)
         if csv_path:
             write_csv(result, csv_path)
-    for line in summary_lines(result):
-        click.echo(line)
-    click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs))
+    if as_json:
+        echo_json(summary(result))
+    else:
+        for line in summary_lines(result):
+            click.echo(line)
+    click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs), err=as_json)
 
 
 def summary_lines(result) -> list[str]:
@@ -98,31 +89,3 @@ def summary_lines(result) -> list[str]:
             lines.append(f"{title}: {shown}.")
     lines.extend(result.notes[:20])
     return lines
-
-
-
-class _ProgressBar:
-    """A one-line progress bar on a terminal: `Đang đọc [#####.....] 512/1000 tệp`."""
-
-    WIDTH = 30
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.WIDTH * done // max(total, 1)
-        if filled == self.shown and done != total:
-            return
-        self.shown = filled
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\rĐang đọc [{bar}] {done}/{total} tệp")
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.shown >= 0:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-COMMANDS = [aggregate]

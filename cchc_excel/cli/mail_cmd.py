@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import library_errors, load_option
+from cchc_excel.cli.common import (Parsed, argument, command, echo_json, echo_warnings, json_option,
+                                   library_errors, old_spelling, option, period_option, roster_option,
+                                   sheet_password_option, spec_option, under_option, unit_in)
 from cchc_excel.mail.collect import collect as collect_returns
 from cchc_excel.core.text import clean_text, vn_date, vn_datetime
 from cchc_excel.mail.distribute import distribute as distribute_templates
-from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
 from cchc_excel.mail.distribute import parse_date, parse_sender
-from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
-from cchc_excel.core.periods import parse_period
-from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
 
 
 def _heading(text: str) -> None:
@@ -35,46 +30,39 @@ def _shown(text: str, default: str = "", limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower() == "localhost"
+def _sender(text: str) -> str:
+    parse_sender(text)  # only checked: the message is built from the text as given
+    return text
 
 
 # ---------------------------------------------------------------- distribute
 
-@click.command("distribute")
-@click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="TỆP",
-              help="Danh sách đơn vị (CSV hoặc XLSX: ma_don_vi, ten_don_vi, cap, don_vi_cha, email).")
-@click.option("--period", required=True, metavar="KỲ", help="Kỳ báo cáo: 2023-Q2, 2023-H1, 2023-9M, 2023.")
-@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC",
-              help="Thư mục ghi biểu mẫu, thư (.eml) và sổ ghi thư đã gửi (da-gui.csv).")
-@click.option("--from", "sender", metavar="NGƯỜI_GỬI",
-              help='Người gửi, ví dụ "Phòng Nội vụ <noivu@example.gov.vn>"; bắt buộc khi gửi (--send).')
-@click.option("--deadline", metavar="NGÀY", help="Hạn gửi lại (dd/mm/yyyy); mặc định theo kỳ báo cáo.")
-@click.option("--contact", metavar="LIÊN_HỆ", help="Người, số điện thoại liên hệ ghi trong thư.")
-@click.option("--unit", "unit_code", metavar="MÃ",
-              help="Chỉ gửi các đơn vị trực thuộc đơn vị này (như --unit của cchc aggregate); "
-                   "mặc định: cả danh sách.")
-@click.option("--spec", metavar="BỘ_BIỂU_MẪU", default=None,
-              help="Bộ biểu mẫu (mã có sẵn hoặc đường dẫn tệp YAML); mặc định cv371-2022.")
-@click.option("--sheet-password", metavar="MẬT_KHẨU",
-              help="Mật khẩu bảo vệ trang tính của biểu mẫu (như --password của cchc template; tùy chọn).")
-@click.option("--send", is_flag=True, help="Gửi thư qua máy chủ thư (SMTP); không có thì chỉ soạn thư.")
-@click.option("--resend", multiple=True, metavar="MÃ",
-              help="Gửi lại thư cho đơn vị mã này, kể cả khi đã gửi (dùng được nhiều lần).")
-@click.option("--smtp-host", metavar="MÁY_CHỦ", help="Máy chủ thư đi (SMTP).")
-@click.option("--smtp-port", type=click.IntRange(1, 65535), metavar="CỔNG",
-              help="Cổng SMTP (mặc định 25; 587 với --starttls; 465 với --ssl).")
-@click.option("--smtp-user", metavar="TÊN",
-              help=f"Tên đăng nhập SMTP; mật khẩu lấy từ biến môi trường {PASSWORD_ENV}.")
-@click.option("--starttls", is_flag=True, help="Mã hóa kết nối bằng STARTTLS.")
-@click.option("--ssl", "use_ssl", is_flag=True, help="Kết nối SMTP qua SSL/TLS ngay từ đầu.")
-@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@command("distribute")
+@roster_option(required=True)
+@period_option(required=True)
+@option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC",
+        help="Thư mục ghi biểu mẫu, thư (.eml) và sổ ghi thư đã gửi (da-gui.csv).")
+@under_option("Chỉ gửi các đơn vị trực thuộc đơn vị này (như --under của cchc aggregate); mặc định: cả "
+              "danh sách.")
+@option("--from", "sender", type=Parsed(_sender, "NGƯỜI_GỬI"),
+        help='Người gửi, ví dụ "Phòng Nội vụ <noivu@example.gov.vn>"; bắt buộc khi gửi (--send).')
+@option("--deadline", type=Parsed(parse_date, "NGÀY"), help="Hạn gửi lại (dd/mm/yyyy); mặc định theo kỳ báo cáo.")
+@option("--contact", metavar="LIÊN_HỆ", help="Người, số điện thoại liên hệ ghi trong thư.")
+@spec_option
+@sheet_password_option()
+@option("--send", is_flag=True, help="Gửi thư qua máy chủ thư (SMTP); không có thì chỉ soạn thư.")
+@option("--resend", multiple=True, metavar="MÃ",
+        help="Gửi lại thư cho đơn vị mã này, kể cả khi đã gửi (dùng được nhiều lần).")
+@option("--smtp-host", metavar="MÁY_CHỦ", help="Máy chủ thư đi (SMTP).")
+@option("--smtp-port", type=click.IntRange(1, 65535), metavar="CỔNG",
+        help="Cổng SMTP (mặc định 25; 587 với --starttls; 465 với --ssl).")
+@option("--smtp-user", metavar="TÊN", help=f"Tên đăng nhập SMTP; mật khẩu lấy từ biến môi trường {PASSWORD_ENV}.")
+@option("--starttls", is_flag=True, help="Mã hóa kết nối bằng STARTTLS.")
+@option("--ssl", "use_ssl", is_flag=True, help="Kết nối SMTP qua SSL/TLS ngay từ đầu.")
+@json_option("kết quả (thư đã soạn, đã gửi, gửi không được, đơn vị không có email)")
+@old_spelling("--unit", "under")
 @click.pass_context
-def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code, spec, sheet_password, send,
+def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, spec, sheet_password, send,
                resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
     """Soạn và gửi biểu mẫu của kỳ báo cáo cho từng đơn vị qua email.
 
@@ -87,50 +75,46 @@ def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code
 
     \b
     Ví dụ:
-        cchc distribute --roster don-vi.csv --unit HN --period 2023-Q2 --outbox thu-gui/2023-Q2
+        cchc distribute --roster don-vi.csv --under HN --period 2023-Q2 --outbox thu-gui/2023-Q2
         export CCHC_SMTP_PASSWORD='...'
-        cchc distribute --roster don-vi.csv --unit HN --period 2023-Q2 --outbox thu-gui/2023-Q2 \\
+        cchc distribute --roster don-vi.csv --under HN --period 2023-Q2 --outbox thu-gui/2023-Q2 \\
             --from "Phòng Nội vụ <noivu@example.gov.vn>" --send \\
             --smtp-host mail.example.gov.vn --starttls --smtp-user noivu@example.gov.vn
     """
     sending = send or bool(resend)
-    if starttls and use_ssl:
-        raise click.UsageError("Chỉ chọn một trong --starttls và --ssl.")
-    if sending and not smtp_host:
-        raise click.UsageError("Gửi thư (--send, --resend) cần máy chủ thư: thêm --smtp-host.")
-    if sending and not sender:
-        raise click.UsageError('Gửi thư cần địa chỉ người gửi: thêm --from "Tên <địa-chỉ@...>".')
-    if sender:
-        load_option(lambda: parse_sender(sender), CchcError, "--from")
-    spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = load_option(lambda: load_roster(roster), RosterError, "--roster")
-    period_obj = load_option(lambda: parse_period(period), PeriodError, "--period")
-    deadline_date = load_option(lambda: parse_date(deadline), CchcError, "--deadline") if deadline else None
-    for code, name in [(unit_code, "--unit")] + [(c, "--resend") for c in resend]:
-        if code and code not in roster_obj:
-            raise click.BadParameter(f"không có đơn vị mã {code!r} trong {roster.name}.", param_hint=name)
-    smtp = None
-    if sending:
-        password = os.environ.get(PASSWORD_ENV) if smtp_user else None
-        if smtp_user and not password:
-            raise click.ClickException(f"Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường {PASSWORD_ENV} "
-                                       f"(mật khẩu của {smtp_user}). Chưa gửi thư nào.")
-        security = "ssl" if use_ssl else "starttls" if starttls else "none"
-        if smtp_user and security == "none" and not _is_loopback(smtp_host):
-            click.echo("Cảnh báo: mật khẩu SMTP sẽ đi qua mạng không mã hóa; nên dùng --starttls hoặc --ssl.",
-                       err=True)
-        smtp = SmtpSettings(smtp_host, smtp_port, smtp_user, password, security)
-    for warning in roster_obj.warnings:
-        click.echo(f"Cảnh báo: {warning}", err=True)
+    smtp = _smtp_settings(sending, sender, smtp_host, smtp_port, smtp_user, starttls, use_ssl)
+    for code, name in [(under, "--under")] + [(c, "--resend") for c in resend]:
+        if code:
+            unit_in(roster, code, name)
+    echo_warnings(roster.warnings)
     with library_errors():
-        result = distribute_templates(roster_obj, period_obj, outbox, spec_obj, sender=sender,
-                                      deadline=deadline_date, contact=contact, unit_code=unit_code, smtp=smtp,
-                                      resend=resend, template_password=sheet_password)
+        result = distribute_templates(roster, period, outbox, spec, sender=sender, deadline=deadline,
+                                      contact=contact, unit_code=under, smtp=smtp, resend=resend,
+                                      template_password=sheet_password)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        echo_json(result.to_dict())
     else:
         _print_distribute(result, smtp_host_only=bool(smtp_host) and not sending)
     ctx.exit(result.exit_code)
+
+
+def _smtp_settings(sending, sender, host, port, user, starttls, use_ssl) -> SmtpSettings | None:
+    """The mail server to send through, or None when only drafting; wrong combinations are usage errors."""
+    if starttls and use_ssl:
+        raise click.UsageError("Chỉ chọn một trong --starttls và --ssl.")
+    if sending and not host:
+        raise click.UsageError("Gửi thư (--send, --resend) cần máy chủ thư: thêm --smtp-host.")
+    if sending and not sender:
+        raise click.UsageError('Gửi thư cần địa chỉ người gửi: thêm --from "Tên <địa-chỉ@...>".')
+    if not sending:
+        return None
+    with library_errors():
+        smtp = SmtpSettings.from_environment(host, port, user, "ssl" if use_ssl else "starttls" if starttls
+                                             else "none")
+    if smtp.password_in_clear:
+        click.echo("Cảnh báo: mật khẩu SMTP sẽ đi qua mạng không mã hóa; nên dùng --starttls hoặc --ssl.",
+                   err=True)
+    return smtp
 
 
 def _print_distribute(result, smtp_host_only: bool) -> None:
@@ -165,7 +149,7 @@ def _print_distribute(result, smtp_host_only: bool) -> None:
         click.echo(click.style(f"Lỗi: {problem}", fg="red"))
     total = len(result.drafts) + len(result.no_email) + len(result.already_sent)
     if not total:
-        click.echo(click.style("Không có đơn vị nào để gửi: xem lại danh sách và --unit.", fg="yellow"))
+        click.echo(click.style("Không có đơn vị nào để gửi: xem lại danh sách và --under.", fg="yellow"))
     parts = [f"{total} đơn vị"]
     if result.sending:
         parts += [f"đã gửi {len(result.sent)}", f"gửi không được {len(result.failed)}"]
@@ -182,18 +166,18 @@ def _print_distribute(result, smtp_host_only: bool) -> None:
 
 # ---------------------------------------------------------------- collect
 
-@click.command("collect")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              metavar="THƯ_MỤC", help="Thư mục lưu các tệp nhận được (và manifest.csv).")
-@click.option("--max-size", type=click.FloatRange(min=0.1), default=25.0, show_default=True, metavar="MB",
-              help="Bỏ qua tệp đính kèm lớn hơn chừng này megabyte.")
-@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@command("collect")
+@argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="NGUỒN...")
+@option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+        metavar="THƯ_MỤC", help="Thư mục lưu các tệp nhận được (và manifest.csv).")
+@option("--max-size", type=click.FloatRange(min=0.1), default=25.0, show_default=True, metavar="MB",
+        help="Bỏ qua tệp đính kèm lớn hơn chừng này megabyte.")
+@json_option("kết quả (tệp đã lưu, trùng, bỏ qua, thư bị lỗi)")
 @click.pass_context
 def collect(ctx, sources, out_dir, max_size, as_json):
     """Lấy các tệp báo cáo (bảng tính) đính kèm trong thư đơn vị gửi về.
 
-    SOURCE là tệp .eml, thư mục chứa tệp .eml (tìm cả thư mục con), tệp mbox (Thunderbird) hoặc thư mục
+    NGUỒN là tệp .eml, thư mục chứa tệp .eml (tìm cả thư mục con), tệp mbox (Thunderbird) hoặc thư mục
     Maildir. Mỗi bảng tính (.xlsx, .xlsm, .xls, .ods) được lưu một lần vào THƯ_MỤC với tên an toàn;
     tệp trùng nội dung không lưu lại; manifest.csv ghi người gửi, ngày gửi, tiêu đề của từng tệp (lệnh
     aggregate dùng ngày này để lấy bản mới nhất). Chạy lại nhiều lần không sao.
@@ -207,7 +191,7 @@ def collect(ctx, sources, out_dir, max_size, as_json):
     with library_errors():
         result = collect_returns(sources, out_dir, max_attachment_bytes=int(max_size * 2**20))
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        echo_json(result.to_dict())
     else:
         _print_collect(result, out_dir)
     ctx.exit(1 if result.problems else 0)
@@ -237,5 +221,3 @@ def _print_collect(result, out_dir: Path) -> None:
     if result.saved:
         click.echo(f"Bước tiếp theo: cchc check {out_dir} --feedback phan-hoi/")
 
-
-COMMANDS = [distribute, collect]

@@ -1,13 +1,19 @@
-"""click's own words in Vietnamese: "Lỗi:", "Cách dùng:", "Thiếu tùy chọn", ...
+"""click's own words in Vietnamese: "Lỗi:", "Cách dùng:", "Thiếu tùy chọn", "[bắt buộc]", "TỆP", ...
 
 click marks its messages for gettext (`from gettext import gettext as _` in each of its modules) but ships no
 translations. Officials read these lines, so `install()` rebinds `_` and `ngettext` in click's modules to a
 small catalogue. A message not in the catalogue (a newer click) stays in English: nothing breaks.
+
+What click does not pass through gettext is rendered by the classes below: the `[OPTIONS]` and
+`COMMAND [ARGS]...` of the usage line (`Command`, `Group`), the metavar click makes from a type's name
+(`TEXT`, `INTEGER RANGE`, `PATH`: `Option`, `Argument`) and the range it appends to a help text (`x>=1`).
 """
 
 from __future__ import annotations
 
 import importlib
+
+import click
 
 CATALOGUE = {
     "Error: {message}": "Lỗi: {message}",
@@ -52,7 +58,15 @@ CATALOGUE = {
     "{name} {filename!r} is not writable.": "Không ghi được vào {filename!r}.",
     "Could not open file {filename!r}: {message}": "Không mở được tệp {filename!r}: {message}",
     "default: {default}": "mặc định: {default}",
+    "required": "bắt buộc",
+    "env var: {var}": "biến môi trường: {var}",
+    "(dynamic)": "(tùy lúc chạy)",
 }
+
+# click's type names (`ParamType.name`), which it upper-cases into a metavar when a parameter has none.
+METAVARS = {"text": "CHỮ", "integer": "SỐ", "float": "SỐ", "integer range": "SỐ", "float range": "SỐ",
+            "boolean": "CÓ|KHÔNG", "path": "ĐƯỜNG_DẪN", "file": "TỆP", "directory": "THƯ_MỤC",
+            "filename": "TỆP", "uuid": "UUID", "datetime": "NGÀY_GIỜ", "choice": "GIÁ_TRỊ"}
 
 _MODULES = ("click.core", "click.exceptions", "click.types", "click.parser", "click.formatting",
             "click.decorators", "click.termui", "click.utils")
@@ -78,3 +92,60 @@ def install() -> None:
             module._ = gettext
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext
+
+
+def _type_metavar(param, ctx) -> str:
+    name = param.type.get_metavar(param=param, ctx=ctx)
+    return name or METAVARS.get(param.type.name, param.type.name.upper())
+
+
+def describe_range(kind) -> str:
+    """`từ 1 đến 65535`, `từ 1 trở lên`, `lớn hơn 0` for a click IntRange or FloatRange."""
+    low = None if kind.min is None else f"{'lớn hơn' if kind.min_open else 'từ'} {kind.min}"
+    if kind.max is None:
+        return f"{low} trở lên" if not kind.min_open else low
+    high = f"{'nhỏ hơn' if kind.max_open else 'đến'} {kind.max}"
+    if low is None:
+        return high if kind.max_open else f"{kind.max} trở xuống"
+    return f"{low} {high}"
+
+
+class Option(click.Option):
+    """An option whose metavar and range note are Vietnamese when the declaration gives none."""
+
+    def make_metavar(self, ctx) -> str:
+        if self.metavar is not None:
+            return self.metavar
+        return _type_metavar(self, ctx) + ("..." if self.nargs != 1 else "")
+
+    def get_help_extra(self, ctx):  # click >= 8.2; older ones keep `x>=1`
+        extra = super().get_help_extra(ctx)
+        if "range" in extra:
+            extra["range"] = describe_range(self.type)
+        return extra
+
+
+class Argument(click.Argument):
+    """A positional argument whose metavar is Vietnamese when the declaration gives none."""
+
+    def make_metavar(self, ctx) -> str:
+        if self.metavar is not None:
+            return self.metavar
+        return _type_metavar(self, ctx) + ("..." if self.nargs != 1 else "")
+
+
+class Command(click.Command):
+    """`Cách dùng: cchc check [TÙY_CHỌN] ĐƯỜNG_DẪN...` instead of `[OPTIONS]`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        super().__init__(*args, **kwargs)
+
+
+class Group(click.Group):
+    """`Cách dùng: cchc [TÙY_CHỌN] LỆNH [ĐỐI_SỐ]...` instead of `[OPTIONS] COMMAND [ARGS]...`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        kwargs.setdefault("subcommand_metavar", "LỆNH [ĐỐI_SỐ]...")
+        super().__init__(*args, **kwargs)

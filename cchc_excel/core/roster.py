@@ -201,3 +201,15 @@ def _check_no_cycle(roster: Roster) -> None:
             chain.append(code)
             code = roster.units[code].parent
         done.update(chain)
+
+
+def find_unit(roster: Roster, code: str) -> Unit:
+    """The unit `code` of `roster`, for an option that names one (`--under`, `--resend`).
+
+    Raises:
+        RosterError: `code` is not in the roster; the message names the roster's file.
+    """
+    unit = roster.get(code)
+    if unit is None:
+        raise RosterError(f"không có đơn vị mã {code!r} trong {roster.source or 'danh sách đơn vị'}.")
+    return unit

@@ -28,7 +28,7 @@ from cchc_excel.core.text import clean_text, vn_date
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.mail.smtp import PASSWORD_ENV, Mailer, SmtpSettings, error_text, server_text
+from cchc_excel.mail.smtp import Mailer, SmtpSettings, error_text, server_text
 from cchc_excel.spec.model import FormSpec, load_spec
 
 LEDGER_NAME = "da-gui.csv"
@@ -375,9 +375,8 @@ def _check_settings(sender: str | None, smtp: SmtpSettings | None, resend: list)
         raise CchcError("Gửi lại (--resend) cần máy chủ thư (--smtp-host).")
     if smtp is not None and not sender:
         raise CchcError("Cần địa chỉ người gửi (--from) để gửi thư.")
-    if smtp is not None and smtp.user and not smtp.password:
-        raise CchcError(f"Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường {PASSWORD_ENV} "
-                        f"(mật khẩu của {smtp.user}). Chưa gửi thư nào.")
+    if smtp is not None:
+        smtp.require_password()
     if sender:
         parse_sender(sender)
 

@@ -5,6 +5,8 @@ itself went out, that unit is reported as "may have arrived" instead of being re
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import smtplib
 import socket
 import ssl
@@ -30,6 +32,38 @@ class SmtpSettings:
     @property
     def effective_port(self) -> int:
         return self.port or {"ssl": 465, "starttls": 587}.get(self.security, 25)
+
+    @classmethod
+    def from_environment(cls, host: str, port: int | None = None, user: str | None = None,
+                         security: str = "none", environ=None) -> "SmtpSettings":
+        """Settings whose password (for `user`) is read from the environment variable `PASSWORD_ENV`, never
+        from a command line, where other users of the machine could read it.
+
+        Raises:
+            CchcError: `user` is given and the variable is not set.
+        """
+        password = (os.environ if environ is None else environ).get(PASSWORD_ENV) if user else None
+        settings = cls(host, port, user, password, security)
+        settings.require_password()
+        return settings
+
+    def require_password(self) -> None:
+        """Raise CchcError when a login is asked for without its password."""
+        if self.user and not self.password:
+            raise CchcError(f"Thiếu mật khẩu máy chủ thư: hãy đặt biến môi trường {PASSWORD_ENV} "
+                            f"(mật khẩu của {self.user}). Chưa gửi thư nào.")
+
+    @property
+    def password_in_clear(self) -> bool:
+        """Whether logging in would send the password unencrypted over a network (not to this machine)."""
+        return bool(self.user) and self.security == "none" and not _is_loopback(self.host)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 

@@ -14,6 +14,7 @@ and makes each unit's copy by rewriting those two zip members (see `xlsx_patch.Z
 from __future__ import annotations
 
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -149,6 +150,19 @@ def template_filename(unit: Unit, period: Period | str) -> str:
     code = re.sub(r"[^A-Za-z0-9._-]+", "-", unit.code).strip("-.") or "don-vi"
     slug = drop_ubnd(unit.slug)
     return f"{code}_{slug}_{parse_period(period).code}.xlsx"
+
+
+def template_path(output: str | Path, spec: FormSpec, level: str, unit: Unit | None = None,
+                  period: Period | None = None) -> Path:
+    """Where a template asked for as `output` goes: `output` itself, or, when `output` names a folder (an
+    existing one, or written with a slash at the end even before it exists), a file in it named
+    `template_filename` for a unit with a code and a period, else `<spec>_<level>[_<period>].xlsx`."""
+    text = str(output)
+    if not (text.endswith(("/", os.sep)) or os.path.isdir(text)):
+        return Path(output)
+    if unit is not None and unit.code and period is not None:
+        return Path(output) / template_filename(unit, period)
+    return Path(output) / f"{spec.id}_{level}{'_' + period.code if period else ''}.xlsx"
 
 
 def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | Path,
