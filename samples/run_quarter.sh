@@ -30,6 +30,9 @@ echo
 echo "== 4. Tổng hợp báo cáo của thị xã =="
 cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" \
     -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv"
+# the same merge as one JSON document (for scripts): --json prints it on stdout
+cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" \
+    --json > "$OUT/tong-hop_${DISTRICT}_${PERIOD}.json"
 
 echo
 echo "Xong. Xem kết quả trong $OUT/:"
@@ -37,3 +40,4 @@ echo "  bieu-mau/   biểu mẫu đã khóa của từng đơn vị"
 echo "  thu-gui/    thư (.eml) kèm biểu mẫu, sẵn sàng gửi"
 echo "  phan-hoi/   tệp phản hồi cho các đơn vị có lỗi hoặc cảnh báo"
 echo "  tong-hop_${DISTRICT}_${PERIOD}.xlsx   báo cáo tổng hợp của thị xã (kèm tình hình nộp báo cáo, biểu đồ)"
+echo "  tong-hop_${DISTRICT}_${PERIOD}.json   tóm tắt tổng hợp (JSON), so-lieu_${DISTRICT}_${PERIOD}.csv   số liệu dạng bảng"

@@ -14,8 +14,8 @@ from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, js
 
 @command("aggregate")
 @argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="ĐƯỜNG_DẪN...")
-@option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.xlsx",
-        help="Tệp Excel tổng hợp sẽ ghi ra.")
+@option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.xlsx",
+        help="Tệp Excel tổng hợp sẽ ghi ra (bắt buộc, trừ khi chỉ cần --json).")
 @roster_option("cho biết đơn vị nào phải báo cáo, ai chưa nộp.")
 @period_option("kỳ tổng hợp (mặc định: kỳ của đa số tệp); kỳ dài hơn được cộng dồn từ các kỳ ngắn hơn "
                "trong năm.")
@@ -41,11 +41,14 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
     Ví dụ:
         cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --under HN --period 2023-Q2
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --csv so-lieu.csv --json > tom-tat.json
+        cchc aggregate bao-cao-ve/ --roster don-vi.csv --json > tom-tat.json
     """
     from cchc_excel.merge.exports import summary, write_csv
     from cchc_excel.merge.run import aggregate_paths
     from cchc_excel.merge.workbook import write_merged_workbook
 
+    if output is None and not as_json:
+        raise click.BadParameter("cần tệp Excel tổng hợp sẽ ghi ra (hoặc --json).", param_hint="-o/--output")
     if under and roster is None:
         raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--under")
     if under:
@@ -59,7 +62,8 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
         finally:
             if bar:
                 bar.clear()
-        write_merged_workbook(result, output)
+        if output:
+            write_merged_workbook(result, output)
         if csv_path:
             write_csv(result, csv_path)
     if as_json:
@@ -67,7 +71,8 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
     else:
         for line in summary_lines(result):
             click.echo(line)
-    click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs), err=as_json)
+    if outputs:
+        click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs), err=as_json)
 
 
 def summary_lines(result) -> list[str]:
