@@ -173,7 +173,7 @@ def write_hand_made(path: Path, spec, unit_name: str, values: dict, saved: datet
 def main(out: Path = HERE) -> None:
     spec = load_spec()
     write_roster(out / "roster.csv")
-    roster = load_roster(out / "roster.csv")
+    roster = load_roster(out / "roster.csv", levels=spec.levels)
     returns = out / "returns"
     returns.mkdir(exist_ok=True)
     for old in returns.glob("*.xlsx"):

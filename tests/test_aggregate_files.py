@@ -59,7 +59,7 @@ def district(tmp_path_factory):
     """A folder of returns to thị xã Hoài Nhơn for 2023-Q2, one of each status, and the roster."""
     base = tmp_path_factory.mktemp("aggregate")
     (base / "don-vi.csv").write_text(ROSTER, encoding="utf-8")
-    roster = load_roster(base / "don-vi.csv")
+    roster = load_roster(base / "don-vi.csv", levels=SPEC.levels)
     returns = base / "bao-cao-ve"
     returns.mkdir()
 

@@ -48,7 +48,7 @@ class FakeReport:
 def roster(tmp_path_factory):
     path = tmp_path_factory.mktemp("roster") / "roster.csv"
     path.write_text(ROSTER_CSV, encoding="utf-8")
-    return load_roster(path)
+    return load_roster(path, levels=SPEC.levels)
 
 
 def at(day, hour=9, month=6):

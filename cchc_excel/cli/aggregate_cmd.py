@@ -11,7 +11,7 @@ from cchc_excel.cli.common import library_errors, load_option
 from cchc_excel.errors import PeriodError, RosterError, SpecError
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 
 @click.command("aggregate")
@@ -53,7 +53,8 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
     from cchc_excel.merge.workbook import write_merged_workbook
 
     spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
+    roster_obj = load_option(lambda: load_roster(roster, levels=spec_obj.levels) if roster else None, RosterError,
+                             "--roster")
     period_obj = load_option(lambda: parse_period(period) if period else None, PeriodError, "--period")
     if unit_code and roster_obj is None:
         raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--unit")

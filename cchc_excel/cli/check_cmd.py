@@ -16,7 +16,7 @@ from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.check.feedback import write_feedback
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 _STYLES = {
     "file": {"bold": True},
@@ -56,7 +56,8 @@ def check(ctx, paths, as_json, feedback, period, unit_code, roster, spec, jobs):
         cchc check bao-cao-ve/ --json > ket-qua.json
     """
     spec_obj = load_option(lambda: load_spec(spec) if spec else None, SpecError, "--spec")
-    roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
+    roster_obj = load_option(lambda: load_roster(roster, levels=(spec_obj or load_spec()).levels) if roster else None,
+                             RosterError, "--roster")
     period_obj = load_option(lambda: parse_period(period) if period else None, PeriodError, "--period")
 
     progress = _progress_printer(sys.stderr) if not as_json and sys.stderr.isatty() else None

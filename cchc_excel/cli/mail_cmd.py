@@ -18,7 +18,7 @@ from cchc_excel.mail.distribute import parse_date, parse_sender, vn_date
 from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 
 def _heading(text: str) -> None:
@@ -103,7 +103,7 @@ def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code
     if sender:
         load_option(lambda: parse_sender(sender), CchcError, "--from")
     spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
-    roster_obj = load_option(lambda: load_roster(roster), RosterError, "--roster")
+    roster_obj = load_option(lambda: load_roster(roster, levels=spec_obj.levels), RosterError, "--roster")
     period_obj = load_option(lambda: parse_period(period), PeriodError, "--period")
     deadline_date = load_option(lambda: parse_date(deadline), CchcError, "--deadline") if deadline else None
     for code, name in [(unit_code, "--unit")] + [(c, "--resend") for c in resend]:

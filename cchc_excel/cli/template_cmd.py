@@ -10,13 +10,11 @@ import click
 
 from cchc_excel.cli.common import library_errors
 
-LEVEL_CHOICES = ("xa", "huyen", "so")
-
 
 @click.command("template")
-@click.option("--level", type=click.Choice(LEVEL_CHOICES),
-              help="Cấp của đơn vị báo cáo: xa (xã, phường, thị trấn), huyen (cấp huyện), so (sở, ngành). "
-                   "Với --roster: chỉ tạo cho các đơn vị cấp này.")
+@click.option("--level",
+              help="Cấp của đơn vị báo cáo, theo bộ biểu mẫu; bộ mặc định có xa (xã, phường, thị trấn), "
+                   "huyen (cấp huyện), so (sở, ngành). Với --roster: chỉ tạo cho các đơn vị cấp này.")
 @click.option("--unit-code", help="Mã đơn vị (điền sẵn và khóa trong biểu mẫu).")
 @click.option("--unit-name", help="Tên đơn vị (điền sẵn và khóa trong biểu mẫu).")
 @click.option("--period", help="Kỳ báo cáo: 2023-Q2, 2023-H1, 2023-9M, 2023 hoặc \"Quý II/2023\".")
@@ -44,7 +42,7 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
     """
     from cchc_excel.core.periods import parse_period
     from cchc_excel.core.roster import Unit, load_roster
-    from cchc_excel.spec.model import load_spec
+    from cchc_excel.spec.loader import load_spec
     from cchc_excel.template.build import template_filename, write_roster_templates, write_template
 
     # "-o bieu-mau/" names a folder even before it exists (Path() would drop the slash).
@@ -53,13 +51,14 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
     try:
         with library_errors():
             spec = load_spec(spec_ref)
+            _check_level(spec, level)
             parsed_period = parse_period(period) if period else None
             if roster is not None:
                 if unit_code or unit_name:
                     raise click.UsageError("--unit-code và --unit-name không dùng cùng --roster (lấy từ danh sách).")
                 if parsed_period is None:
                     raise click.UsageError("Cần --period khi tạo biểu mẫu theo danh sách đơn vị (--roster).")
-                units = load_roster(roster)
+                units = load_roster(roster, levels=spec.levels)
                 for warning in units.warnings:
                     click.echo(f"Cảnh báo: {warning}", err=True)
                 if not units.reporting_units():
@@ -73,7 +72,7 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
                 click.echo(f"Đã tạo {len(paths)} biểu mẫu {parsed_period.label} trong {output} ({elapsed:.1f} giây).")
                 return
             if level is None:
-                raise click.UsageError("Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.")
+                raise click.UsageError(f"Cần --level ({_level_list(spec)}), hoặc --roster để tạo theo danh sách đơn vị.")
             unit = Unit(unit_code or "", unit_name or "", level) if (unit_code or unit_name) else None
             if into_folder:
                 if unit is not None and unit.code and parsed_period is not None:
@@ -87,6 +86,18 @@ def template(level, unit_code, unit_name, period, roster, spec_ref, password, ou
             click.echo(f"Đã tạo biểu mẫu {path} ({what}).")
     except OSError as e:  # a folder that is a file, a read-only disk...
         raise click.ClickException(f"Không ghi được {e.filename or output}: {e.strerror or e}.") from e
+
+
+def _level_list(spec) -> str:
+    """The levels a template is made for, lowest first: `xa, huyen hoặc so`."""
+    levels = list(reversed(spec.row_levels))
+    return levels[0] if len(levels) == 1 else f"{', '.join(levels[:-1])} hoặc {levels[-1]}"
+
+
+def _check_level(spec, level: str | None) -> None:
+    if level is not None and level not in spec.row_levels:
+        raise click.BadParameter(f"cấp {level!r} không có trong bộ biểu mẫu {spec.id} (chỉ nhận: "
+                                 f"{_level_list(spec)}).", param_hint="--level")
 
 
 COMMANDS = [template]
