@@ -173,6 +173,19 @@ def _list(value, where: str, fail) -> list:
     return value
 
 
+def _one_of(value, allowed: tuple, where: str, noun: str, fail):
+    if value not in allowed:
+        fail(where, f"{noun} {value!r} không hợp lệ (chỉ nhận {', '.join(allowed)})")
+    return value
+
+
+def _required_text(data: dict, key: str, where: str, noun: str, fail) -> str:
+    text = _nfc(data.get(key))
+    if not text:
+        fail(where, f"thiếu {noun} ({key})")
+    return text
+
+
 def _day(periods: dict, key: str, default: int, last: int, fail) -> int:
     day = periods.get(key, default)
     if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= last:
@@ -219,12 +232,8 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
     where = f"Biểu mẫu {form}, dòng {code or '?'}"
     if not _CODE_RE.match(code):
         fail(where, f"mã STT {row.get('code')!r} không hợp lệ (ví dụ hợp lệ: \"3.1.2\")")
-    kind = row.get("kind")
-    if kind not in KINDS:
-        fail(where, f"loại {kind!r} không hợp lệ (chỉ nhận {', '.join(KINDS)})")
-    label = _nfc(row.get("label"))
-    if not label:
-        fail(where, "thiếu tên chỉ tiêu (label)")
+    kind = _one_of(row.get("kind"), KINDS, where, "loại", fail)
+    label = _required_text(row, "label", where, "tên chỉ tiêu", fail)
     own_levels = _list(row.get("levels"), f"{where}: levels", fail) or row_levels
     for lv in own_levels:
         if lv not in levels:
@@ -307,12 +316,8 @@ def _parse_rule(data: dict, indicators: dict, fail) -> Rule:
     where = f"quy tắc {rule_id or '?'}"
     if not rule_id:
         fail(where, "thiếu mã quy tắc (id)")
-    kind = data.get("kind")
-    if kind not in RULE_KINDS:
-        fail(where, f"loại quy tắc {kind!r} không hợp lệ (chỉ nhận {', '.join(RULE_KINDS)})")
-    message = _nfc(data.get("message"))
-    if not message:
-        fail(where, "thiếu thông báo (message)")
+    kind = _one_of(data.get("kind"), RULE_KINDS, where, "loại quy tắc", fail)
+    message = _required_text(data, "message", where, "thông báo", fail)
     rule = Rule(
         id=rule_id, kind=kind, severity=_severity(data, where, fail), message=message,
         left=tuple(_list(data.get("left"), f"{where}: left", fail)),
