@@ -112,6 +112,28 @@ def test_a_template_of_each_level(tmp_path, name):
         template_bytes(spec, level="huyen")
 
 
+def test_the_command_line_takes_the_levels_of_the_spec(tmp_path):
+    from click.testing import CliRunner
+
+    from cchc_excel.cli import cli
+
+    spec_file = tmp_path / "bo.yaml"
+    spec_file.write_text(yaml.safe_dump(MINISTRY, allow_unicode=True), encoding="utf-8")
+    run = CliRunner().invoke
+    result = run(cli, ["template", "--spec", str(spec_file), "--level", "bo", "-o", str(tmp_path / "bo.xlsx")])
+    assert result.exit_code == 0 and "(Bộ, ngành trung ương)" in result.output
+    assert read_workbook(tmp_path / "bo.xlsx", SPECS["bo"]).level == "bo"
+    result = run(cli, ["template", "--spec", str(spec_file), "-o", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 2 and "Cần --level (so hoặc bo)" in result.output
+    roster = tmp_path / "don-vi.csv"
+    roster.write_text(ROSTERS["bo"], encoding="utf-8")
+    result = run(cli, ["template", "--spec", str(spec_file), "--roster", str(roster), "--period", "2026-Q1",
+                       "--level", "so", "-o", str(tmp_path / "mau")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "mau").iterdir()) == ["S1_so-noi-vu-tinh-a_2026-Q1.xlsx",
+                                                                   "S2_so-noi-vu-tinh-c_2026-Q1.xlsx"]
+
+
 @pytest.mark.parametrize("name", SPECS)
 def test_a_filled_template_is_checked(tmp_path, name):
     spec, level = SPECS[name], CHILD[name]

@@ -190,6 +190,8 @@ def test_cli_roster_errors_name_the_line(tmp_path, csv_text, message):
     (["--roster", "khong-co.csv", "--period", "2023"], 1,
      "Lỗi: Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
     (["--level", "xa", "--spec", "cv999"], 1, "Lỗi: Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
+    (["--level", "tinh"], 2, "Lỗi: Giá trị không hợp lệ cho --level: không có mẫu cho cấp 'tinh' trong bộ biểu "
+                             "mẫu cv371-2022 (chỉ nhận: xa, huyen hoặc so).\n"),
 ])
 def test_cli_errors(tmp_path, monkeypatch, args, exit_code, message):
     monkeypatch.chdir(tmp_path)

@@ -12,7 +12,7 @@ from cchc_excel.cli.common import library_errors
 
 
 @click.command("template")
-@click.option("--level",
+@click.option("--level", metavar="CẤP",
               help="Cấp của đơn vị báo cáo, theo bộ biểu mẫu; bộ mặc định có xa (xã, phường, thị trấn), "
                    "huyen (cấp huyện), so (sở, ngành). Với --roster: chỉ tạo cho các đơn vị cấp này.")
 @click.option("--unit-code", help="Mã đơn vị (điền sẵn và khóa trong biểu mẫu).")
@@ -96,7 +96,7 @@ def _level_list(spec) -> str:
 
 def _check_level(spec, level: str | None) -> None:
     if level is not None and level not in spec.row_levels:
-        raise click.BadParameter(f"cấp {level!r} không có trong bộ biểu mẫu {spec.id} (chỉ nhận: "
+        raise click.BadParameter(f"không có mẫu cho cấp {level!r} trong bộ biểu mẫu {spec.id} (chỉ nhận: "
                                  f"{_level_list(spec)}).", param_hint="--level")
 
 
