@@ -206,17 +206,18 @@ def _parse_levels(data, fail) -> dict:
     data = data or _default_levels()
     if not data:
         fail("levels", "thiếu danh sách các cấp báo cáo")
+    blocks = {}
     for code, info in data.items():
         if not isinstance(code, str) or not _LEVEL_RE.match(code):
             fail(f"levels.{code}", "mã cấp phải viết thường, không dấu, không khoảng trắng (ví dụ: xa, huyen)")
-        _mapping(info, f"levels.{code}", fail)
+        blocks[code] = _mapping(info, f"levels.{code}", fail)
     levels = {}
-    for code, info in data.items():
-        reports = tuple((info or {}).get("reports") or [code])
+    for code, info in blocks.items():
+        reports = tuple(_list(info.get("reports"), f"levels.{code}.reports", fail) or [code])
         for lv in reports:
-            if lv not in data:
-                fail(f"levels.{code}", f"cấp {lv!r} không hợp lệ (chỉ nhận {', '.join(data)})")
-        levels[code] = Level(code, _nfc((info or {}).get("name") or code), reports)
+            if not isinstance(lv, str) or lv not in blocks:
+                fail(f"levels.{code}", f"cấp {lv!r} không hợp lệ (chỉ nhận {', '.join(blocks)})")
+        levels[code] = Level(code, _nfc(info.get("name") or code), reports)
     return levels
 
 

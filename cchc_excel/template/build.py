@@ -166,7 +166,8 @@ def template_filename(unit: Unit, period: Period | str) -> str:
 def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | Path,
                            spec: FormSpec | str | Path | None = None, *, password: str | None = None,
                            levels: Iterable[str] | None = None, generated_at: datetime | None = None) -> list[Path]:
-    """One template per reporting unit of `roster` (all but the province), in `out_dir` (created if needed).
+    """One template per reporting unit of `roster` (`Roster.reporting_units`: not the province, which only
+    merges), in `out_dir` (created if needed).
 
     Each file is named by `template_filename`. The workbook is built once per level and copied per unit
     by rewriting only the members that name the unit, so a roster of 1,000 units takes about a second.
