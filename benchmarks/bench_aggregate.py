@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from cchc_excel.core.periods import parse_period  # noqa: E402
 from cchc_excel.core.roster import Unit  # noqa: E402
-from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.spec.loader import load_spec  # noqa: E402
 
 PERIOD = "2023-Q2"
 GOAL_PER_S = 500

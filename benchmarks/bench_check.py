@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from cchc_excel.check.run import check_paths, find_files  # noqa: E402
 from cchc_excel.core.roster import Unit  # noqa: E402
-from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.spec.loader import load_spec  # noqa: E402
 
 SEED = {
     "BM1-1": 6, "BM1-2.1": 25, "BM1-2.2": 12, "BM1-5": 1, "BM1-5.1": 10, "BM1-5.2": 0, "BM1-6": 1,

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cchc_excel.core.periods import parse_period  # noqa: E402
 from cchc_excel.core.roster import Roster, Unit  # noqa: E402
-from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.spec.loader import load_spec  # noqa: E402
 from cchc_excel.template.build import template_filename, write_roster_templates, write_template  # noqa: E402
 
 

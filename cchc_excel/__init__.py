@@ -15,7 +15,8 @@ from cchc_excel.errors import CchcError, PeriodError, RosterError, SpecError, Un
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster, Unit, load_roster
-from cchc_excel.spec.model import FormSpec, Indicator, load_spec
+from cchc_excel.spec.loader import load_spec
+from cchc_excel.spec.model import FormSpec, Indicator
 from cchc_excel.read.submission import Submission
 
 # Name -> the module that defines it, imported when the name is first used.

@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from cchc_excel.core.periods import parse_period  # noqa: E402
 from cchc_excel.core.roster import load_roster  # noqa: E402
-from cchc_excel.spec.model import load_spec  # noqa: E402
+from cchc_excel.spec.loader import load_spec  # noqa: E402
 from cchc_excel.template.build import template_filename, write_template  # noqa: E402
 
 PERIOD = parse_period("2023-Q2")
@@ -173,7 +173,7 @@ def write_hand_made(path: Path, spec, unit_name: str, values: dict, saved: datet
 def main(out: Path = HERE) -> None:
     spec = load_spec()
     write_roster(out / "roster.csv")
-    roster = load_roster(out / "roster.csv")
+    roster = load_roster(out / "roster.csv", levels=spec.levels)
     returns = out / "returns"
     returns.mkdir(exist_ok=True)
     for old in returns.glob("*.xlsx"):

@@ -7,7 +7,7 @@ import pytest
 from cchc_excel.merge.totals import (Record, aggregate_units, choose_pieces, recompute_ratios, roll_up,
                                   total_note, value_frame)
 from cchc_excel.core.periods import parse_period
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 SPEC = load_spec()
 Q2 = parse_period("2023-Q2")

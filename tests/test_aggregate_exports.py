@@ -18,7 +18,7 @@ from test_aggregate_merge import ROSTER_CSV, SPEC, at, report
 def roster(tmp_path_factory):
     path = tmp_path_factory.mktemp("roster") / "roster.csv"
     path.write_text(ROSTER_CSV, encoding="utf-8")
-    return load_roster(path)
+    return load_roster(path, levels=SPEC.levels)
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ from cchc_excel.cli import cli
 from cchc_excel.merge.run import aggregate_paths
 from cchc_excel.merge.workbook import STATUS_SHEET, write_merged_workbook
 from cchc_excel.core.roster import Unit, load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.template.build import write_template
 
 SPEC = load_spec()
@@ -59,7 +59,7 @@ def district(tmp_path_factory):
     """A folder of returns to thị xã Hoài Nhơn for 2023-Q2, one of each status, and the roster."""
     base = tmp_path_factory.mktemp("aggregate")
     (base / "don-vi.csv").write_text(ROSTER, encoding="utf-8")
-    roster = load_roster(base / "don-vi.csv")
+    roster = load_roster(base / "don-vi.csv", levels=SPEC.levels)
     returns = base / "bao-cao-ve"
     returns.mkdir()
 

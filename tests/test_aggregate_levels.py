@@ -7,16 +7,14 @@ import pytest
 
 from cchc_excel.check.report import FileReport
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.errors import SpecError
 from cchc_excel.merge.levels import row_levels, top_level
 from cchc_excel.merge.run import merge_reports
-from cchc_excel.spec import model
-from cchc_excel.spec.model import parse_spec
+from cchc_excel.spec.loader import CHECK_IDS, parse_spec
 
 BO_SPEC = {
     "id": "bo-2099", "version": "1", "title": "Biểu thử của Bộ", "column_note": "",
     "levels": {"bo": {"name": "Bộ", "reports": ["bo", "so"]}, "so": {"name": "Sở", "reports": ["so"]}},
-    "checks": {c: {"severity": "error", "message": f"{{label}}: lỗi {c}."} for c in model.CHECK_IDS},
+    "checks": {c: {"severity": "error", "message": f"{{label}}: lỗi {c}."} for c in CHECK_IDS},
     "forms": [
         {"number": 1, "title": "Biểu thử", "rows": [
             {"code": "1", "label": "Số văn bản ban hành", "unit": "Văn bản", "kind": "count", "levels": ["so"]},
@@ -35,18 +33,10 @@ BO_SPEC = {
 
 @pytest.fixture(scope="module")
 def spec():
-    try:
-        return parse_spec(BO_SPEC, source="bo-2099.yaml")
-    except SpecError:
-        # This branch's spec still checks levels against tinh/so/huyen/xa (another branch reads them
-        # from the file alone): let it know `bo` while parsing. Drop this once that branch is merged.
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(model, "LEVELS", model.LEVELS + ("bo",))
-            return parse_spec(BO_SPEC, source="bo-2099.yaml")
+    return parse_spec(BO_SPEC, source="bo-2099.yaml")
 
 
 def roster(*extra: Unit) -> Roster:
-    # Built directly: the roster file reader still checks levels against a fixed list on this branch.
     units = [Unit("BNV", "Bộ Nội vụ", "bo"), Unit("S1", "Sở Nội vụ Hà Nội", "so", "BNV"),
              Unit("S2", "Sở Nội vụ Huế", "so", "BNV"), Unit("S3", "Sở Nội vụ Cần Thơ", "so", "BNV"), *extra]
     return Roster({u.code: u for u in units}, source="don-vi.csv")
@@ -109,8 +99,6 @@ def test_a_departments_merged_report_covers_its_own_units(spec):
     assert [u.unit.code for u in result.units] == ["S1", "S2", "S3"]
 
 
-@pytest.mark.xfail(strict=False, reason="the template writer and the reader still check levels against "
-                                        "tinh/so/huyen/xa; another branch makes them level-agnostic")
 def test_the_ministrys_merged_workbook_reads_back_as_its_return(spec, tmp_path):
     from cchc_excel.check.run import check_file
     from cchc_excel.merge.workbook import write_merged_workbook

@@ -14,7 +14,7 @@ from cchc_excel.errors import PeriodError, RosterError
 from cchc_excel.merge.run import FILE_STATUSES, merge_reports
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 SPEC = load_spec()
 
@@ -48,7 +48,7 @@ class FakeReport:
 def roster(tmp_path_factory):
     path = tmp_path_factory.mktemp("roster") / "roster.csv"
     path.write_text(ROSTER_CSV, encoding="utf-8")
-    return load_roster(path)
+    return load_roster(path, levels=SPEC.levels)
 
 
 def at(day, hour=9, month=6):

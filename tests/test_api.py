@@ -15,14 +15,14 @@ from cchc_excel.core import periods, roster
 from cchc_excel.mail import collect, distribute, smtp
 from cchc_excel.merge import result, run as merge_run, workbook
 from cchc_excel.read import reader
-from cchc_excel.spec import model
+from cchc_excel.spec import loader, model
 from cchc_excel.template import build
 from conftest import ROOT
 
 HEAVY = ("xlsxwriter", "pandas", "python_calamine", "email", "click")
 
 HOMES = {
-    "load_spec": model, "parse_period": periods, "load_roster": roster, "write_template": build,
+    "load_spec": loader, "parse_period": periods, "load_roster": roster, "write_template": build,
     "read_workbook": reader, "check_paths": check_run, "write_feedback": feedback,
     "aggregate_paths": merge_run, "write_merged_workbook": workbook, "distribute": distribute,
     "collect": collect, "CchcError": errors, "SpecError": errors, "RosterError": errors,

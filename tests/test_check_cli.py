@@ -23,7 +23,7 @@ from cchc_excel.cli import cli
 from cchc_excel.errors import UnreadableFile
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import Unit
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.read.submission import CellRef, Submission
 
 SPEC = load_spec()
@@ -153,7 +153,7 @@ def test_a_submission_is_pickled_without_a_spec_load_spec_gives_back():
     import dataclasses
     import pickle
 
-    from cchc_excel.spec.model import parse_spec
+    from cchc_excel.spec.loader import parse_spec
 
     sub = Submission(path=Path("a.xlsx"), spec=SPEC, values={"BM1-1": 3})
     data = pickle.dumps(sub)

@@ -134,7 +134,7 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option():
 def test_template_path_names_the_file_in_a_folder(tmp_path):
     from cchc_excel.core.periods import parse_period
     from cchc_excel.core.roster import Unit
-    from cchc_excel.spec.model import load_spec
+    from cchc_excel.spec.loader import load_spec
     from cchc_excel.template.build import template_path
 
     spec, q2 = load_spec(), parse_period("2023-Q2")

@@ -29,7 +29,7 @@ from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import Unit, load_roster
 from cchc_excel.mail.smtp import SmtpSettings
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 SPEC = load_spec()
 Q2 = parse_period("2023-Q2")
@@ -126,7 +126,7 @@ def ledger_rows(outbox: Path) -> list[dict]:
 def run(roster_path, outbox, **kwargs):
     kwargs.setdefault("today", TODAY)
     kwargs.setdefault("unit_code", "HN")
-    return distribute(load_roster(roster_path), Q2, outbox, SPEC, **kwargs)
+    return distribute(load_roster(roster_path, levels=SPEC.levels), Q2, outbox, SPEC, **kwargs)
 
 
 # ------------------------------------------------------------------ small parsers
@@ -250,7 +250,7 @@ def test_attachment_is_the_template_cchc_template_makes(tmp_path, roster):
     from cchc_excel.template.build import write_roster_templates
 
     result = run(roster, tmp_path / "o")
-    reference = {p.name: p for p in write_roster_templates(load_roster(roster), Q2, tmp_path / "ref", SPEC)}
+    reference = {p.name: p for p in write_roster_templates(load_roster(roster, levels=SPEC.levels), Q2, tmp_path / "ref", SPEC)}
     for draft in result.drafts:
         name, _, data = attachment(email.message_from_bytes(draft.eml.read_bytes(), policy=POLICY))
         assert sheets(data) == sheets(reference[name].read_bytes())
@@ -274,7 +274,7 @@ def test_deadline_override_and_warnings(tmp_path, roster):
 
 def test_default_is_every_reporting_unit_and_spec_days_are_used(tmp_path, roster):
     spec = dataclasses.replace(SPEC, cutoff_day=10, deadline_day=25)
-    result = distribute(load_roster(roster), "2023-Q2", tmp_path / "o", spec, today=TODAY)
+    result = distribute(load_roster(roster, levels=SPEC.levels), "2023-Q2", tmp_path / "o", spec, today=TODAY)
     assert [d.code for d in result.drafts] == ["HN", *WITH_EMAIL]
     assert result.window == (date(2023, 3, 11), date(2023, 6, 10)) and result.deadline == date(2023, 6, 25)
 
@@ -283,7 +283,7 @@ def test_unknown_codes_stop_before_anything(tmp_path, roster, server):
     with pytest.raises(CchcError, match="không có đơn vị mã 'XX'"):
         run(roster, tmp_path / "o", unit_code=None, sender=SENDER, smtp=server.settings, resend=["XX"])
     with pytest.raises(CchcError, match="không có đơn vị mã 'XX'"):
-        distribute(load_roster(roster), Q2, tmp_path / "o", SPEC, unit_code="XX")
+        distribute(load_roster(roster, levels=SPEC.levels), Q2, tmp_path / "o", SPEC, unit_code="XX")
     assert not (tmp_path / "o").exists() and not server.messages
 
 
@@ -332,7 +332,7 @@ def test_send_then_nothing_twice_then_resend_one(tmp_path, roster, server):
     assert last.time is not None and last.to == ("tqbac@example.vn",)
 
     # another period in the same outbox is a different round
-    q3 = distribute(load_roster(roster), "2023-Q3", outbox, SPEC, unit_code="HN", sender=SENDER,
+    q3 = distribute(load_roster(roster, levels=SPEC.levels), "2023-Q3", outbox, SPEC, unit_code="HN", sender=SENDER,
                     smtp=server.settings, today=TODAY)
     assert [d.code for d in q3.sent] == WITH_EMAIL and len(server.messages) == 7
 

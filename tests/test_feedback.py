@@ -26,7 +26,7 @@ from cchc_excel.check.feedback import (FEEDBACK_SHEET, TABLE_ROW, feedback_path,
 from cchc_excel.read.layout import find_sections
 from cchc_excel.check.report import FileReport, Issue, Report
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.template.build import write_template
 from cchc_excel.template.forms import layout
 

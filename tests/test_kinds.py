@@ -4,7 +4,7 @@ import pytest
 
 from cchc_excel.core.kinds import (CODED_KINDS, INPUT_KINDS, KINDS, PERCENT_KINDS, QUANTITY_KINDS, VALUE_KINDS,
                                    WHOLE_KINDS)
-from cchc_excel.spec.model import DEFAULT_TIME, DEFAULT_UNITS, load_spec
+from cchc_excel.spec.loader import DEFAULT_TIME, DEFAULT_UNITS, load_spec
 
 
 @pytest.mark.parametrize("kind, groups", [

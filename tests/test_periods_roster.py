@@ -8,6 +8,9 @@ from cchc_excel.errors import PeriodError, RosterError
 from cchc_excel.core.periods import Period, find_period, parse_period
 from cchc_excel.core.roster import load_roster
 from cchc_excel.core.text import name_key, slugify
+from cchc_excel.spec.loader import load_spec
+
+LEVELS = load_spec().levels
 
 
 @pytest.mark.parametrize(
@@ -123,8 +126,26 @@ def test_roster_xlsx_with_numeric_codes(tmp_path):
 )
 def test_roster_errors_name_the_line(tmp_path, text, message):
     with pytest.raises(RosterError) as e:
-        load_roster(write(tmp_path, text))
+        load_roster(write(tmp_path, text), levels=LEVELS)
     assert message in str(e.value)
+
+
+def test_the_levels_come_from_the_caller(tmp_path):
+    text = "ma_don_vi,ten_don_vi,cap,don_vi_cha\nB,Bộ Nội vụ,bo,\nS,Sở Nội vụ,so,B\nX,Xã A,,S\n"
+    with pytest.raises(RosterError, match="ds.csv, dòng 4: cấp '' của đơn vị X không hợp lệ.$"):
+        load_roster(write(tmp_path, text))
+    text = text.replace("Xã A,,", "Xã A,xa,")
+    with pytest.raises(RosterError, match=r"cấp 'bo' của đơn vị B không hợp lệ \(chỉ nhận: tinh, so, huyen, xa\)"):
+        load_roster(write(tmp_path, text), levels=LEVELS)
+    roster = load_roster(write(tmp_path, text))  # without levels: any level as written
+    assert [u.level for u in roster] == ["bo", "so", "xa"]
+    assert [u.code for u in roster.reporting_units()] == ["B", "S", "X"]
+
+
+def test_a_level_that_only_merges_files_no_return(tmp_path):
+    roster = load_roster(write(tmp_path, ROSTER), levels=LEVELS)
+    assert [u.code for u in roster.reporting_units()] == ["540", "22240", "22241"]  # not the province
+    assert roster.name_patterns is roster.name_patterns  # computed once
 
 
 def test_unknown_parent_is_a_warning_and_a_root(tmp_path):

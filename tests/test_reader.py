@@ -19,7 +19,7 @@ from cchc_excel.errors import UnreadableFile
 from cchc_excel.core.periods import Period
 from cchc_excel.read.reader import read_workbook
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.read.workbook_io import Book, col_index, split_ref
 
 import lo

@@ -9,7 +9,7 @@ import pytest
 from cchc_excel.check.report import FileReport, Issue, Report
 from cchc_excel.core.roster import Unit
 from cchc_excel.check.rules import check_submission, derive_values, format_number, indicator_label
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.read.submission import CellRef, Submission
 from cchc_excel.core.values import parse_value
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from cchc_excel.errors import SpecError
-from cchc_excel.spec.model import FORMS_DIR, available_specs, load_spec, parse_spec
+from cchc_excel.spec.loader import FORMS_DIR, available_specs, load_spec, parse_spec
 
 SEED_ROWS = {  # rows per form in the seed's Phụ lục I
     1: 19, 2: 13, 3: 19, 4: 13, 5: 15, 6: 12, 7: 27,

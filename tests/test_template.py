@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError
 from cchc_excel.core.roster import Unit
-from cchc_excel.spec.model import load_spec, parse_spec
+from cchc_excel.spec.loader import load_spec, parse_spec
 from cchc_excel.template.build import template_bytes, write_template
 from cchc_excel.template.checks import excel_string
 from cchc_excel.template.forms import COL_LABEL, FIRST_ROW, WIDTHS, unit_display

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from cchc_excel.core.roster import Unit
-from cchc_excel.spec.model import load_spec, parse_spec
+from cchc_excel.spec.loader import load_spec, parse_spec
 from cchc_excel.template.build import template_bytes
 from cchc_excel.template.forms import FIRST_ROW
 

@@ -17,7 +17,7 @@ from cchc_excel.cli import cli
 from cchc_excel.errors import RosterError
 from cchc_excel.core.periods import Period
 from cchc_excel.core.roster import Roster, Unit, load_roster
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 from cchc_excel.template.build import UnitCopies, template_bytes, template_filename, write_roster_templates
 
 SPEC = load_spec()
@@ -70,7 +70,7 @@ def test_a_fast_copy_is_the_full_build(unit):
 
 
 def test_roster_templates_one_per_reporting_unit(roster_file, tmp_path):
-    roster = load_roster(roster_file)
+    roster = load_roster(roster_file, levels=SPEC.levels)
     out = tmp_path / "out"
     paths = write_roster_templates(roster, "Quý II/2023", out, generated_at=WHEN)
     assert [p.name for p in paths] == [
@@ -190,6 +190,8 @@ def test_cli_roster_errors_name_the_line(tmp_path, csv_text, message):
     (["--roster", "khong-co.csv", "--period", "2023"], 2,
      "Lỗi: Giá trị không hợp lệ cho '--roster': Không tìm thấy tệp danh sách đơn vị khong-co.csv.\n"),
     (["--level", "xa", "--spec", "cv999"], 2, "Lỗi: Giá trị không hợp lệ cho '--spec': Không tìm thấy bộ biểu mẫu 'cv999.yaml' (có sẵn: cv371-2022).\n"),
+    (["--level", "tinh"], 2, "Lỗi: Giá trị không hợp lệ cho '--level': không có mẫu cho cấp 'tinh' trong bộ biểu "
+                             "mẫu cv371-2022 (chỉ nhận: xa, huyen hoặc so).\n"),
 ])
 def test_cli_errors(tmp_path, monkeypatch, args, exit_code, message):
     monkeypatch.chdir(tmp_path)

@@ -41,6 +41,7 @@ Missing values (blank is not zero):
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from cchc_excel.core.findings import SEVERITY_RANK, Issue
 from cchc_excel.core.text import vn_number as format_number
@@ -115,16 +116,9 @@ class _Plan:
         self.labels = {ind.id: indicator_label(spec, ind) for ind in spec.indicators.values()}
 
 
-_PLANS: dict = {}
-
-
+@lru_cache(maxsize=16)
 def _plan(spec: FormSpec) -> _Plan:
-    plan = _PLANS.get(id(spec))
-    if plan is None or plan.spec is not spec:
-        if len(_PLANS) > 16:
-            _PLANS.clear()
-        plan = _PLANS[id(spec)] = _Plan(spec)
-    return plan
+    return _Plan(spec)
 
 
 class _Checker:

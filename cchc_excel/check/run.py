@@ -29,7 +29,8 @@ from cchc_excel.check.report import FileReport, Issue, Report, status_of
 from cchc_excel.core.roster import Roster, load_roster
 from cchc_excel.core.text import SPREADSHEET_SUFFIXES
 from cchc_excel.check.rules import evaluate, issue_order
-from cchc_excel.spec.model import FormSpec, load_spec
+from cchc_excel.spec.loader import load_spec
+from cchc_excel.spec.model import FormSpec
 
 __all__ = ["check_file", "check_paths", "find_files", "FileReport", "Report", "SPREADSHEET_SUFFIXES"]
 
@@ -74,7 +75,7 @@ def _resolve(spec, roster, period):
     if spec is not None and not isinstance(spec, FormSpec):
         spec = load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):
-        roster = load_roster(roster)
+        roster = load_roster(roster, levels=(spec or load_spec()).levels)
     if period is not None and not isinstance(period, Period):
         period = parse_period(period)
     return spec, roster, period

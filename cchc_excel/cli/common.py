@@ -11,9 +11,9 @@ import click
 
 from cchc_excel.cli import vietnamese
 from cchc_excel.core.periods import parse_period
-from cchc_excel.core.roster import find_unit, load_roster
+from cchc_excel.core.roster import Roster, find_unit, load_roster
 from cchc_excel.errors import CchcError
-from cchc_excel.spec.model import load_spec
+from cchc_excel.spec.loader import load_spec
 
 command = functools.partial(click.command, cls=vietnamese.Command)
 option = functools.partial(click.option, cls=vietnamese.Option)
@@ -36,10 +36,11 @@ class Parsed(click.ParamType):
     """An option value read by a library function (`load_spec`, `load_roster`, `parse_period`, ...): its
     error is a usage error about that option."""
 
-    def __init__(self, parse, metavar: str):
+    def __init__(self, parse, metavar: str, *, with_context: bool = False):
         self.parse = parse
         self.metavar = metavar
         self.name = metavar.lower()
+        self.with_context = with_context  # parse(value, ctx): it needs options read before it
 
     def get_metavar(self, param, ctx) -> str:
         return self.metavar
@@ -48,14 +49,21 @@ class Parsed(click.ParamType):
         if not isinstance(value, str):  # already converted (a default, or a second pass)
             return value
         with library_errors(param, ctx):
-            return self.parse(value)
+            return self.parse(value, ctx) if self.with_context else self.parse(value)
+
+
+def _load_roster(value: str, ctx) -> Roster:
+    """The roster, its `cap` column checked against the levels of the spec in use (`--spec` is eager, so
+    it is read before this)."""
+    spec = ctx.params.get("spec") if ctx is not None else None
+    return load_roster(value, levels=(spec or load_spec()).levels)
 
 
 ROSTER_HELP = "Danh sách đơn vị (CSV hoặc XLSX, các cột ma_don_vi, ten_don_vi, cap, don_vi_cha, email)"
 PERIOD_HELP = 'Kỳ báo cáo: 2023-Q2, 2023-H1, 2023-9M, 2023 hoặc "Quý II/2023"'
 
 spec_option = option(
-    "--spec", type=Parsed(load_spec, "BỘ_BIỂU_MẪU"), default=None,
+    "--spec", type=Parsed(load_spec, "BỘ_BIỂU_MẪU"), default=None, is_eager=True,
     help="Bộ biểu mẫu: mã có sẵn hoặc đường dẫn tệp YAML (mặc định: cv371-2022).")
 jobs_option = option(
     "--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="SỐ",
@@ -64,7 +72,7 @@ jobs_option = option(
 
 def roster_option(more: str = "", required: bool = False):
     """`--roster TỆP`, loaded (a `Roster`); `more` ends its help."""
-    return option("--roster", type=Parsed(load_roster, "TỆP"), required=required,
+    return option("--roster", type=Parsed(_load_roster, "TỆP", with_context=True), required=required,
                   help=f"{ROSTER_HELP}{'; ' + more if more else '.'}")
 
 

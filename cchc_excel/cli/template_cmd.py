@@ -7,16 +7,32 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import (command, echo_warnings, library_errors, old_spelling, option, period_option,
-                                   roster_option, sheet_password_option, spec_option, unit_option)
+from cchc_excel.cli.common import (Parsed, command, echo_warnings, library_errors, old_spelling, option,
+                                   period_option, roster_option, sheet_password_option, spec_option, unit_option)
+from cchc_excel.errors import CchcError
+from cchc_excel.spec.loader import load_spec
 
-LEVEL_CHOICES = ("xa", "huyen", "so")
+
+
+def _level(value: str, ctx) -> str:
+    """`--level`, one of the levels the spec in use has rows for (`--spec` is read first: it is eager)."""
+    spec = ctx.params.get("spec") or load_spec()
+    if value not in spec.row_levels:
+        raise CchcError(f"không có mẫu cho cấp {value!r} trong bộ biểu mẫu {spec.id} (chỉ nhận: "
+                        f"{_level_list(spec)}).")
+    return value
+
+
+def _level_list(spec) -> str:
+    """The levels a template is made for, lowest first: `xa, huyen hoặc so`."""
+    levels = list(reversed(spec.row_levels))
+    return levels[0] if len(levels) == 1 else f"{', '.join(levels[:-1])} hoặc {levels[-1]}"
 
 
 @command("template")
-@option("--level", type=click.Choice(LEVEL_CHOICES),
-        help="Cấp của đơn vị báo cáo: xa (xã, phường, thị trấn), huyen (cấp huyện), so (sở, ngành). "
-             "Với --roster: chỉ tạo cho các đơn vị cấp này.")
+@option("--level", type=Parsed(_level, "CẤP", with_context=True),
+        help="Cấp của đơn vị báo cáo, theo bộ biểu mẫu; bộ mặc định có xa (xã, phường, thị trấn), huyen (cấp "
+             "huyện), so (sở, ngành). Với --roster: chỉ tạo cho các đơn vị cấp này.")
 @unit_option("Mã đơn vị (điền sẵn và khóa trong biểu mẫu).")
 @option("--unit-name", metavar="TÊN", help="Tên đơn vị (điền sẵn và khóa trong biểu mẫu).")
 @period_option()
@@ -42,8 +58,6 @@ def template(level, unit_code, unit_name, period, roster, spec, sheet_password, 
         cchc template --level huyen -o bieu-mau-trong/
         cchc template --roster danh-sach-don-vi.csv --period "Quý II/2023" -o bieu-mau-quy-2/
     """
-    from cchc_excel.spec.model import load_spec
-
     try:
         with library_errors():
             spec = spec if spec is not None else load_spec()
@@ -79,7 +93,7 @@ def _one_template(level, unit_code, unit_name, period, spec, password, output: s
     from cchc_excel.template.build import template_path, write_template
 
     if level is None:
-        raise click.UsageError("Cần --level (xa, huyen hoặc so), hoặc --roster để tạo theo danh sách đơn vị.")
+        raise click.UsageError(f"Cần --level ({_level_list(spec)}), hoặc --roster để tạo theo danh sách đơn vị.")
     unit = Unit(unit_code or "", unit_name or "", level) if (unit_code or unit_name) else None
     path = write_template(template_path(output, spec, level, unit, period), spec, level=level, unit=unit,
                           period=period, password=password)

@@ -1,21 +1,23 @@
 """The roster: the reporting units, their levels and parents, from a CSV or XLSX file.
 
-Columns `ma_don_vi, ten_don_vi, cap, don_vi_cha, email` (other columns are ignored); `cap` is one of
-tinh, so, huyen, xa. The tree of units comes from the parents, of any depth: province, district, commune
-before 1 July 2025, province and commune since.
+Columns `ma_don_vi, ten_don_vi, cap, don_vi_cha, email` (other columns are ignored); `cap` is one of the
+levels of the form spec in use (tinh, so, huyen, xa in the 2022 forms), which the caller passes. The tree of
+units comes from the parents, of any depth: province, district, commune before 1 July 2025, province and
+commune since.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from cchc_excel.core.text import SPREADSHEET_SUFFIXES, fold, name_key, slugify
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES, drop_ubnd, fold, name_key, slugify
 from cchc_excel.errors import RosterError
-from cchc_excel.spec.model import LEVELS
 
 COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
 REQUIRED = ("ma_don_vi", "ten_don_vi", "cap")
@@ -40,13 +42,15 @@ class Unit:
         return {"code": self.code, "name": self.name, "level": self.level}
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Roster:
-    """Units by code, in file order, with the warnings found while loading."""
+    """Units by code, in file order, with the warnings found while loading, and the levels (code -> Level,
+    from the spec) they were checked against (empty: not checked)."""
 
     units: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     source: str = ""
+    levels: dict = field(default_factory=dict)
 
     def __iter__(self):
         return iter(self.units.values())
@@ -81,9 +85,28 @@ class Roster:
         return [u for u in self.units.values() if u.code in wanted]
 
     def reporting_units(self, code: str | None = None) -> list[Unit]:
-        """Units that file a return (every level but the province), under `code` if given."""
+        """Units that file a return (every level but those that only merge, as the province), under `code`
+        if given."""
         units = self.subtree(code) if code else list(self.units.values())
-        return [u for u in units if u.level != "tinh" and u.code != code]
+        return [u for u in units if u.code != code and self._files_return(u.level)]
+
+    def _files_return(self, level: str) -> bool:
+        info = self.levels.get(level)
+        return info is None or info.files_return
+
+    @cached_property
+    def name_patterns(self) -> list:
+        """The units' names, folded, longest first, as `(name, pattern, unit)`: to find the units a text
+        names (`read.identify.find_unit`). Computed once: add no units after it is used."""
+        entries = []
+        for unit in self.units.values():
+            full = drop_ubnd(fold(unit.name))
+            for name in {full, name_key(unit.name)}:
+                if len(name) >= 3:
+                    entries.append((name, unit))
+        entries.sort(key=lambda e: -len(e[0]))
+        return [(name, re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"), unit)
+                for name, unit in entries]
 
     def find_by_name(self, name: str) -> Unit | None:
         """The unit whose name matches `name`, ignoring case, diacritics and "UBND"/"phường" prefixes."""
@@ -94,8 +117,11 @@ class Roster:
         return matches[0] if len(matches) == 1 else None
 
 
-def load_roster(path: str | Path) -> Roster:
+def load_roster(path: str | Path, levels: dict | None = None) -> Roster:
     """Read a roster from CSV (UTF-8, with or without BOM; comma or semicolon) or XLSX.
+
+    `levels` are the spec's (`spec.levels`, code -> Level): the `cap` of every unit must be one of them.
+    Without them any level is taken as written.
 
     Raises:
         RosterError: naming the file and the line, for a missing column, a duplicate code,
@@ -108,7 +134,7 @@ def load_roster(path: str | Path) -> Roster:
         rows = _xlsx_rows(path)
     else:
         rows = _csv_rows(path)
-    return _build(rows, path.name)
+    return _build(rows, path.name, levels or {})
 
 
 def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -141,7 +167,7 @@ def _cell_text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _build(rows: list[tuple[int, list[str]]], source: str) -> Roster:
+def _build(rows: list[tuple[int, list[str]]], source: str, levels: dict) -> Roster:
     rows = [(n, [unicodedata.normalize("NFC", c).strip() for c in r]) for n, r in rows if any(c.strip() for c in r)]
     if not rows:
         raise RosterError(f"{source}: tệp danh sách đơn vị rỗng.")
@@ -153,7 +179,7 @@ def _build(rows: list[tuple[int, list[str]]], source: str) -> Roster:
             f"{source}, dòng {header_line}: thiếu cột {', '.join(missing)} "
             f"(cần các cột {', '.join(COLUMNS)})."
         )
-    roster = Roster(source=source)
+    roster = Roster(source=source, levels=levels)
 
     def col(row, name):
         i = columns.get(name)
@@ -166,11 +192,9 @@ def _build(rows: list[tuple[int, list[str]]], source: str) -> Roster:
         if code in roster.units:
             raise RosterError(f"{source}, dòng {line}: mã đơn vị {code!r} bị trùng.")
         level = fold(col(row, "cap"))
-        if level not in LEVELS:
-            raise RosterError(
-                f"{source}, dòng {line}: cấp {col(row, 'cap')!r} của đơn vị {code} không hợp lệ "
-                f"(chỉ nhận: {', '.join(LEVELS)})."
-            )
+        if not level or levels and level not in levels:
+            known = f" (chỉ nhận: {', '.join(levels)})" if levels else ""
+            raise RosterError(f"{source}, dòng {line}: cấp {col(row, 'cap')!r} của đơn vị {code} không hợp lệ{known}.")
         name = col(row, "ten_don_vi")
         if not name:
             raise RosterError(f"{source}, dòng {line}: thiếu tên đơn vị (ten_don_vi) của mã {code}.")

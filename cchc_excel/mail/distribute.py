@@ -29,7 +29,8 @@ from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.mail.smtp import Mailer, SmtpSettings, error_text, server_text
-from cchc_excel.spec.model import FormSpec, load_spec
+from cchc_excel.spec.model import FormSpec
+from cchc_excel.spec.loader import load_spec
 
 LEDGER_NAME = "da-gui.csv"
 LEDGER_COLUMNS = ("ky_bao_cao", "ma_don_vi", "ten_don_vi", "email", "message_id", "thoi_gian",

@@ -35,7 +35,8 @@ from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FIND
 from cchc_excel.merge.totals import aggregate_units, value_frame
 from cchc_excel.merge.units import (coverage, expected_units, file_status, merged_records, unit_order,
                                     unit_statuses)
-from cchc_excel.spec.model import FormSpec, load_spec
+from cchc_excel.spec.model import FormSpec
+from cchc_excel.spec.loader import load_spec
 
 __all__ = ["FILE_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS", "MAX_FINDINGS",
            "FileStatus", "UnitStatus", "Finding", "MergeResult", "CheckedFile", "merge_reports",

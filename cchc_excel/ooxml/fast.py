@@ -72,17 +72,12 @@ class SharedStrings:
     def __getitem__(self, index: int) -> str:
         if not 0 <= index < len(self._raw):
             return ""
-        raw = self._raw[index]
-        text = _DECODED.get(raw)
-        if text is None:
-            text = _rich_text(raw)
-            if len(_DECODED) > 50_000:  # the same labels and codes recur in every template: keep them
-                _DECODED.clear()
-            _DECODED[raw] = text
-        return text
+        return _decoded(self._raw[index])
 
 
-_DECODED: dict[bytes, str] = {}
+@lru_cache(maxsize=50_000)  # the same labels and codes recur in every template: keep them
+def _decoded(raw: bytes) -> str:
+    return _rich_text(raw)
 
 
 def date_styles(styles_xml: bytes) -> frozenset:
@@ -98,7 +93,6 @@ def percent_styles(styles_xml: bytes) -> frozenset:
 _DATE_IDS = frozenset(range(14, 23)) | frozenset(range(27, 37)) | frozenset(range(45, 48)) | \
     frozenset(range(50, 59))  # Excel's built-in date and time formats
 _PERCENT_IDS = frozenset({9, 10})  # 0% and 0.00%
-_STYLES: dict[tuple, frozenset] = {}  # templates of one generation share their styles part
 _NUMFMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
 _CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.S)
 _XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
@@ -106,18 +100,11 @@ _NUMFMT_ID = re.compile(rb"""\bnumFmtId\s*=\s*["'](\d+)["']""")
 _FORMAT_CODE = re.compile(rb"""\bformatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
+@lru_cache(maxsize=64)  # templates of one generation share their styles part
 def _styles_cached(styles_xml: bytes, kind: str) -> frozenset:
-    key = (kind, styles_xml)
-    found = _STYLES.get(key)
-    if found is None:
-        if len(_STYLES) > 64:
-            _STYLES.clear()
-        if kind == "date":
-            found = _styles_showing(styles_xml, _DATE_IDS, _is_date_code)
-        else:
-            found = _styles_showing(styles_xml, _PERCENT_IDS, _is_percent_code)
-        _STYLES[key] = found
-    return found
+    if kind == "date":
+        return _styles_showing(styles_xml, _DATE_IDS, _is_date_code)
+    return _styles_showing(styles_xml, _PERCENT_IDS, _is_percent_code)
 
 
 def _styles_showing(styles_xml: bytes, builtin: frozenset, is_wanted) -> frozenset:

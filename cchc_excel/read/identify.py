@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
+from cchc_excel.core.findings import Issue
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, find_period, parse_period
-from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.core.text import drop_ubnd, fold, name_key
+from cchc_excel.core.text import fold
 from cchc_excel.spec.model import FormSpec
 
 __all__ = ["identify", "check_spec", "find_unit", "find_period_in", "file_name_text"]
@@ -60,35 +60,6 @@ def find_period_in(texts, file_stem: str = "") -> Period | None:
     return found[0] if found else None
 
 
-class _NameIndex:
-    """The roster's names, folded, longest first: `(pattern, unit)`."""
-
-    def __init__(self, roster: Roster):
-        self.roster = roster
-        self.count = len(roster)
-        entries = []
-        for unit in roster:
-            full = drop_ubnd(fold(unit.name))
-            for name in {full, name_key(unit.name)}:
-                if len(name) >= 3:
-                    entries.append((name, unit))
-        entries.sort(key=lambda e: -len(e[0]))
-        self.entries = [(name, re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"), unit)
-                        for name, unit in entries]
-
-
-_INDEXES: dict[int, _NameIndex] = {}
-
-
-def _index(roster: Roster) -> _NameIndex:
-    index = _INDEXES.get(id(roster))
-    if index is None or index.roster is not roster or index.count != len(roster):
-        if len(_INDEXES) > 8:
-            _INDEXES.clear()
-        index = _INDEXES[id(roster)] = _NameIndex(roster)
-    return index
-
-
 def find_unit(texts, roster: Roster | None, file_stem: str = "") -> Unit | None:
     """The roster unit named in `texts` (else in the file name), or None when none or several match.
 
@@ -97,7 +68,7 @@ def find_unit(texts, roster: Roster | None, file_stem: str = "") -> Unit | None:
     """
     if roster is None or not len(roster):
         return None
-    index = _index(roster)
+    index = roster.name_patterns
     for sources in ([fold(t) for t in texts if t], [fold(re.sub(r"[_.+-]+", " ", file_stem))] if file_stem else []):
         found = {}
         for text in sources:
@@ -119,9 +90,9 @@ def find_unit(texts, roster: Roster | None, file_stem: str = "") -> Unit | None:
     return None
 
 
-def _best(text: str, index: _NameIndex) -> Unit | None:
+def _best(text: str, index: list) -> Unit | None:
     best_len, found = 0, {}
-    for name, pattern, unit in index.entries:
+    for name, pattern, unit in index:
         if len(name) < best_len:
             break
         if name in text and pattern.search(text):
@@ -145,7 +116,7 @@ def check_spec(meta: dict, spec: FormSpec) -> list[Issue]:
         return [_warning("other-spec", f"Tệp được tạo từ bộ biểu mẫu {meta.get('spec_id')} (phiên bản "
                          f"{meta.get('spec_version')}), khác bộ biểu mẫu đang dùng {spec.id} (phiên bản "
                          f"{spec.version}).")]
-    if meta.get("fingerprint") and meta["fingerprint"] != _fingerprint(spec):
+    if meta.get("fingerprint") and meta["fingerprint"] != spec.fingerprint:
         return [_warning("other-spec", f"Tệp được tạo từ một bản khác của bộ biểu mẫu {spec.id} (phiên bản "
                          f"{spec.version}); hãy dùng mẫu mới nhất.")]
     return []
@@ -222,16 +193,3 @@ def _unit_by_code(code: str, meta_unit: Unit | None, roster: Roster | None) -> U
     if meta_unit is not None and meta_unit.code == code:
         return meta_unit
     return Unit(code, code, "")
-
-
-_FINGERPRINTS: dict[int, tuple[FormSpec, str]] = {}
-
-
-def _fingerprint(spec: FormSpec) -> str:
-    """`spec.fingerprint`, computed once per spec (it hashes the whole spec)."""
-    cached = _FINGERPRINTS.get(id(spec))
-    if cached is None or cached[0] is not spec:
-        if len(_FINGERPRINTS) > 16:
-            _FINGERPRINTS.clear()
-        cached = _FINGERPRINTS[id(spec)] = (spec, spec.fingerprint)
-    return cached[1]

@@ -35,7 +35,8 @@ from cchc_excel.read.identify import check_spec, identify
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster
-from cchc_excel.spec.model import FormSpec, available_specs, load_spec
+from cchc_excel.spec.loader import available_specs, load_spec
+from cchc_excel.spec.model import FormSpec
 from cchc_excel.read.submission import CellRef, Submission
 from cchc_excel.core.values import parse_value
 from cchc_excel.read.workbook_io import Book, read_meta_sheet
@@ -327,7 +328,7 @@ class _Reader:
         """Rows of a found form not found, among those the unit's level reports (all when unknown)."""
         levels = self.sub.reported_levels or ({self.sub.level} if self.sub.level else set())
         for form, sheet, ind in self.missing:
-            if levels and not any(ind.concerns(lv) for lv in levels):
+            if levels and not any(self.spec.concerns(ind, lv) for lv in levels):
                 continue
             self.warn("row-missing", f"{form.name}: không tìm thấy dòng {ind.code}. {ind.label}.",
                       indicator=ind.id, sheet=sheet)

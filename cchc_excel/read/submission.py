@@ -9,7 +9,8 @@ from pathlib import Path
 from cchc_excel.core.periods import Period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Unit
-from cchc_excel.spec.model import FormSpec, load_spec, spec_ref
+from cchc_excel.spec.model import FormSpec
+from cchc_excel.spec.loader import load_spec, spec_ref
 
 
 @dataclass(frozen=True)

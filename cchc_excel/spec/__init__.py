@@ -4,6 +4,7 @@ into frozen `FormSpec`, `Form` and `Indicator` objects, with its rules, levels a
 May import `core`.
 """
 
-from cchc_excel.spec.model import FormSpec, Form, Indicator, Rule, available_specs, load_spec, parse_spec
+from cchc_excel.spec.loader import available_specs, load_spec, parse_spec
+from cchc_excel.spec.model import Form, FormSpec, Indicator, Rule
 
 __all__ = ["Form", "FormSpec", "Indicator", "Rule", "available_specs", "load_spec", "parse_spec"]

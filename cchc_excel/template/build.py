@@ -28,7 +28,8 @@ from cchc_excel.errors import CchcError, RosterError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import drop_ubnd, vn_date
-from cchc_excel.spec.model import LEVELS, FormSpec, load_spec
+from cchc_excel.spec.loader import load_spec
+from cchc_excel.spec.model import FormSpec
 from cchc_excel.template.checks import build_checks, is_number, row_results
 from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
 from cchc_excel.template.forms import FormContext, layout, ratio_value, write_form
@@ -53,27 +54,16 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
                    generated_at: datetime | None = None) -> bytes:
     """The template as the bytes of an .xlsx file; the arguments are those of `write_template`."""
     spec = _spec(spec)
-    if level not in LEVELS:
-        raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(LEVELS)}).")
+    if level not in spec.levels:
+        raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(spec.levels)}).")
     period = parse_period(period) if period is not None else None
     reported = frozenset(reported_levels) if reported_levels else spec.reported_levels(level)
     generated_at = _utc(generated_at)
-    values = _typed_values(spec, values or {})
-    notes = _by_indicator(spec, notes or {}, "notes")
-    comments = _by_indicator(spec, comments or {}, "comments")
-
+    ctx = _form_context(spec, reported, spec.level_name(level), unit, period, password,
+                        values=values, notes=notes, comments=comments)
     level_name = spec.level_name(level)
     if merged_units is not None:
         level_name += f" (báo cáo tổng hợp {merged_units} đơn vị)"
-    checks = build_checks(spec, reported, spec.level_name(level))
-    cells = layout(spec)
-    computed = dict(values)
-    for ind in spec.indicators.values():
-        if ind.kind == "ratio" and ind.levels & reported:
-            computed[ind.id] = ratio_value(values, ind)
-    ctx = FormContext(spec=spec, reported_levels=reported, cells=cells, values=computed, notes=notes,
-                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password)
-    ctx.results = {i: row_results(checks.get(i, []), computed) for i in spec.indicators}
 
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(output, {
@@ -94,7 +84,31 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
     for hook in _hooks(after_sheets):
         hook(workbook, styles)
     meta = _metadata(spec, level, reported, unit, period, generated_at, merged_units)
-    _write_metadata(workbook, meta, cells, password)
+    _write_metadata(workbook, meta, ctx.cells, password)
+    _set_properties(workbook, spec, period, generated_at, meta)
+    workbook.close()
+    return lock_structure(output.getvalue(), password)
+
+
+def _form_context(spec: FormSpec, reported: frozenset, level_name: str, unit: Unit | None,
+                  period: Period | None, password: str | None, *, values, notes, comments) -> FormContext:
+    """What the form sheets share: cells, typed and computed values, notes, comments and live checks."""
+    values = _typed_values(spec, values or {})
+    notes = _by_indicator(spec, notes or {}, "notes")
+    comments = _by_indicator(spec, comments or {}, "comments")
+    checks = build_checks(spec, reported, level_name)
+    computed = dict(values)
+    for ind in spec.indicators.values():
+        if ind.kind == "ratio" and ind.levels & reported:
+            computed[ind.id] = ratio_value(values, ind)
+    ctx = FormContext(spec=spec, reported_levels=reported, cells=layout(spec), values=computed, notes=notes,
+                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password)
+    ctx.results = {i: row_results(checks.get(i, []), computed) for i in spec.indicators}
+    return ctx
+
+
+def _set_properties(workbook, spec: FormSpec, period: Period | None, generated_at: datetime, meta: dict) -> None:
+    """The document properties, and the metadata again as custom properties (read without opening sheets)."""
     workbook.set_properties({
         "title": "Biểu mẫu thống kê CCHC" + (f" {period.label}" if period else ""),
         "subject": spec.title, "author": metadata.GENERATOR, "created": generated_at.replace(tzinfo=None),
@@ -102,8 +116,6 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
     })
     for key in metadata.KEYS:
         workbook.set_custom_property(metadata.PROPERTY_PREFIX + key, meta[key], "text")
-    workbook.close()
-    return lock_structure(output.getvalue(), password)
 
 
 def write_template(path: str | Path, spec: FormSpec | str | Path | None = None, *, level: str,
@@ -118,7 +130,8 @@ def write_template(path: str | Path, spec: FormSpec | str | Path | None = None, 
     Args:
         path: the .xlsx file to write; its folder must exist.
         spec: a `FormSpec`, the id or path of a spec (default: the bundled one).
-        level: the level of the unit it is for: `xa`, `huyen`, `so` (or `tinh`).
+        level: the level of the unit it is for, one of the spec's (`xa`, `huyen`, `so` or `tinh` in the
+            2022 forms).
         unit: the unit; its name and code are pre-filled and locked. None: the unit types them.
         period: a `Period` or its text (`2023-Q2`); None: the unit types it.
         password: for sheet and workbook protection (optional; protection prevents accidents only).
@@ -168,7 +181,8 @@ def template_path(output: str | Path, spec: FormSpec, level: str, unit: Unit | N
 def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | Path,
                            spec: FormSpec | str | Path | None = None, *, password: str | None = None,
                            levels: Iterable[str] | None = None, generated_at: datetime | None = None) -> list[Path]:
-    """One template per reporting unit of `roster` (all but the province), in `out_dir` (created if needed).
+    """One template per reporting unit of `roster` (`Roster.reporting_units`: not the province, which only
+    merges), in `out_dir` (created if needed).
 
     Each file is named by `template_filename`. The workbook is built once per level and copied per unit
     by rewriting only the members that name the unit, so a roster of 1,000 units takes about a second.
@@ -342,7 +356,7 @@ def _metadata(spec, level, reported, unit, period, generated_at, merged_units) -
         "spec_version": spec.version,
         "fingerprint": spec.fingerprint,
         "level": level,
-        "reported_levels": ",".join(lv for lv in LEVELS if lv in reported),
+        "reported_levels": ",".join(spec.ordered_levels(reported)),
         "unit_code": unit.code if unit else "",
         "unit_name": unit.name if unit else "",
         "period": period.code if period else "",
