@@ -190,7 +190,7 @@ def aggregate_paths(
 
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):
-        roster = load_roster(roster)
+        roster = load_roster(roster, levels=spec.levels)
     skip = {Path(p).resolve() for p in exclude}
     files = [f for f in find_files(paths) if Path(f).resolve() not in skip]
     if not files:
