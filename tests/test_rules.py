@@ -469,7 +469,7 @@ def test_skipping_blank_rows_finds_what_every_tree_finds():
     """The engine skips conditions whose rows are all blank; evaluating every tree finds the same."""
     import random
 
-    from cchc_excel.spec.expr import conditions
+    from cchc_excel.spec.conditions import conditions
 
     rng = random.Random(7)
     levels = SPEC.reported_levels("xa")

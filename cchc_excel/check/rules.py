@@ -43,7 +43,8 @@ from __future__ import annotations
 import math
 
 from cchc_excel.core.findings import SEVERITY_RANK, Issue
-from cchc_excel.spec.expr import RATIO_TOLERANCE, conditions, ratio, row_value
+from cchc_excel.spec.conditions import conditions
+from cchc_excel.spec.expr import RATIO_TOLERANCE, ratio, row_value
 from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "recompute_ratio", "format_number", "indicator_label",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cchc_excel.spec.expr import Expr, Sum, Value, is_number, number_text, row_conditions, row_value, rule_conditions
+from cchc_excel.spec.conditions import row_conditions, rule_conditions
+from cchc_excel.spec.expr import Expr, Sum, Value, is_number, number_text, row_value
 from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["LIVE_SEVERITIES", "LiveCheck", "build_checks", "excel_string", "is_number", "number_text",
