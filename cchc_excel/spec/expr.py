@@ -20,6 +20,7 @@ import math
 import operator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 __all__ = ["ratio", "is_number", "number_text", "RATIO_DECIMALS", "RATIO_TOLERANCE", "EPS",
            "Expr", "Value", "Ratio", "IsNumber", "IsText", "Sum", "Count", "Gap", "Compare", "NotWhole",
@@ -177,13 +178,21 @@ class IsText(Expr):
 
 
 @dataclass(frozen=True)
-class Sum(Expr):
-    """The numbers among the items added up (SUM skips blanks and text)."""
+class _Function(Expr):
+    """An Excel function of the items: `FUNCTION(a,b,c)`."""
 
     items: tuple
+    function: ClassVar[str] = ""
 
     def xl(self, ref):
-        return f"SUM({','.join(i.xl(ref) for i in self.items)})"
+        return f"{self.function}({','.join(i.xl(ref) for i in self.items)})"
+
+
+@dataclass(frozen=True)
+class Sum(_Function):
+    """The numbers among the items added up (SUM skips blanks and text)."""
+
+    function: ClassVar[str] = "SUM"
 
     def compile(self):
         fs = tuple(i.fn for i in self.items)
@@ -199,13 +208,10 @@ class Sum(Expr):
 
 
 @dataclass(frozen=True)
-class Count(Expr):
+class Count(_Function):
     """How many items hold a number."""
 
-    items: tuple
-
-    def xl(self, ref):
-        return f"COUNT({','.join(i.xl(ref) for i in self.items)})"
+    function: ClassVar[str] = "COUNT"
 
     def compile(self):
         fs = tuple(i.fn for i in self.items)
@@ -288,11 +294,8 @@ class NotWhole(Expr):
 
 
 @dataclass(frozen=True)
-class AllOf(Expr):
-    items: tuple
-
-    def xl(self, ref):
-        return f"AND({','.join(i.xl(ref) for i in self.items)})"
+class AllOf(_Function):
+    function: ClassVar[str] = "AND"
 
     def compile(self):
         fs = tuple(i.fn for i in self.items)
@@ -306,11 +309,8 @@ class AllOf(Expr):
 
 
 @dataclass(frozen=True)
-class AnyOf(Expr):
-    items: tuple
-
-    def xl(self, ref):
-        return f"OR({','.join(i.xl(ref) for i in self.items)})"
+class AnyOf(_Function):
+    function: ClassVar[str] = "OR"
 
     def compile(self):
         fs = tuple(i.fn for i in self.items)
