@@ -10,8 +10,9 @@
   total left blank above filled breakdowns (`parent-blank`);
 * the spec's rules between rows (`rules:`): `le`, `ge`, `eq` between sums of rows, and `blank_if`.
 
-Nothing is evaluated with `eval`: rules are structured data. Severities and message templates come from the
-spec; messages are filled with `str.format_map` on known placeholders, numbers written the Vietnamese way
+When each finding fires is decided by the trees of `spec.conditions` (the template's live checks render the
+same trees as Excel formulas); this module evaluates them and words the findings. Nothing is evaluated
+with `eval`: rules are structured data. Severities and message templates come from the spec; messages are filled with `str.format_map` on known placeholders, numbers written the Vietnamese way
 (`1.234`, `16,2`, percentages to two decimals).
 
 Missing values (blank is not zero):
@@ -24,7 +25,8 @@ Missing values (blank is not zero):
   could hold. So `le` (left <= right) is reported when the known left already exceeds a fully known right;
   `ge` the other way round; and `eq` with a blank part on the right is checked as "left >= the known
   parts" (and symmetrically), an error when violated.
-* Ratios are recomputed from numerator and denominator (`derive_values`); a blank ratio is not a finding.
+* Ratios are recomputed from numerator and denominator (`derive_values`), rounded to two decimals as the
+  template's formula shows them (`spec.expr.ratio`, the tool's one ratio); a blank ratio is not a finding.
   A typed ratio is compared with the recomputed one: rounding to a whole number is fine (|typed -
   recomputed| < 1 percentage point, as in "chiếm 61%" for 60.65%); 0/0 may be blank or 0; a non-zero
   ratio over a zero or blank denominator is `ratio-no-denominator`; over a blank numerator it is
@@ -53,10 +55,7 @@ __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "reco
 
 # --------------------------------------------------------------------------------------------- values
 
-def recompute_ratio(num, den):
-    """`num / den × 100` as the template shows it (`spec.expr.ratio`), or None when either is blank, the
-    denominator is 0 or the quotient overflows."""
-    return ratio(num, den)
+recompute_ratio = ratio  # `num / den × 100` as the template shows it; None when blank, over 0 or overflowing
 
 
 def derive_values(sub) -> dict:
