@@ -68,7 +68,7 @@ def test_a_rule_between_maxima_still_holds_in_the_totals():
         rec("b", {"BM7-2.1.2": 90, "BM7-2.2.2": 20, "BM7-2.3.1": 110, "BM7-2.3.2": 110}),
     ], SPEC)
     assert totals["BM7-2.3.1"].value == 130 and totals["BM7-2.3.1"].units == 2
-    assert totals["BM7-2.3"].value == pytest.approx(100 * 110 / 130)  # its ratio follows
+    assert totals["BM7-2.3"].value == round(100 * 110 / 130, 2)  # its ratio follows, rounded as the template shows it
 
 
 def test_ratio_recomputed_from_totals_not_averaged():
@@ -208,7 +208,7 @@ def test_roll_up_then_aggregate_over_units():
         records.append(rolled.record)
     totals = aggregate_units(records, SPEC)
     assert totals["BM3-3.1.1"].value == 35 and totals["BM3-3.1.2"].value == 25
-    assert totals["BM3-3.1"].value == pytest.approx(100 * 25 / 35)
+    assert totals["BM3-3.1"].value == round(100 * 25 / 35, 2)
 
 
 def test_recompute_ratios():

@@ -567,3 +567,26 @@ def test_info_rules_are_not_shown_while_filling():
             "rules": [{**MINI["rules"][0], "severity": "info"}]}
     spec = parse_spec(data, source="mini.yaml")
     assert live_findings(spec, "xa", {"BM1-1": -1, "BM1-2.1": 4, "BM1-2.2": 5}) == set()
+
+
+def test_live_checks_and_the_reader_agree_where_they_used_to_differ():
+    """One tree: a negative fraction in a count is only `negative`; text in a row of another level is
+    `wrong-level`, live as in `cchc check`."""
+    negative = {"BM1-1": -2.5}
+    assert live_findings(SPEC, "xa", negative) == {("negative", "BM1-1", "error")} == reader_findings(
+        SPEC, "xa", negative)
+    text_elsewhere = {"BM1-3.2": "x"}  # the district's row in a commune's return
+    assert live_findings(SPEC, "xa", text_elsewhere) == {("wrong-level", "BM1-3.2", "warning")} == \
+        reader_findings(SPEC, "xa", text_elsewhere)
+
+
+def test_ratio_formula_and_cached_value_come_from_one_tree():
+    from cchc_excel.template.forms import ratio_formula, ratio_value
+
+    ind = SPEC["BM1-2"]  # 2.2 / 2.1
+    ref = {"BM1-2.1": "D11", "BM1-2.2": "D12"}.get
+    assert ratio_formula(ind, ref) == '=IF(AND(ISNUMBER(D12),ISNUMBER(D11)),IF(D11=0,"",ROUND(D12/D11*100,2)),"")'
+    assert ratio_value({"BM1-2.1": 61, "BM1-2.2": 37}, ind) == 60.66
+    assert ratio_value({"BM1-2.1": 25, "BM1-2.2": 12}, ind) == 48
+    assert ratio_value({"BM1-2.1": 0, "BM1-2.2": 0}, ind) is None
+    assert ratio_value({"BM1-2.1": "x", "BM1-2.2": 1}, ind) is None

@@ -10,8 +10,9 @@
   total left blank above filled breakdowns (`parent-blank`);
 * the spec's rules between rows (`rules:`): `le`, `ge`, `eq` between sums of rows, and `blank_if`.
 
-Nothing is evaluated with `eval`: rules are structured data. Severities and message templates come from the
-spec; messages are filled with `str.format_map` on known placeholders, numbers written the Vietnamese way
+When each finding fires is decided by the trees of `spec.conditions` (the template's live checks render the
+same trees as Excel formulas); this module evaluates them and words the findings. Nothing is evaluated
+with `eval`: rules are structured data. Severities and message templates come from the spec; messages are filled with `str.format_map` on known placeholders, numbers written the Vietnamese way
 (`1.234`, `16,2`, percentages to two decimals).
 
 Missing values (blank is not zero):
@@ -24,7 +25,8 @@ Missing values (blank is not zero):
   could hold. So `le` (left <= right) is reported when the known left already exceeds a fully known right;
   `ge` the other way round; and `eq` with a blank part on the right is checked as "left >= the known
   parts" (and symmetrically), an error when violated.
-* Ratios are recomputed from numerator and denominator (`derive_values`); a blank ratio is not a finding.
+* Ratios are recomputed from numerator and denominator (`derive_values`), rounded to two decimals as the
+  template's formula shows them (`spec.expr.ratio`, the tool's one ratio); a blank ratio is not a finding.
   A typed ratio is compared with the recomputed one: rounding to a whole number is fine (|typed -
   recomputed| < 1 percentage point, as in "chiếm 61%" for 60.65%); 0/0 may be blank or 0; a non-zero
   ratio over a zero or blank denominator is `ratio-no-denominator`; over a blank numerator it is
@@ -40,31 +42,22 @@ Missing values (blank is not zero):
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
+from cchc_excel.core.kinds import PERCENT_KINDS
 from cchc_excel.core.findings import SEVERITY_RANK, Issue
 from cchc_excel.core.text import vn_number as format_number
+from cchc_excel.spec.conditions import conditions
+from cchc_excel.spec.expr import RATIO_TOLERANCE, ratio, row_value
 from cchc_excel.spec.model import FormSpec, Indicator
 
 __all__ = ["derive_values", "check_submission", "evaluate", "issue_order", "recompute_ratio", "format_number", "indicator_label",
            "RATIO_TOLERANCE"]
 
-RATIO_TOLERANCE = 1.0  # percentage points between a typed and a recomputed ratio
-_EPS = 1e-6  # slack for sums of amounts (floats)
-_INF = math.inf
-
-
 
 # --------------------------------------------------------------------------------------------- values
 
-def recompute_ratio(num, den):
-    """`num / den × 100`, or None when either is blank, the denominator is 0 or the quotient overflows
-    (1e300 over 1e-300: JSON has no infinity)."""
-    if num is None or den is None or den == 0:
-        return None
-    ratio = num / den * 100
-    return _tidy(ratio) if math.isfinite(ratio) else None
+recompute_ratio = ratio  # `num / den × 100` as the template shows it; None when blank, over 0 or overflowing
 
 
 def derive_values(sub) -> dict:
@@ -75,13 +68,8 @@ def derive_values(sub) -> dict:
     showed. Keys in spec order; headers are left out.
     """
     values = sub.values
-    out = {}
-    for ind in _plan(sub.spec).value_rows:
-        if ind.kind == "ratio":
-            out[ind.id] = recompute_ratio(values.get(ind.numerator), values.get(ind.denominator))
-        else:
-            out[ind.id] = values.get(ind.id)
-    return out
+    return {ind_id: (value.fn(values) if value is not None else values.get(ind_id))
+            for ind_id, value in _plan(sub.spec).row_values}
 
 
 # --------------------------------------------------------------------------------------------- checking
@@ -107,13 +95,29 @@ def issue_order(spec: FormSpec):
 
 
 class _Plan:
-    """What the engine needs of a spec, computed once per spec."""
+    """What the engine needs of a spec, computed once per spec (the trees once per set of levels)."""
 
     def __init__(self, spec: FormSpec):
         self.spec = spec
         self.value_rows = tuple(spec.value_indicators)
+        # Ratio rows as recomputed (`spec.expr.Ratio`); None for a typed row, read as it is.
+        self.row_values = tuple((ind.id, row_value(spec, ind.id) if ind.kind == "ratio" else None)
+                                for ind in self.value_rows)
         self.order = {ind_id: i for i, ind_id in enumerate(spec.indicators)}
         self.labels = {ind.id: indicator_label(spec, ind) for ind in spec.indicators.values()}
+        self._conditions: dict = {}
+
+    def conditions(self, levels: frozenset) -> tuple:
+        """The spec's checks and rules as trees for a unit reporting `levels` (all rows when empty):
+        (condition, its compiled test, the rows it needs, whether a live ratio formula voids it)."""
+        found = self._conditions.get(levels)
+        if found is None:
+            def concerns(ind):
+                return not levels or not ind.levels.isdisjoint(levels)
+            found = self._conditions[levels] = tuple(
+                (c, c.test.fn, tuple(c.needs or ()), c.id in _RATIO_CHECKS)
+                for c in conditions(self.spec, concerns))
+        return found
 
 
 @lru_cache(maxsize=16)
@@ -121,7 +125,12 @@ def _plan(spec: FormSpec) -> _Plan:
     return _Plan(spec)
 
 
+_RATIO_CHECKS = frozenset({"ratio", "ratio-no-denominator", "ratio-no-numerator"})
+
+
 class _Checker:
+    """Evaluates the spec's trees (`spec.expr`) on one return and words what fires."""
+
     def __init__(self, sub):
         self.sub = sub
         self.spec = sub.spec
@@ -129,12 +138,9 @@ class _Checker:
         self.values = sub.values
         self.derived = derive_values(sub)
         self.levels = _reported_levels(sub)
+        # The cells as the trees see them: numbers, the text of a cell that is not a number, None.
+        self.cells = {**sub.values, **{k: t for k, t in sub.texts.items() if t}}
         self.issues: list = []
-
-    # -- helpers
-
-    def concerns(self, ind: Indicator) -> bool:
-        return not self.levels or not ind.levels.isdisjoint(self.levels)
 
     def label(self, ind_id: str) -> str:
         return self.plan.labels[ind_id]
@@ -149,61 +155,56 @@ class _Checker:
 
     def check(self, check_id: str, ind: Indicator, **fields):
         check = self.spec.checks[check_id]
-        severity, template = check.severity, check.message
         fields.setdefault("label", self.label(ind.id))
         fields.setdefault("unit", ind.unit)
-        self.emit(check_id, severity, template, ind.id, fields)
+        self.emit(check_id, check.severity, check.message, ind.id, fields)
 
     # -- the run
 
     def run(self) -> list:
-        for ind in self.plan.value_rows:
-            self.check_row(ind)
-        for rule in self.spec.rules:
-            if rule.kind == "blank_if":
-                self.check_blank_if(rule)
+        cells, formulas = self.cells, self.sub.formulas
+        rules = {rule.id: rule for rule in self.spec.rules}
+        get = cells.get
+        for cond, test, needs, ratio_check in self.plan.conditions(self.levels):
+            for ind_id in needs:
+                if get(ind_id) is not None:
+                    break
             else:
-                self.check_comparison(rule)
+                if needs:
+                    continue  # every row it needs is blank: it cannot fire
+            if ratio_check and cond.row in formulas:
+                continue  # a live formula: nothing typed to compare
+            if not test(cells):
+                continue
+            rule = rules.get(cond.id)
+            if rule is None:
+                self.report_check(cond.id, self.spec[cond.row])
+            elif rule.kind == "blank_if":
+                self.report_blank_if(rule, cond.row)
+            else:
+                self.report_comparison(rule, cond)
         self.issues.sort(key=issue_order(self.spec))
         return self.issues
 
-    def check_row(self, ind: Indicator):
+    def report_check(self, check_id: str, ind: Indicator):
         value = self.values.get(ind.id)
         text = self.sub.texts.get(ind.id)
-        if not self.concerns(ind):
-            if value is not None or text:
-                shown = text if text else format_number(value, percent=ind.kind in ("ratio", "rate"))
-                self.check("wrong-level", ind, value=shown, level=self.level_name())
-            return
-        if text:
+        if check_id in _RATIO_CHECKS:
+            self.report_ratio(check_id, ind, value)
+        elif check_id == "wrong-level":
+            shown = text if text else format_number(value, percent=ind.kind in PERCENT_KINDS)
+            self.check("wrong-level", ind, value=shown, level=self.level_name())
+        elif check_id == "not-number":
             self.check("not-number", ind, value=text)
-            return
-        if ind.kind == "ratio":
-            self.check_ratio(ind, value)
-            return
-        if value is None:
-            if ind.children and any(self.values.get(c) not in (None, 0) and self.concerns(self.spec[c])
-                                    for c in ind.children):
-                self.check("parent-blank", ind)
-            return
-        kind = ind.kind
-        shown = format_number(value, percent=kind == "rate")
-        if kind in ("count", "amount"):
-            if value < 0:
-                self.check("negative", ind, value=shown)
-            elif kind == "count" and not float(value).is_integer():
-                self.check("not-whole", ind, value=shown)
-        elif kind == "rate":
-            if not 0 <= value <= 100:
-                self.check("percent-range", ind, value=shown)
-        elif kind in ("flag", "choice"):
-            if value not in ind.choice_codes or not float(value).is_integer():
-                choices = ", ".join(f"{code} = {name}" for code, name in ind.choices)
-                self.check("not-choice", ind, value=shown, choices=choices)
+        elif check_id == "not-choice":
+            choices = ", ".join(f"{code} = {name}" for code, name in ind.choices)
+            self.check("not-choice", ind, value=format_number(value), choices=choices)
+        elif check_id == "parent-blank":
+            self.check("parent-blank", ind)
+        else:  # negative, not-whole, percent-range
+            self.check(check_id, ind, value=format_number(value, percent=ind.kind == "rate"))
 
-    def check_ratio(self, ind: Indicator, reported):
-        if reported is None or ind.id in self.sub.formulas:
-            return  # blank: the tool recomputes it; a live formula: nothing typed to compare
+    def report_ratio(self, check_id: str, ind: Indicator, reported):
         num = self.values.get(ind.numerator)
         den = self.values.get(ind.denominator)
         fields = {
@@ -211,73 +212,38 @@ class _Checker:
             "num_label": self.label(ind.numerator), "num": format_number(num),
             "den_label": self.label(ind.denominator), "den": format_number(den),
         }
-        if den is None or den == 0:
-            if reported != 0:  # 0/0 may be written 0 (the seed writes 0% for 0 PAKN)
-                self.check("ratio-no-denominator", ind, **fields)
-            return
-        if num is None:
-            self.check("ratio-no-numerator", ind, **fields)
-            return
-        expected = num / den * 100
-        if not math.isfinite(expected) or abs(reported - expected) < RATIO_TOLERANCE:
-            return  # an overflow is nothing to compare with
-        fields["expected"] = format_number(expected, percent=True)
-        if self.sub.template is not None:
-            # Our templates compute every ratio: a number typed over the formula.
-            fields["typed"] = fields["value"]
-            self.check("formula-overwritten", ind, **fields)
-        else:
-            self.check("ratio", ind, **fields)
+        if check_id == "ratio":
+            fields["expected"] = format_number(ratio(num, den), percent=True)
+            if self.sub.template is not None:
+                # Our templates compute every ratio: a number typed over the formula.
+                fields["typed"] = fields["value"]
+                check_id = "formula-overwritten"
+        self.check(check_id, ind, **fields)
 
     def level_name(self) -> str:
         if self.sub.level:
             return self.spec.level_name(self.sub.level)
         return ", ".join(self.spec.level_name(lv) for lv in sorted(self.levels))
 
-    def side(self, ids) -> tuple:
-        """(known sum, number of rows holding a number, upper bound) of one side of a rule."""
-        total, filled, complete = 0, 0, True
-        for ind_id in ids:
-            value = self.derived.get(ind_id)
-            if value is None:
-                if self.concerns(self.spec[ind_id]):
-                    complete = False  # blank is not zero: unknown, at least 0
-            else:
-                total += value
-                filled += 1
-        return total, filled, (total if complete else _INF)
+    def side_sum(self, ids) -> float:
+        """The known sum of one side of a rule (blank rows left out)."""
+        return sum(v for v in (self.derived.get(i) for i in ids) if v is not None)
 
-    def check_comparison(self, rule):
-        left, n_left, left_hi = self.side(rule.left)
-        right, n_right, right_hi = self.side(rule.right)
-        if not n_left or not n_right:
-            return
-        too_big = left > right_hi + _EPS  # left certainly > right
-        too_small = right > left_hi + _EPS  # left certainly < right
-        broken = (too_big if rule.kind == "le" else too_small if rule.kind == "ge" else too_big or too_small)
-        if not broken:
-            return
+    def report_comparison(self, rule, cond):
         fields = {
-            "left_label": self.side_label(rule.left), "left": format_number(left),
-            "right_label": self.side_label(rule.right), "right": format_number(right),
+            "left_label": self.side_label(rule.left), "left": format_number(self.side_sum(rule.left)),
+            "right_label": self.side_label(rule.right), "right": format_number(self.side_sum(rule.right)),
             "left_codes": self.codes(rule.left), "right_codes": self.codes(rule.right),
         }
-        self.emit(rule.id, rule.severity, rule.message, rule.left[0], fields)
+        self.emit(rule.id, rule.severity, rule.message, cond.row, fields)
 
-    def check_blank_if(self, rule):
-        when = self.derived.get(rule.when)
-        if when is None or when != rule.equals:
-            return
-        for ind_id in rule.rows:
-            value = self.derived.get(ind_id)
-            if value is None or value == 0:
-                continue
-            ind = self.spec[ind_id]
-            fields = {
-                "when_label": self.label(rule.when), "when": format_number(when),
-                "label": self.label(ind_id), "value": format_number(value, percent=ind.kind == "rate"),
-            }
-            self.emit(rule.id, rule.severity, rule.message, ind_id, fields)
+    def report_blank_if(self, rule, ind_id: str):
+        when, value = self.derived.get(rule.when), self.derived.get(ind_id)
+        fields = {
+            "when_label": self.label(rule.when), "when": format_number(when),
+            "label": self.label(ind_id), "value": format_number(value, percent=self.spec[ind_id].kind == "rate"),
+        }
+        self.emit(rule.id, rule.severity, rule.message, ind_id, fields)
 
     def side_label(self, ids) -> str:
         """One row: its label. Several: their codes added up, `4.2 + 4.3 + 4.4` (reads after "Tổng")."""
@@ -331,6 +297,3 @@ def fill(template: str, fields: dict) -> str:
         return template
 
 
-def _tidy(x: float):
-    x = round(x, 10)
-    return int(x) if x.is_integer() else x

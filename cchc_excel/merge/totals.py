@@ -36,6 +36,7 @@ from cchc_excel.core.kinds import WHOLE_KINDS
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.text import vn_number
 from cchc_excel.merge.levels import row_levels
+from cchc_excel.spec.expr import ratio
 from cchc_excel.spec.model import FormSpec, Indicator
 
 
@@ -287,9 +288,7 @@ def _ratio_total(ind: Indicator, totals: dict, frame: pd.DataFrame, weights: np.
     num, den = totals[ind.numerator], totals[ind.denominator]
     behind = ~np.isnan(frame[ind.denominator].to_numpy()) if len(frame) else np.array([], dtype=bool)
     units = int(weights[behind].sum())
-    if den.value in (None, 0) or num.value is None:
-        return Total(ind.id, "ratio", None, units)
-    return Total(ind.id, "ratio", 100.0 * num.value / den.value, units)
+    return Total(ind.id, "ratio", ratio(num.value, den.value), units)
 
 
 def recompute_ratios(values: dict, spec: FormSpec) -> dict:
@@ -297,14 +296,12 @@ def recompute_ratios(values: dict, spec: FormSpec) -> dict:
     denominator is blank or 0): a new dict when any ratio changes, else `values` itself."""
     changes = {}
     for ind in _ratio_rows(spec):
-        num, den = values.get(ind.numerator), values.get(ind.denominator)
-        ok = isinstance(num, (int, float)) and isinstance(den, (int, float)) and den
-        ratio = 100.0 * num / den if ok else None
+        computed = ratio(values.get(ind.numerator), values.get(ind.denominator))
         shown = values.get(ind.id)
-        if ratio is None and shown is None:
+        if computed is None and shown is None:
             continue
-        if ratio is None or not isinstance(shown, (int, float)) or abs(shown - ratio) > 1e-6:
-            changes[ind.id] = ratio
+        if computed is None or not isinstance(shown, (int, float)) or abs(shown - computed) > 1e-6:
+            changes[ind.id] = computed
     if not changes and len(values):
         return values  # already right (the checker's values are): no copy, 10,000 of them add up
     return {**values, **changes}

@@ -35,6 +35,7 @@ from cchc_excel.read.identify import check_spec, identify
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Roster
+from cchc_excel.spec.expr import ratio
 from cchc_excel.spec.loader import available_specs, load_spec
 from cchc_excel.spec.model import FormSpec
 from cchc_excel.read.submission import CellRef, Submission
@@ -433,11 +434,10 @@ class _Reader:
 
     def _looks_like_fraction(self, ind, raw: float, sheet: str, ref: str) -> bool:
         """A ratio stored as a fraction (0.48 for 48%) where its operands say so; noted as info."""
-        num, den = self.sub.values.get(ind.numerator), self.sub.values.get(ind.denominator)
-        if num is None or den is None or den == 0:
+        expected = ratio(self.sub.values.get(ind.numerator), self.sub.values.get(ind.denominator))
+        if expected is None:
             return False
-        share = num / den
-        if abs(raw - share) < 0.005 and abs(raw - share * 100) >= 1:
+        if abs(raw * 100 - expected) < 0.5 and abs(raw - expected) >= 1:
             shown = f"{raw:g}".replace(".", ",")
             self.warn("read-conversion", f"Đã hiểu {shown} là {shown}×100 % (tử số chia mẫu số bằng {shown}).",
                       indicator=ind.id, sheet=sheet, cell=ref, severity="info")

@@ -1,5 +1,7 @@
 """The form spec: one YAML file per issued version of the forms (`forms/<id>.yaml`), loaded and validated
 into frozen `FormSpec`, `Form` and `Indicator` objects, with its rules, levels and aggregation as data.
+`expr` is the expression tree (and the one ratio) both the template's live checks and the rules engine use;
+`conditions` builds the spec's checks and rules as such trees.
 
 May import `core`.
 """

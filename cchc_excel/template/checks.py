@@ -1,11 +1,10 @@
 """Live checks of a template: the spec's rules and per-row checks as Excel formulas.
 
-Each check is a small expression tree that renders to an Excel formula (Excel 2010 and LibreOffice
-functions only: IF, AND, OR, NOT, ISNUMBER, ISTEXT, INT, ABS, SUM, COUNT, TRIM) and evaluates in Python
-on the same values, so the formula's cached result is right in a viewer that does not recalculate.
-A check fires exactly when `cchc check` (`rules.py`) would report it on the same numbers. Blank is not
-zero: comparisons between rows fire only when both sides hold a number, and a side with a blank row is a
-lower bound, not a sum.
+The trees come from `spec.expr` (the rules engine evaluates the same ones), rendered to Excel formulas for
+the "Kiểm tra tự động" column and evaluated in Python on the same values, so the formula's cached result is
+right in a viewer that does not recalculate. A check fires exactly when `cchc check` (`check/rules.py`)
+would report it on the same numbers. Rows the template's level does not report are locked and blank, so
+rules over them are shortened (`outside_blank`); ratio rows are formulas, so their checks are not shown.
 """
 
 from __future__ import annotations
@@ -13,21 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cchc_excel.spec.conditions import row_conditions, rule_conditions
+from cchc_excel.spec.expr import Expr, Sum, Value, is_number, number_text, row_value
 from cchc_excel.spec.model import FormSpec, Indicator
 
-EPSILON = "0.000001"
-_EPS = 1e-6
+__all__ = ["LIVE_SEVERITIES", "LiveCheck", "build_checks", "excel_string", "is_number", "number_text",
+           "row_formulas", "row_results", "row_ref"]
+
 _MAX_LITERAL = 255  # Excel's limit on one string constant in a formula
 # What a unit must look at while filling; "info" (how a value was read) is not shown live.
 LIVE_SEVERITIES = ("error", "warning")
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _num(value) -> float:
-    return value if is_number(value) else 0.0
 
 
 def excel_string(text: str) -> str:
@@ -45,174 +39,6 @@ def excel_string(text: str) -> str:
         size += cost
     pieces.append("".join(piece))
     return "&".join('"' + p.replace('"', '""') + '"' for p in pieces)
-
-
-def number_text(value) -> str:
-    """How Excel shows a number joined to text (General format): 12, 0.5, 1234.25."""
-    if not is_number(value):
-        return "" if value is None else str(value)
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.15g}"
-
-
-# ---- expressions -----------------------------------------------------------------------------------
-
-class Expr:
-    def xl(self, ref) -> str:  # ref: indicator id -> cell reference text
-        raise NotImplementedError
-
-    def ev(self, values: dict):
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Value(Expr):
-    id: str
-
-    def xl(self, ref):
-        return ref(self.id)
-
-    def ev(self, values):
-        return values.get(self.id)
-
-
-@dataclass(frozen=True)
-class IsNumber(Expr):
-    id: str
-
-    def xl(self, ref):
-        return f"ISNUMBER({ref(self.id)})"
-
-    def ev(self, values):
-        return is_number(values.get(self.id))
-
-
-@dataclass(frozen=True)
-class IsText(Expr):
-    id: str
-
-    def xl(self, ref):
-        return f"ISTEXT({ref(self.id)})"
-
-    def ev(self, values):
-        return isinstance(values.get(self.id), str)
-
-
-@dataclass(frozen=True)
-class Sum(Expr):
-    ids: tuple
-
-    def xl(self, ref):
-        return f"SUM({','.join(ref(i) for i in self.ids)})"
-
-    def ev(self, values):
-        return sum(_num(values.get(i)) for i in self.ids)
-
-
-@dataclass(frozen=True)
-class Count(Expr):
-    ids: tuple
-
-    def xl(self, ref):
-        return f"COUNT({','.join(ref(i) for i in self.ids)})"
-
-    def ev(self, values):
-        return sum(1 for i in self.ids if is_number(values.get(i)))
-
-
-@dataclass(frozen=True)
-class Compare(Expr):
-    """`left op right`; numbers only (blank counts as 0, as in Excel). op: < > <= >= = <>."""
-
-    op: str
-    left: Expr | float
-    right: Expr | float
-
-    def xl(self, ref):
-        def side(x):
-            return x.xl(ref) if isinstance(x, Expr) else number_text(x)
-        return f"{side(self.left)}{self.op}{side(self.right)}"
-
-    def ev(self, values):
-        a = self.left.ev(values) if isinstance(self.left, Expr) else self.left
-        b = self.right.ev(values) if isinstance(self.right, Expr) else self.right
-        a, b = _num(a), _num(b)
-        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b, "=": a == b, "<>": a != b}[self.op]
-
-
-@dataclass(frozen=True)
-class Exceeds(Expr):
-    """`SUM(big) - SUM(small) > epsilon`: a tolerant strict comparison of two sums."""
-
-    big: Sum
-    small: Sum
-
-    def xl(self, ref):
-        return f"{self.big.xl(ref)}-{self.small.xl(ref)}>{EPSILON}"
-
-    def ev(self, values):
-        return self.big.ev(values) - self.small.ev(values) > _EPS
-
-
-@dataclass(frozen=True)
-class Differs(Expr):
-    left: Sum
-    right: Sum
-
-    def xl(self, ref):
-        return f"ABS({self.left.xl(ref)}-{self.right.xl(ref)})>{EPSILON}"
-
-    def ev(self, values):
-        return abs(self.left.ev(values) - self.right.ev(values)) > _EPS
-
-
-@dataclass(frozen=True)
-class NotWhole(Expr):
-    """A number with a fractional part; INT of a text would be an error, hence the IF."""
-
-    id: str
-
-    def xl(self, ref):
-        r = ref(self.id)
-        return f"IF(ISNUMBER({r}),{r}<>INT({r}),FALSE)"
-
-    def ev(self, values):
-        v = values.get(self.id)
-        return is_number(v) and not float(v).is_integer()
-
-
-@dataclass(frozen=True)
-class AllOf(Expr):
-    items: tuple
-
-    def xl(self, ref):
-        return f"AND({','.join(i.xl(ref) for i in self.items)})"
-
-    def ev(self, values):
-        return all(i.ev(values) for i in self.items)
-
-
-@dataclass(frozen=True)
-class AnyOf(Expr):
-    items: tuple
-
-    def xl(self, ref):
-        return f"OR({','.join(i.xl(ref) for i in self.items)})"
-
-    def ev(self, values):
-        return any(i.ev(values) for i in self.items)
-
-
-@dataclass(frozen=True)
-class Not(Expr):
-    item: Expr
-
-    def xl(self, ref):
-        return f"NOT({self.item.xl(ref)})"
-
-    def ev(self, values):
-        return not self.item.ev(values)
 
 
 # ---- checks ----------------------------------------------------------------------------------------
@@ -290,94 +116,37 @@ def row_ref(ids) -> str:
 def build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) -> dict:
     """Live checks by the row they show on: {indicator id: [LiveCheck, ...]}."""
 
-    def concerned(ind: Indicator) -> bool:
+    def concerns(ind: Indicator) -> bool:
         return bool(ind.levels & reported_levels)
 
     checks: dict[str, list] = {}
 
-    def add(check: LiveCheck):
-        checks.setdefault(check.row, []).append(check)
+    def add(cond, message: str, fields: dict):
+        if cond.severity in LIVE_SEVERITIES:
+            live = LiveCheck(cond.id, cond.severity, cond.row, cond.test, _render(message, fields))
+            checks.setdefault(cond.row, []).append(live)
 
     for ind in spec.indicators.values():
-        if not ind.is_input:
-            continue
-        label = row_ref([ind.id])
-        fields = {"label": label, "value": Value(ind.id), "unit": ind.unit, "level": level_name,
-                  "choices": ", ".join(f"{code} = {text}" for code, text in ind.choices)}
-
-        def generic(check_id, test):
-            check = spec.checks[check_id]
-            if check.severity in LIVE_SEVERITIES:
-                add(LiveCheck(check_id, check.severity, ind.id, test, _render(check.message, fields)))
-
-        if not concerned(ind):
-            generic("wrong-level", IsNumber(ind.id))
-            continue
-        generic("not-number", IsText(ind.id))
-        if ind.kind in ("count", "amount"):
-            generic("negative", AllOf((IsNumber(ind.id), Compare("<", Value(ind.id), 0))))
-        if ind.kind == "count":
-            generic("not-whole", NotWhole(ind.id))
-        if ind.kind == "rate":
-            outside = AnyOf((Compare("<", Value(ind.id), 0), Compare(">", Value(ind.id), 100)))
-            generic("percent-range", AllOf((IsNumber(ind.id), outside)))
-        if ind.kind in ("flag", "choice"):
-            allowed = tuple(Compare("=", Value(ind.id), code) for code in ind.choice_codes)
-            generic("not-choice", AllOf((IsNumber(ind.id), Not(AnyOf(allowed)))))
-        children = tuple(c for c in ind.children if spec[c].is_input and concerned(spec[c]))
-        if children:
-            # As the reader: blank (not a text) while a breakdown holds a number other than 0.
-            nonzero = AnyOf(tuple(AllOf((IsNumber(c), Compare("<>", Value(c), 0))) for c in children))
-            generic("parent-blank", AllOf((Not(IsNumber(ind.id)), Not(IsText(ind.id)), nonzero)))
-
+        if ind.is_input:  # ratio rows are formulas: nothing typed to check
+            fields = _row_fields(ind, level_name)
+            for cond in row_conditions(spec, ind, concerns):
+                add(cond, spec.checks[cond.id].message, fields)
     for rule in spec.rules:
-        severity = rule.severity
-        if severity not in LIVE_SEVERITIES:
-            continue
-        if rule.kind == "blank_if":
-            if not concerned(spec[rule.when]):
-                continue
-            for row in rule.rows:
-                if not concerned(spec[row]):
-                    continue
-                test = AllOf((IsNumber(rule.when), Compare("=", Value(rule.when), rule.equals),
-                            IsNumber(row), Compare("<>", Value(row), 0)))
-                fields = {"when_label": row_ref([rule.when]), "when": Value(rule.when),
-                          "label": row_ref([row]), "value": Value(row)}
-                add(LiveCheck(rule.id, severity, row, test, _render(rule.message, fields)))
-            continue
-        left = tuple(i for i in rule.left if concerned(spec[i]))
-        right = tuple(i for i in rule.right if concerned(spec[i]))
-        if not left or not right:
-            continue
-        fields = {"left_label": row_ref(left), "left": Sum(left), "right_label": row_ref(right), "right": Sum(right)}
-        add(LiveCheck(rule.id, severity, left[0], _broken(rule.kind, left, right), _render(rule.message, fields)))
+        for cond in rule_conditions(spec, rule, concerns, outside_blank=True):
+            add(cond, rule.message, _rule_fields(spec, rule, cond))
     return checks
 
 
-def _broken(kind: str, left: tuple, right: tuple) -> Expr:
-    """Whether `left <kind> right` (`le`, `ge`, `eq`) is broken, decided as the reader does (`rules.py`).
-
-    Both sides must hold a number. Blank is not zero: the sum of a side with a blank row is only a lower
-    bound, so `le` is broken when the known left exceeds a complete right, `ge` the other way round, and
-    `eq` when either is.
-    """
-    both = (Compare(">", Count(left), 0), Compare(">", Count(right), 0))
-    if kind == "eq" and len(left) == 1 and len(right) == 1:
-        return AllOf(both + (Differs(Sum(left), Sum(right)),))
-    left_over = _all(_complete(right) + (Exceeds(Sum(left), Sum(right)),))
-    right_over = _all(_complete(left) + (Exceeds(Sum(right), Sum(left)),))
-    if kind == "le":
-        return AllOf(both + (left_over,))
-    if kind == "ge":
-        return AllOf(both + (right_over,))
-    return AllOf(both + (AnyOf((left_over, right_over)),))
+def _row_fields(ind: Indicator, level_name: str) -> dict:
+    return {"label": row_ref([ind.id]), "value": Value(ind.id), "unit": ind.unit, "level": level_name,
+            "choices": ", ".join(f"{code} = {text}" for code, text in ind.choices)}
 
 
-def _complete(ids: tuple) -> tuple:
-    """The test that every row of a side holds a number; none for one row (`both` tests it already)."""
-    return (Compare("=", Count(ids), len(ids)),) if len(ids) > 1 else ()
-
-
-def _all(tests: tuple) -> Expr:
-    return tests[0] if len(tests) == 1 else AllOf(tests)
+def _rule_fields(spec: FormSpec, rule, cond) -> dict:
+    if rule.kind == "blank_if":
+        return {"when_label": row_ref([rule.when]), "when": row_value(spec, rule.when),
+                "label": row_ref([cond.row]), "value": row_value(spec, cond.row)}
+    left = tuple(row_value(spec, i) for i in cond.left)
+    right = tuple(row_value(spec, i) for i in cond.right)
+    return {"left_label": row_ref(cond.left), "left": Sum(left), "right_label": row_ref(cond.right),
+            "right": Sum(right)}

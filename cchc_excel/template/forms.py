@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from cchc_excel.core.kinds import CODED_KINDS, QUANTITY_KINDS
+from cchc_excel.spec.expr import Ratio, Value, is_number
 from cchc_excel.template.metadata import defined_name
-from cchc_excel.template.checks import is_number, row_formulas
+from cchc_excel.template.checks import row_formulas
 from cchc_excel.template.styles import (BORDER_COLOR, CHECK_FONT, COMMENT_BORDER, COMMENT_FILL, FOOTER_SHEET_AND_PAGE,
                                         FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL, merged_line, print_setup,
                                         row_height, text_lines)
@@ -86,17 +87,19 @@ def layout(spec) -> dict:
     return cells
 
 
+def _ratio(ind) -> Ratio:
+    return Ratio(Value(ind.numerator), Value(ind.denominator))
+
+
 def ratio_value(values: dict, ind) -> float | None:
-    """The cached result of a ratio formula: blank unless both operands are numbers and the denominator is not 0."""
-    num, den = values.get(ind.numerator), values.get(ind.denominator)
-    if not (is_number(num) and is_number(den)) or den == 0:
-        return None
-    return round(num / den * 100, 2)
+    """The cached result of a ratio formula (`spec.expr.ratio`): blank unless both operands are numbers and
+    the denominator is not 0."""
+    return _ratio(ind).ev(values)
 
 
 def ratio_formula(ind, ref) -> str:
-    num, den = ref(ind.numerator), ref(ind.denominator)
-    return f'=IF(AND(ISNUMBER({num}),ISNUMBER({den})),IF({den}=0,"",ROUND({num}/{den}*100,2)),"")'
+    """The formula of a ratio row's cell: the same tree as `ratio_value`, rendered for Excel."""
+    return "=" + _ratio(ind).xl(ref)
 
 
 _CHOICE_BREAK = re.compile(r"(=\s*\d+\s*;?)\s+(?=\S)")
@@ -220,11 +223,33 @@ def _fmt(styles, *, bold=False, italic=False, grey=False, align=None, fill=None,
 def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
     sheet, row = ctx.cells[ind.id]
     concerned = ctx.concerned(ind)
-    grey = not concerned
+    unit_text = unit_display(ind)
+    _label_cells(ws, styles, ind, row, not concerned, unit_text)
+    _value_cell(ws, styles, ind, row, ctx, ref, concerned)
+    note = ctx.notes.get(ind.id, "")
+    # Text format: a note typed as "15/6" or "02" stays what was typed, not a date or a number.
+    note_fmt = _fmt(styles, grey=not concerned, italic=ind.italic, locked=not concerned or ind.kind == "header",
+                    num_format="@")
+    if note:
+        ws.write_string(row, COL_NOTE, note, note_fmt)
+    else:
+        ws.write_blank(row, COL_NOTE, None, note_fmt)
+    _check_cells(ws, styles, ind, row, ctx, ref)
     bold = ind.kind == "header"
-    italic = ind.italic
-    common = {"bold": bold, "italic": italic, "grey": grey}
+    lines = max(
+        text_lines(ind.full_label, WIDTHS[COL_LABEL], 12, bold),
+        text_lines(unit_text, WIDTHS[COL_UNIT], 12, bold),
+        text_lines(note, WIDTHS[COL_NOTE], 12, False) if note else 1,
+    )
+    ws.set_row(row, row_height(lines))
+    if ind.kind != "header":
+        workbook.define_name(defined_name(ind.id), f"='{sheet}'!$D${row + 1}")
 
+
+def _label_cells(ws, styles, ind, row: int, grey: bool, unit_text: str):
+    """STT, label (its note in italic) and unit."""
+    bold, italic = ind.kind == "header", ind.italic
+    common = {"bold": bold, "italic": italic, "grey": grey}
     ws.write_string(row, COL_STT, f"{ind.code}.", _fmt(styles, **common))
     label_fmt = _fmt(styles, **common)
     if ind.note and not italic:
@@ -234,9 +259,12 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
         ws.write_rich_string(row, COL_LABEL, plain, ind.label + " ", slanted, ind.note, label_fmt)
     else:
         ws.write_string(row, COL_LABEL, ind.full_label, label_fmt)
-    unit_text = unit_display(ind)
     ws.write_string(row, COL_UNIT, unit_text, _fmt(styles, align="center", **common))
 
+
+def _value_cell(ws, styles, ind, row: int, ctx: FormContext, ref, concerned: bool):
+    """The value cell: blank for a header, the ratio formula, or an input cell with its validation."""
+    grey, italic = not concerned, ind.italic
     value = ctx.values.get(ind.id)
     commented = ind.id in ctx.comments
     if ind.kind == "header":
@@ -262,16 +290,10 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
                          {"author": "Người kiểm tra", "x_scale": 2.5, "y_scale": 1.6, "font_name": "Times New Roman",
                           "font_size": 11})
 
-    note = ctx.notes.get(ind.id, "")
-    # Text format: a note typed as "15/6" or "02" stays what was typed, not a date or a number.
-    note_fmt = _fmt(styles, grey=grey, italic=italic, locked=not concerned or bold, num_format="@")
-    if note:
-        ws.write_string(row, COL_NOTE, note, note_fmt)
-    else:
-        ws.write_blank(row, COL_NOTE, None, note_fmt)
 
-    checks = ctx.checks.get(ind.id, [])
-    text_f, errors_f, warnings_f = row_formulas(checks, ref)
+def _check_cells(ws, styles, ind, row: int, ctx: FormContext, ref):
+    """The live checks: their messages (column I) and counts of errors and warnings (G, H)."""
+    text_f, errors_f, warnings_f = row_formulas(ctx.checks.get(ind.id, []), ref)
     text, errors, warnings = ctx.results[ind.id]
     if text_f:
         ws.write_formula(row, COL_CHECK, text_f, styles.text, text)
@@ -280,15 +302,6 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
         ws.write_formula(row, COL_ERRORS, errors_f, styles.counter, errors)
     if warnings_f:
         ws.write_formula(row, COL_WARNINGS, warnings_f, styles.counter, warnings)
-
-    lines = max(
-        text_lines(ind.full_label, WIDTHS[COL_LABEL], 12, bold),
-        text_lines(unit_text, WIDTHS[COL_UNIT], 12, bold),
-        text_lines(note, WIDTHS[COL_NOTE], 12, False) if note else 1,
-    )
-    ws.set_row(row, row_height(lines))
-    if ind.kind != "header":
-        workbook.define_name(defined_name(ind.id), f"='{sheet}'!$D${row + 1}")
 
 
 def _validate(ws, row, ind):
