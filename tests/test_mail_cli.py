@@ -80,7 +80,8 @@ def test_send_twice_sends_once_and_resend_sends_one(tmp_path, base, server):  # 
     assert "Tổng: 5 đơn vị, đã gửi 3, gửi không được 0, đã gửi từ trước 0, không có email 2." in first.output
     assert set(server.by_unit()) == set(WITH_EMAIL)
     rcpts, msg = server.by_unit()["22240"]
-    assert msg["Subject"] == "[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – Phường Tam Quan Bắc"
+    assert msg["Subject"] == ("[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – UBND phường Tam Quan Bắc – "
+                              "hạn gửi 30/12/2099")
     assert "chậm nhất ngày 30/12/2099" in msg.get_body(("plain",)).get_content()
     name, _, data = attachment(msg)
     assert name == "22240_phuong-tam-quan-bac_2023-Q2.xlsx" and workbook_meta(data)["period"] == "2023-Q2"
