@@ -301,3 +301,14 @@ def test_a_library_error_a_command_let_through_is_one_line(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli_module.main()
     assert e.value.code == 1 and capsys.readouterr().err == "Lỗi: hộp thư hỏng\n"
+
+
+def test_collect_attachment_nested_too_deep_gets_a_line_and_exit_1(tmp_path):
+    inner = make_msg([(BOOK_A, XLSX, "sau.xlsx")])
+    for _ in range(10):
+        outer = make_msg([], subject="Fwd")
+        outer.add_attachment(inner)  # message/rfc822
+        inner = outer
+    result = invoke("collect", write_eml(tmp_path / "m.eml", inner), "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "lồng nhau quá 8 lớp" in result.output and "Tổng: đã lưu 0, trùng 0, bỏ qua 0, lỗi 1." in result.output
