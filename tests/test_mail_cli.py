@@ -7,8 +7,10 @@ duplicates.
 
 from __future__ import annotations
 
+import email
 import json
 import mailbox
+from email.policy import default as POLICY
 from pathlib import Path
 
 import pytest
@@ -312,3 +314,12 @@ def test_collect_attachment_nested_too_deep_gets_a_line_and_exit_1(tmp_path):
     result = invoke("collect", write_eml(tmp_path / "m.eml", inner), "-o", tmp_path / "out")
     assert result.exit_code == 1
     assert "lồng nhau quá 8 lớp" in result.output and "Tổng: đã lưu 0, trùng 0, bỏ qua 0, lỗi 1." in result.output
+
+
+def test_distribute_basis_is_named_in_the_letter(tmp_path, base):
+    basis = "Công văn số 123/UBND-NV ngày 01/6/2023 của UBND thị xã Hoài Nhơn"
+    result = invoke(*base, "--basis", basis)
+    assert result.exit_code == 0, result.output
+    eml = next((tmp_path / "thu-gui").glob("22240_*.eml"))
+    body = email.message_from_bytes(eml.read_bytes(), policy=POLICY).get_body().get_content()
+    assert f"Thực hiện {basis}, đề nghị đơn vị" in body

@@ -55,6 +55,9 @@ def _is_loopback(host: str) -> bool:
               help='Người gửi, ví dụ "Phòng Nội vụ <noivu@example.gov.vn>"; bắt buộc khi gửi (--send).')
 @click.option("--deadline", metavar="NGÀY", help="Hạn gửi lại (dd/mm/yyyy); mặc định theo kỳ báo cáo.")
 @click.option("--contact", metavar="LIÊN_HỆ", help="Người, số điện thoại liên hệ ghi trong thư.")
+@click.option("--basis", metavar="CĂN_CỨ",
+              help='Văn bản của đơn vị gửi yêu cầu báo cáo, nêu trong thư, ví dụ "Công văn số 123/UBND-NV '
+                   'ngày 01/6/2023 của UBND thị xã Hoài Nhơn".')
 @click.option("--unit", "unit_code", metavar="MÃ",
               help="Chỉ gửi các đơn vị trực thuộc đơn vị này (như --unit của cchc aggregate); "
                    "mặc định: cả danh sách.")
@@ -74,8 +77,8 @@ def _is_loopback(host: str) -> bool:
 @click.option("--ssl", "use_ssl", is_flag=True, help="Kết nối SMTP qua SSL/TLS ngay từ đầu.")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.pass_context
-def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code, spec, sheet_password, send,
-               resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
+def distribute(ctx, roster, period, outbox, sender, deadline, contact, basis, unit_code, spec, sheet_password,
+               send, resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
     """Soạn và gửi biểu mẫu của kỳ báo cáo cho từng đơn vị qua email.
 
     Mỗi đơn vị có email trong danh sách nhận một thư (.eml trong THƯ_MỤC) kèm biểu mẫu riêng, nêu kỳ báo
@@ -125,7 +128,7 @@ def distribute(ctx, roster, period, outbox, sender, deadline, contact, unit_code
     with library_errors():
         result = distribute_templates(roster_obj, period_obj, outbox, spec_obj, sender=sender,
                                       deadline=deadline_date, contact=contact, unit_code=unit_code, smtp=smtp,
-                                      resend=resend, template_password=sheet_password)
+                                      resend=resend, template_password=sheet_password, basis=basis)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
