@@ -50,6 +50,12 @@ def file_lock(path: str | Path, *, stale_after: float = STALE_AFTER, wait: float
             else:
                 time.sleep(_POLL)
             continue
+        except PermissionError as e:
+            # Windows refuses to create a file whose deletion by its last holder is still pending.
+            if os.name != "nt" or time.monotonic() > give_up:
+                raise CchcError(f"{lock}: không tạo được tệp khóa ({e.strerror or e})") from e
+            time.sleep(_POLL)
+            continue
         except OSError as e:
             raise CchcError(f"{lock}: không tạo được tệp khóa ({e.strerror or e})") from e
         break

@@ -4,8 +4,9 @@ For every reporting unit of a roster that has an email address, `distribute` wri
 template (as `cchc template --roster` makes it) and a Vietnamese message with that template attached,
 `<code>_<slug>_<period>.eml`, into the outbox folder. With SMTP settings it also sends them, one
 connection for the batch, and records every attempt in the ledger `da-gui.csv` of the outbox, so that
-a second run sends nothing twice; `resend` sends chosen units again. A failure for one unit is recorded
-and reported, and the others still go.
+a second run sends nothing twice; `resend` sends chosen units again. Each send holds the ledger's lock
+(`core.lock`) and reads the ledger again first, so that two runs at once never send a unit twice. A
+failure for one unit is recorded and reported, and the others still go.
 
 Drafts written without sending carry `X-Unsent: 1`: Outlook opens them as a message ready to send.
 """
@@ -363,17 +364,29 @@ def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_ad
     except CchcError as e:
         raise CchcError(f"{e} Chưa gửi thư nào; các thư đã soạn nằm trong {result.outbox}.") from e
     state = {"down": ""}
+    ledger, ours = result.outbox / LEDGER_NAME, None  # the ledger as this run last left it
     try:
         for draft, data in built:
-            with file_lock(result.outbox / LEDGER_NAME):
-                other = _sent_meanwhile(result, draft.code, draft.code in resend, known)
+            with file_lock(ledger):
+                other = None if _file_id(ledger) == ours else _sent_meanwhile(
+                    result, draft.code, draft.code in resend, known)
                 if other is not None:
                     result.already_sent.append(other)
                     continue
                 delivery = _send_one(result, mailer, draft, data, from_addr, draft.code in resend, state)
                 _record(result, draft, delivery)
+                ours = _file_id(ledger)
     finally:
         mailer.close()
+
+
+def _file_id(path: Path):
+    """What tells whether another run rewrote the ledger (every write renames a new file into place)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _sent_meanwhile(result: DistributeResult, code: str, resending: bool, known: set):
