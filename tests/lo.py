@@ -55,8 +55,9 @@ def _env(home: Path) -> dict:
     return env
 
 
-def convert(paths, fmt: str, outdir, *, timeout: float = 180):
+def convert(paths, fmt: str, outdir, *, timeout: float = 180, infilter: str | None = None):
     """Convert `paths` (one path or a list) to `fmt` in `outdir`; returns the output path(s).
+    `infilter` is soffice's `--infilter` (for a CSV: `CSV:59,34,76,1,...`, the import options).
 
     Raises:
         RuntimeError: when soffice fails or an expected output is missing (with soffice's output).
@@ -76,7 +77,8 @@ def convert(paths, fmt: str, outdir, *, timeout: float = 180):
             shutil.copyfile(src, dst)
             copies.append(dst)
         cmd = [SOFFICE, "--headless", "--norestore", "--nolockcheck", "--nodefault",
-               f"-env:UserInstallation=file://{tmp / 'profile'}", "--convert-to", fmt,
+               f"-env:UserInstallation=file://{tmp / 'profile'}",
+               *([f"--infilter={infilter}"] if infilter else []), "--convert-to", fmt,
                "--outdir", str(outdir), *map(str, copies)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(tmp))
     outputs = [outdir / f"{src.stem}.{suffix}" for src in sources]

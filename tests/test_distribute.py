@@ -191,7 +191,7 @@ def test_message_headers_body_and_attachment(tmp_path):
     assert raw.isascii()
     back = email.message_from_bytes(raw, policy=POLICY)
     assert back["Subject"] == ("[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – "
-                               "Phường Tam Quan Bắc, \"TX\" Bcc: ke-xau@example.vn")
+                               "UBND phường Tam Quan Bắc, \"TX\" Bcc: ke-xau@example.vn – hạn gửi 20/06/2023")
     assert "Bcc" not in back and back["Bcc"] is None
     assert [a.addr_spec for a in back["To"].addresses] == ["tqbac@example.vn", "vt@example.vn"]
     assert back["To"].addresses[0].display_name.startswith("Phường Tam Quan Bắc, \"TX\"")
@@ -200,7 +200,7 @@ def test_message_headers_body_and_attachment(tmp_path):
     assert back["Message-ID"].endswith("@hoainhon.example.vn>") and back["Date"].datetime.day == 2
     assert back["X-Unsent"] is None
     body = back.get_body(("plain",)).get_content()
-    for text in ("Kính gửi: Phường Tam Quan Bắc", "Quý II/2023", "từ ngày 15/03/2023 đến hết ngày 14/06/2023",
+    for text in ("Kính gửi: UBND phường Tam Quan Bắc", "Quý II/2023", "từ ngày 15/03/2023 đến hết ngày 14/06/2023",
                  "chậm nhất ngày 20/06/2023", "trả lời thư này, đính kèm tệp đã điền",
                  "Giữ nguyên tên các trang tính", "liên hệ: Chị Lan, 0256 3861 234"):
         assert text in body
@@ -300,7 +300,8 @@ def test_send_then_nothing_twice_then_resend_one(tmp_path, roster, server):
     assert all(frm == "noivu@hoainhon.example.vn" for frm, _, _ in server.messages)
     rcpts, msg = got["22240"]
     assert rcpts == ["tqbac@example.vn"]
-    assert msg["Subject"] == "[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – Phường Tam Quan Bắc"
+    assert msg["Subject"] == ("[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – UBND phường Tam Quan Bắc – "
+                              "hạn gửi 20/06/2023")
     assert msg["X-Unsent"] is None and msg["From"].addresses[0].addr_spec == "noivu@hoainhon.example.vn"
     name, ctype, data = attachment(msg)
     assert (name, ctype) == ("22240_phuong-tam-quan-bac_2023-Q2.xlsx", XLSX_MIME)

@@ -7,8 +7,10 @@ duplicates.
 
 from __future__ import annotations
 
+import email
 import json
 import mailbox
+from email.policy import default as POLICY
 from pathlib import Path
 
 import pytest
@@ -80,7 +82,8 @@ def test_send_twice_sends_once_and_resend_sends_one(tmp_path, base, server):  # 
     assert "Tổng: 5 đơn vị, đã gửi 3, gửi không được 0, đã gửi từ trước 0, không có email 2." in first.output
     assert set(server.by_unit()) == set(WITH_EMAIL)
     rcpts, msg = server.by_unit()["22240"]
-    assert msg["Subject"] == "[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – Phường Tam Quan Bắc"
+    assert msg["Subject"] == ("[CCHC] Biểu mẫu thống kê CCHC Quý II/2023 – UBND phường Tam Quan Bắc – "
+                              "hạn gửi 30/12/2099")
     assert "chậm nhất ngày 30/12/2099" in msg.get_body(("plain",)).get_content()
     name, _, data = attachment(msg)
     assert name == "22240_phuong-tam-quan-bac_2023-Q2.xlsx" and workbook_meta(data)["period"] == "2023-Q2"
@@ -300,3 +303,23 @@ def test_a_library_error_a_command_let_through_is_one_line(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli_module.main()
     assert e.value.code == 1 and capsys.readouterr().err == "Lỗi: hộp thư hỏng\n"
+
+
+def test_collect_attachment_nested_too_deep_gets_a_line_and_exit_1(tmp_path):
+    inner = make_msg([(BOOK_A, XLSX, "sau.xlsx")])
+    for _ in range(10):
+        outer = make_msg([], subject="Fwd")
+        outer.add_attachment(inner)  # message/rfc822
+        inner = outer
+    result = invoke("collect", write_eml(tmp_path / "m.eml", inner), "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "lồng nhau quá 8 lớp" in result.output and "Tổng: đã lưu 0, trùng 0, bỏ qua 0, lỗi 1." in result.output
+
+
+def test_distribute_basis_is_named_in_the_letter(tmp_path, base):
+    basis = "Công văn số 123/UBND-NV ngày 01/6/2023 của UBND thị xã Hoài Nhơn"
+    result = invoke(*base, "--basis", basis)
+    assert result.exit_code == 0, result.output
+    eml = next((tmp_path / "thu-gui").glob("22240_*.eml"))
+    body = email.message_from_bytes(eml.read_bytes(), policy=POLICY).get_body().get_content()
+    assert f"Thực hiện {basis}, đề nghị đơn vị" in body

@@ -48,6 +48,9 @@ def _sender(text: str) -> str:
         help='Người gửi, ví dụ "Phòng Nội vụ <noivu@example.gov.vn>"; bắt buộc khi gửi (--send).')
 @option("--deadline", type=Parsed(parse_date, "NGÀY"), help="Hạn gửi lại (dd/mm/yyyy); mặc định theo kỳ báo cáo.")
 @option("--contact", metavar="LIÊN_HỆ", help="Người, số điện thoại liên hệ ghi trong thư.")
+@option("--basis", metavar="CĂN_CỨ",
+        help='Văn bản của đơn vị gửi yêu cầu báo cáo, nêu trong thư, ví dụ "Công văn số 123/UBND-NV ngày '
+             '01/6/2023 của UBND thị xã Hoài Nhơn".')
 @spec_option
 @sheet_password_option()
 @option("--send", is_flag=True, help="Gửi thư qua máy chủ thư (SMTP); không có thì chỉ soạn thư.")
@@ -62,8 +65,8 @@ def _sender(text: str) -> str:
 @json_option("kết quả (thư đã soạn, đã gửi, gửi không được, đơn vị không có email)")
 @old_spelling("--unit", "under")
 @click.pass_context
-def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, spec, sheet_password, send,
-               resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
+def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, basis, spec, sheet_password,
+               send, resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
     """Soạn và gửi biểu mẫu của kỳ báo cáo cho từng đơn vị qua email.
 
     Mỗi đơn vị có email trong danh sách nhận một thư (.eml trong THƯ_MỤC) kèm biểu mẫu riêng, nêu kỳ báo
@@ -90,7 +93,7 @@ def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, sp
     with library_errors():
         result = distribute_templates(roster, period, outbox, spec, sender=sender, deadline=deadline,
                                       contact=contact, unit_code=under, smtp=smtp, resend=resend,
-                                      template_password=sheet_password)
+                                      template_password=sheet_password, basis=basis)
     if as_json:
         echo_json(result.to_dict())
     else:

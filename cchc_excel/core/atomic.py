@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -71,16 +72,25 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
 # ---------------------------------------------------------------------------------------------------
 # CSV logs (`manifest.csv` of collect, `da-gui.csv` of distribute): appended to, read back.
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet takes a cell for a formula when it starts with one of these. The cell may start at the
+# start of a field or, when the file is opened with another separator than ours (Excel in Vietnam often
+# splits on `;`), after any separator or quote inside a field: OWASP's CSV-injection guidance. So a `'`
+# goes before every such start, and before a `'` there, which makes the escape reversible.
+_FORMULA_START = "=+-@\t\r'"
+_CELL_START = r"(?:^|(?<=[,;\t|\"\r\n]))"
+_ESCAPE = re.compile(_CELL_START + f"(?=[{re.escape(_FORMULA_START)}])")
+_UNESCAPE = re.compile(_CELL_START + f"'(?=[{re.escape(_FORMULA_START)}])")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
 
 def csv_safe(value: str) -> str:
-    """Keep Excel from reading a text cell as a formula (a leading `'`); `csv_unsafe` undoes it."""
-    return "'" + value if value.startswith(_FORMULA_START) or value.startswith("'") else value
+    """`value` with a `'` before every place a spreadsheet could start a formula (`Xã E;=1+1` becomes
+    `Xã E;'=1+1`); a plain number such as `-5` is left as it is. `csv_unsafe` undoes it."""
+    return value if _NUMBER.match(value) else _ESCAPE.sub("'", value)
 
 
 def csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START + ("'",)) else value
+    return _UNESCAPE.sub("", value)
 
 
 def append_csv(path: str | Path, columns: tuple, rows, text_columns: tuple = ()) -> Path:
@@ -88,8 +98,8 @@ def append_csv(path: str | Path, columns: tuple, rows, text_columns: tuple = ())
     renamed into place, so an interrupted append leaves the old lines intact.
 
     A new file starts with a UTF-8 BOM (so that Excel reads Vietnamese right) and the header `columns`;
-    lines end with CRLF, and an old last line that lost its line end gets one back. Values of
-    `text_columns` go through `csv_safe`.
+    lines end with CRLF, and an old last line that lost its line end gets one back. Every field is
+    quoted, and values of `text_columns` go through `csv_safe`.
     """
     path = Path(path)
     if path.exists():
@@ -99,7 +109,7 @@ def append_csv(path: str | Path, columns: tuple, rows, text_columns: tuple = ())
     else:
         old = ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8")
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(
+    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL).writerows(
         [csv_safe(row[c]) if c in text_columns else row[c] for c in columns] for row in rows)
     return write_bytes_atomic(path, old + buf.getvalue().encode("utf-8"))
 

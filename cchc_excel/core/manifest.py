@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_excel.core.atomic import append_csv, read_csv_log
+from cchc_excel.core.lock import file_lock
 from cchc_excel.errors import CchcError
 
 MANIFEST_NAME = "manifest.csv"
@@ -59,6 +60,8 @@ def read_manifest(dir: Path) -> dict[str, SavedAttachment]:
 
 
 def write_manifest(out_dir: Path, new: list[SavedAttachment]) -> None:
-    """Append `new` to `out_dir/manifest.csv` (made, with its header, when there is none)."""
+    """Append `new` to `out_dir/manifest.csv` (made, with its header, when there is none), under the
+    manifest's lock: two runs appending at once both keep their rows."""
     rows = [{**s.to_dict(), "date": s.date.isoformat() if s.date else ""} for s in new]
-    append_csv(out_dir / MANIFEST_NAME, MANIFEST_COLUMNS, rows, _TEXT_COLUMNS)
+    with file_lock(Path(out_dir) / MANIFEST_NAME):
+        append_csv(out_dir / MANIFEST_NAME, MANIFEST_COLUMNS, rows, _TEXT_COLUMNS)

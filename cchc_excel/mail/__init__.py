@@ -1,4 +1,5 @@
-"""The quarter's email round trip: drafting and sending each unit its template (`distribute`, `smtp`),
+"""The quarter's email round trip: drafting and sending each unit its template (`distribute`, `message`,
+`smtp`),
 collecting the attachments of replies (`collect`, `inbox`).
 
 May import every stage before it.

@@ -8,6 +8,7 @@ Problems with one message or one source are reported as data and never stop the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -18,7 +19,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Iterable
 
-from cchc_excel.mail.inbox import (BASE64_DEFECTS, attachment_name, header, leaf_parts,
+from cchc_excel.mail.inbox import (BASE64_DEFECTS, MAX_NESTING, attachment_name, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.core.text import SPREADSHEET_SUFFIXES, clean_text
@@ -35,6 +36,8 @@ SPREADSHEET_MIME = {
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
 }
 DEFAULT_STEM = "tep-dinh-kem"
+TOO_DEEP = (f"có phần thư lồng nhau quá {MAX_NESTING} lớp (thư chuyển tiếp trong thư chuyển tiếp…): tệp "
+            f"đính kèm trong đó chưa được lưu, hãy mở thư và lưu tay")
 MAX_NAME_BYTES = 180  # leaves room for "-NNN" and stays far below the usual 255-byte limit
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{d}" for p in ("COM", "LPT") for d in "0123456789¹²³"
@@ -116,14 +119,21 @@ def safe_filename(name: str, default_ext: str = ".xlsx") -> str:
     return stem.rstrip(" .") + ext
 
 
-def _unique_name(name: str, taken: set[str], out_dir: Path) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`, ... the first not taken (case-insensitively) nor on disk."""
+def _claim_name(name: str, taken: set[str], out_dir: Path) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`, ... the first not taken (case-insensitively) nor on disk,
+    claimed by creating it empty with an exclusive create: another run saving into the same folder at
+    the same time can never get the same name (the file's bytes replace the empty one afterwards)."""
     stem, ext = _split_ext(name)
     candidate, n = name, 1
-    while candidate.casefold() in taken or os.path.lexists(out_dir / candidate):
+    while True:
+        if candidate.casefold() not in taken:
+            try:
+                os.close(os.open(out_dir / candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                return candidate
+            except FileExistsError:  # on disk already (ours from before, or another run's just now)
+                taken.add(candidate.casefold())
         n += 1
         candidate = f"{stem}-{n}{ext}"
-    return candidate
 
 
 # ---------------------------------------------------------------- files
@@ -144,7 +154,10 @@ class _Collector:
         issues += [date_problem] if date_problem else []
         env = _Envelope(source, sender(msg), date, subject, header(msg, "Message-ID"))
         for part, part_subject in leaf_parts(msg, subject):
-            self.attachment(part, replace(env, subject=part_subject), issues)
+            if part is None:
+                issues += [TOO_DEEP] if TOO_DEEP not in issues else []
+            else:
+                self.attachment(part, replace(env, subject=part_subject), issues)
         if issues:
             shown = f" (tiêu đề «{subject}»)" if subject else ""
             self.result.problems.append(f"{source}{shown}: thư bị lỗi: " + "; ".join(issues))
@@ -172,18 +185,29 @@ class _Collector:
         if sha in self.by_sha:
             self.result.duplicates.append(SavedAttachment(saved_name=self.by_sha[sha], **record))
             return
-        saved = _unique_name(safe_filename(name, SPREADSHEET_MIME.get(ctype, ".xlsx")),
-                             self.taken, self.out_dir)
-        target = self.out_dir / saved
-        if target.parent != self.out_dir or Path(saved).name != saved or saved in (".", ".."):
-            raise CchcError(f"{target}: tên tệp không an toàn")  # cannot happen: safe_filename
-        try:
-            write_bytes_atomic(target, data)
-        except OSError as e:
-            raise CchcError(f"{target}: không ghi được tệp ({e.strerror or e})") from e
-        self.taken.add(saved.casefold())
+        saved = self._save(safe_filename(name, SPREADSHEET_MIME.get(ctype, ".xlsx")), data)
         self.by_sha[sha] = saved
         self.result.saved.append(SavedAttachment(saved_name=saved, **record))
+
+    def _save(self, name: str, data: bytes) -> str:
+        """Save `data` under `name` or the first free variant of it; the name saved."""
+        if (self.out_dir / name).parent != self.out_dir or Path(name).name != name or name in (".", ".."):
+            raise CchcError(f"{self.out_dir / name}: tên tệp không an toàn")  # cannot happen: safe_filename
+        try:
+            saved = _claim_name(name, self.taken, self.out_dir)
+        except OSError as e:
+            raise CchcError(f"{self.out_dir / name}: không ghi được tệp ({e.strerror or e})") from e
+        target = self.out_dir / saved
+        self.taken.add(saved.casefold())
+        try:
+            write_bytes_atomic(target, data)
+        except BaseException as e:
+            with contextlib.suppress(OSError):
+                os.unlink(target)  # the empty claim
+            if isinstance(e, OSError):
+                raise CchcError(f"{target}: không ghi được tệp ({e.strerror or e})") from e
+            raise
+        return saved
 
 
 def collect(sources: Iterable[Path], out_dir: Path, *,

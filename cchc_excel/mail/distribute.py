@@ -4,8 +4,9 @@ For every reporting unit of a roster that has an email address, `distribute` wri
 template (as `cchc template --roster` makes it) and a Vietnamese message with that template attached,
 `<code>_<slug>_<period>.eml`, into the outbox folder. With SMTP settings it also sends them, one
 connection for the batch, and records every attempt in the ledger `da-gui.csv` of the outbox, so that
-a second run sends nothing twice; `resend` sends chosen units again. A failure for one unit is recorded
-and reported, and the others still go.
+a second run sends nothing twice; `resend` sends chosen units again. Each send holds the ledger's lock
+(`core.lock`) and reads the ledger again first, so that two runs at once never send a unit twice. A
+failure for one unit is recorded and reported, and the others still go.
 
 Drafts written without sending carry `X-Unsent: 1`: Outlook opens them as a message ready to send.
 """
@@ -17,29 +18,26 @@ import re
 import smtplib
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Iterable
 
 from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
-from cchc_excel.core.text import clean_text, vn_date
+from cchc_excel.core.lock import file_lock
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.mail.message import (XLSX_TYPE, build_message, is_address, message_body,  # noqa: F401
+                                     message_bytes, official_name, parse_sender, sender_name, vn_date)
 from cchc_excel.mail.smtp import Mailer, SmtpSettings, error_text, server_text
-from cchc_excel.spec.model import FormSpec
 from cchc_excel.spec.loader import load_spec
+from cchc_excel.spec.model import FormSpec
 
 LEDGER_NAME = "da-gui.csv"
 LEDGER_COLUMNS = ("ky_bao_cao", "ma_don_vi", "ten_don_vi", "email", "message_id", "thoi_gian",
                   "trang_thai", "chi_tiet", "tep_thu")
 OK, FAILED = "ok", "loi"
-XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _TEXT_COLUMNS = ("ten_don_vi", "email", "chi_tiet", "tep_thu", "ma_don_vi")
-_ADDR_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _DATE_RE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 
 
@@ -143,11 +141,6 @@ def parse_date(text: str) -> date:
     raise CchcError(f"Không hiểu ngày {text!r}: hãy ghi dd/mm/yyyy (20/06/2023) hoặc yyyy-mm-dd.")
 
 
-def is_address(addr: str) -> bool:
-    """A plain ASCII `local@domain.tld` address."""
-    return bool(_ADDR_RE.match(addr)) and len(addr) <= 254
-
-
 def parse_recipients(text: str) -> tuple[list[str], list[str]]:
     """The valid and the invalid addresses of a roster's email cell (`a@x.vn; b@x.vn`, `Tên <a@x.vn>`)."""
     good, bad = [], []
@@ -160,98 +153,11 @@ def parse_recipients(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(good)), bad
 
 
-def parse_sender(text: str) -> tuple[str, str]:
-    """(`From` header value, envelope address) from `Tên <addr>` or `addr`.
-
-    Raises:
-        CchcError: when there is no valid address.
-    """
-    m = re.match(r"^\s*([^<>]*?)\s*<\s*([^<>\s]+)\s*>\s*$", text or "", re.S)  # a comma in the name is fine
-    if m:
-        name, addr = m.group(1).strip().strip('"'), m.group(2)
-    else:
-        name, addr = ("", "") if re.search("[<>]", text or "") else parseaddr(text or "")
-    if not is_address(addr):
-        raise CchcError(f"Địa chỉ người gửi {text!r} không hợp lệ (ví dụ đúng: "
-                        f"\"Phòng Nội vụ <noivu@example.gov.vn>\").")
-    return (str(Address(display_name=name.strip(), addr_spec=addr)) if name.strip() else addr), addr
-
-
 def eml_name(unit: Unit, period: Period) -> str:
     """`22240_phuong-tam-quan-bac_2023-Q2.eml`: the template's name with `.eml`."""
     from cchc_excel.template.build import template_filename  # lazy: xlsxwriter is not needed to collect
 
     return template_filename(unit, period).removesuffix(".xlsx") + ".eml"
-
-
-# ---------------------------------------------------------------- the message
-
-def message_body(unit: Unit, period: Period, window: tuple, deadline: date, filename: str,
-                 contact: str | None = None) -> str:
-    """The Vietnamese text of the message to one unit."""
-    start, end = window
-    lines = [
-        f"Kính gửi: {unit.name}",
-        "",
-        f"Gửi kèm thư này là biểu mẫu thống kê số liệu cải cách hành chính (CCHC) {period.label} "
-        f"dành riêng cho đơn vị (tệp {filename}).",
-        "",
-        "Đề nghị đơn vị:",
-        "1. Mở tệp bằng Excel, LibreOffice hoặc WPS và nhập số liệu vào các ô để trống của từng biểu mẫu. "
-        "Các ô bị khóa là ô tự tính hoặc không thuộc cấp của đơn vị; ô nhập chưa đúng được báo ngay "
-        "khi nhập.",
-        f"2. Số liệu tính từ ngày {vn_date(start)} đến hết ngày {vn_date(end)}.",
-        f"3. Gửi lại chậm nhất ngày {vn_date(deadline)} bằng cách trả lời thư này, đính kèm tệp đã điền.",
-        "4. Giữ nguyên tên các trang tính (sheet), không thêm, xóa hay di chuyển dòng, cột; không dán ảnh "
-        "chụp hay bản PDF thay cho tệp Excel.",
-        "5. Nếu cần sửa số liệu đã gửi, gửi lại cả tệp; bản nhận được sau cùng sẽ được dùng.",
-        "",
-    ]
-    lines.append(f"Mọi vướng mắc xin liên hệ: {contact}." if contact
-                 else "Mọi vướng mắc xin trả lời thư này.")
-    lines += ["", "Trân trọng."]
-    return "\n".join(lines) + "\n"
-
-
-def build_message(unit: Unit, period: Period, template: Path, *, to: Iterable[str], window: tuple,
-                  deadline: date, sender: str | None = None, contact: str | None = None,
-                  now: datetime | None = None, draft: bool = False) -> EmailMessage:
-    """The message to one unit with its template attached.
-
-    Args:
-        sender: the `From` value (`Tên <addr>` or `addr`); without it the message has no `From`, which
-            the mail program fills in when the draft is sent from it.
-        draft: mark it `X-Unsent: 1`, so that Outlook opens it ready to send.
-    """
-    template = Path(template)
-    msg = EmailMessage()
-    domain = "cchc.local"
-    if sender:
-        header_value, addr = parse_sender(sender)
-        msg["From"] = header_value
-        domain = addr.rpartition("@")[2]
-    name = clean_text(unit.name)  # a line break in a roster cell must not reach a header
-    msg["To"] = tuple(Address(display_name=name, addr_spec=a) for a in to)
-    msg["Subject"] = f"[CCHC] Biểu mẫu thống kê CCHC {period.label} – {name}"
-    msg["Date"] = format_datetime((now or datetime.now()).astimezone())
-    idstring = re.sub(r"[^0-9A-Za-z-]+", "", f"cchc-{period.code}-{unit.code}")[:40]
-    msg["Message-ID"] = make_msgid(idstring=idstring, domain=domain)
-    msg["X-CCHC-Period"] = period.code
-    msg["X-CCHC-Unit"] = re.sub(r"[^\x21-\x7e]", "", unit.code) or "-"
-    if draft:
-        msg["X-Unsent"] = "1"
-    msg.set_content(message_body(unit, period, window, deadline, template.name, contact or sender))
-    try:
-        data = template.read_bytes()
-    except OSError as e:
-        raise CchcError(f"{template}: không đọc được biểu mẫu ({e.strerror or e})") from e
-    msg.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=template.name)
-    return msg
-
-
-def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as sent and saved: CRLF line ends, 7-bit (encoded headers, base64 attachment)."""
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 # ---------------------------------------------------------------- the ledger
@@ -297,7 +203,8 @@ def _template_writer(spec, period: Period, outbox: Path, password: str | None):
 def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
                sender: str | None = None, deadline: date | None = None, contact: str | None = None,
                unit_code: str | None = None, smtp: SmtpSettings | None = None, resend: Iterable[str] = (),
-               template_password: str | None = None, today: date | None = None) -> DistributeResult:
+               template_password: str | None = None, today: date | None = None,
+               basis: str | None = None) -> DistributeResult:
     """Write each unit's template and message into `outbox`; with `smtp`, send those not sent yet.
 
     Args:
@@ -309,9 +216,11 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
         contact: who to call, written in the message (default: the sender).
         unit_code: only the units under this one, as `cchc aggregate --unit` merges them (default: every
             unit that files a return).
-        smtp: send through this server; already sent units (by the ledger) are skipped.
+        smtp: send through this server; already sent units (by the ledger) are skipped, also when
+            another run sends at the same time (the ledger is locked and read again before each send).
         resend: unit codes to send again even if already sent (only these are handled).
         template_password: the sheet protection password of the templates.
+        basis: the sender's own công văn asking for the report, named in the message.
 
     Raises:
         CchcError: for what stops the whole run before anything is sent (no sender, password missing,
@@ -327,12 +236,33 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
         outbox.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CchcError(f"{outbox}: không tạo được thư mục ({e.strerror or e})") from e
-    sent_before = {d.code: d for d in read_ledger(outbox) if d.period == period.code and d.ok}
-
+    ledger = read_ledger(outbox)
     result = DistributeResult(period, period.window(spec.cutoff_day),
                               deadline or period.deadline(spec.deadline_day), outbox,
                               sending=smtp is not None)
     _date_warnings(result, today or date.today())
+    todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
+    write_template = _template_writer(spec, period, outbox, template_password)
+    for i, item in enumerate(result.no_email):  # their templates, to send some other way
+        path = _template_or_problem(result, write_template, roster.get(item.code))
+        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
+    letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact,
+                  draft=smtp is None, basis=basis, issued_with=spec.issued_with)
+    built = [b for unit, to in todo
+             if (b := _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender)))]
+    if smtp is not None and built:
+        known = {d.message_id for d in ledger}
+        _send_all(result, built, smtp, parse_sender(sender)[1], resend, known)
+    return result
+
+
+def _sent_ok(ledger: list, period: str) -> dict:
+    """unit code -> its last successful send of `period` in the ledger."""
+    return {d.code: d for d in ledger if d.period == period and d.ok}
+
+
+def _sort_units(result: DistributeResult, units: list, sent_before: dict, resend: list) -> list:
+    """The (unit, addresses) to write a message to; the others go to `no_email` and `already_sent`."""
     todo = []
     for unit in units:
         good, bad = parse_recipients(unit.email)
@@ -347,28 +277,30 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
             todo.append((unit, good))
         if good and bad:
             result.warnings.append(f"{unit.code} {unit.name}: bỏ qua địa chỉ không hợp lệ {_quoted(bad)}.")
+    return todo
 
-    write_template = _template_writer(spec, period, outbox, template_password)
-    for i, item in enumerate(result.no_email):  # their templates, to send some other way
-        path = _template_or_problem(result, write_template, roster.get(item.code))
-        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
-    built = []
-    for unit, to in todo:
-        path = _template_or_problem(result, write_template, unit)
-        if path is not None:
-            msg = build_message(unit, period, path, to=to, window=result.window, deadline=result.deadline,
-                                sender=sender, contact=contact, draft=smtp is None)
-            eml, data = outbox / eml_name(unit, period), message_bytes(msg)
-            try:
-                write_bytes_atomic(eml, data)
-            except OSError as e:
-                raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
-            result.drafts.append(Draft(unit.code, unit.name, tuple(to), str(msg["Subject"]),
-                                       str(msg["Message-ID"]), eml, path))
-            built.append((result.drafts[-1], data))
-    if smtp is not None and built:
-        _send_all(result, built, smtp, parse_sender(sender)[1], resend)
-    return result
+
+def _from_unit(roster: Roster, unit: Unit, sender: str | None) -> str:
+    """Who signs the message: the sender's name, or else the unit above in the roster."""
+    parent = roster.get(unit.parent) if unit.parent else None
+    return sender_name(sender) or (official_name(parent.name) if parent else "")
+
+
+def _draft(result: DistributeResult, write_template, unit: Unit, to: list, letter: dict, from_unit: str):
+    """Write the unit's template and message into the outbox: (Draft, message bytes), or None when its
+    template could not be written (a problem of the result)."""
+    path = _template_or_problem(result, write_template, unit)
+    if path is None:
+        return None
+    msg = build_message(unit, result.period, path, to=to, from_unit=from_unit, **letter)
+    eml, data = result.outbox / eml_name(unit, result.period), message_bytes(msg)
+    try:
+        write_bytes_atomic(eml, data)
+    except OSError as e:
+        raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
+    result.drafts.append(Draft(unit.code, unit.name, tuple(to), str(msg["Subject"]), str(msg["Message-ID"]),
+                               eml, path))
+    return result.drafts[-1], data
 
 
 def _check_settings(sender: str | None, smtp: SmtpSettings | None, resend: list) -> None:
@@ -419,42 +351,83 @@ def _template_or_problem(result: DistributeResult, write_template, unit: Unit) -
 
 
 def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_addr: str,
-              resend: list) -> None:
-    """Send each draft; record every attempt in the ledger as soon as it is known."""
+              resend: list, known: set) -> None:
+    """Send each draft; record every attempt in the ledger as soon as it is known.
+
+    Each send holds the ledger's lock, and the ledger is read again under it: a unit that another run
+    sent meanwhile (any successful send, or for `resend` one not in the ledger when this run began,
+    `known` message ids) is not sent again but listed in `already_sent`.
+    """
     mailer = Mailer(smtp)
     try:
         mailer.connect()  # a server that cannot be reached or refuses the login stops the run here
     except CchcError as e:
         raise CchcError(f"{e} Chưa gửi thư nào; các thư đã soạn nằm trong {result.outbox}.") from e
-    down = ""
+    state = {"down": ""}
+    ledger, ours = result.outbox / LEDGER_NAME, None  # the ledger as this run last left it
     try:
         for draft, data in built:
-            detail, ok = "", False
-            if down:
-                detail = f"chưa gửi: {down}"
-            else:
-                try:
-                    refused = mailer.send(from_addr, list(draft.to), data)
-                except CchcError as e:  # could not reconnect: stop trying, record the rest
-                    down = detail = str(e)
-                except (smtplib.SMTPException, OSError) as e:
-                    detail = error_text(e)
-                else:
-                    ok = True
-                    if refused:
-                        detail = "máy chủ từ chối: " + "; ".join(
-                            f"{a} ({c} {server_text(m)})" for a, (c, m) in refused.items())
-                    if draft.code in resend:
-                        detail = "; ".join(filter(None, ["gửi lại", detail]))
-            delivery = Delivery(result.period.code, draft.code, draft.name, draft.to, draft.message_id,
-                                datetime.now().astimezone(), OK if ok else FAILED, detail, draft.eml.name)
-            try:
-                _append_ledger(result.outbox, delivery)
-            except OSError as e:  # without the record, a rerun would send it again: stop here
-                done = "đã gửi" if ok else "chưa gửi được"
-                raise CchcError(f"{result.outbox / LEDGER_NAME}: không ghi được sổ ghi thư đã gửi "
-                                f"({e.strerror or e}); thư của {draft.code} {draft.name} {done}, các thư sau "
-                                f"chưa gửi.") from e
-            (result.sent if ok else result.failed).append(delivery)
+            with file_lock(ledger):
+                other = None if _file_id(ledger) == ours else _sent_meanwhile(
+                    result, draft.code, draft.code in resend, known)
+                if other is not None:
+                    result.already_sent.append(other)
+                    continue
+                delivery = _send_one(result, mailer, draft, data, from_addr, draft.code in resend, state)
+                _record(result, draft, delivery)
+                ours = _file_id(ledger)
     finally:
         mailer.close()
+
+
+def _file_id(path: Path):
+    """What tells whether another run rewrote the ledger (every write renames a new file into place)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _sent_meanwhile(result: DistributeResult, code: str, resending: bool, known: set):
+    """The successful send of `code` that the ledger holds now and this run must not repeat, or None."""
+    for d in reversed(read_ledger(result.outbox)):
+        if d.period == result.period.code and d.code == code and d.ok and not (
+                resending and d.message_id in known):
+            return d
+    return None
+
+
+def _send_one(result: DistributeResult, mailer: Mailer, draft: Draft, data: bytes, from_addr: str,
+              resending: bool, state: dict) -> Delivery:
+    """Send one draft (unless the server is down: `state["down"]`); the ledger line it gives."""
+    detail, ok = "", False
+    if state["down"]:
+        detail = f"chưa gửi: {state['down']}"
+    else:
+        try:
+            refused = mailer.send(from_addr, list(draft.to), data)
+        except CchcError as e:  # could not reconnect: stop trying, record the rest
+            state["down"] = detail = str(e)
+        except (smtplib.SMTPException, OSError) as e:
+            detail = error_text(e)
+        else:
+            ok = True
+            if refused:
+                detail = "máy chủ từ chối: " + "; ".join(
+                    f"{a} ({c} {server_text(m)})" for a, (c, m) in refused.items())
+            if resending:
+                detail = "; ".join(filter(None, ["gửi lại", detail]))
+    return Delivery(result.period.code, draft.code, draft.name, draft.to, draft.message_id,
+                    datetime.now().astimezone(), OK if ok else FAILED, detail, draft.eml.name)
+
+
+def _record(result: DistributeResult, draft: Draft, delivery: Delivery) -> None:
+    try:
+        _append_ledger(result.outbox, delivery)
+    except OSError as e:  # without the record, a rerun would send it again: stop here
+        done = "đã gửi" if delivery.ok else "chưa gửi được"
+        raise CchcError(f"{result.outbox / LEDGER_NAME}: không ghi được sổ ghi thư đã gửi "
+                        f"({e.strerror or e}); thư của {draft.code} {draft.name} {done}, các thư sau "
+                        f"chưa gửi.") from e
+    (result.sent if delivery.ok else result.failed).append(delivery)

@@ -34,6 +34,25 @@ BASE64_DEFECTS = (
 )
 
 
+def header_text(text: str) -> str:
+    """Text to put in a header we write: RFC 2047 encoded words decoded first (as the reader's mail
+    program would decode them; a roster cell may hold one that decodes to CR LF and a `Bcc:`), then
+    cleaned by `clean_text`. What still looks like an encoded word is broken up, so that nothing is
+    decoded twice."""
+    text = text or ""
+    for _ in range(4):  # an encoded word may hold another one
+        if "=?" not in text:
+            break
+        try:
+            decoded = str(make_header(decode_header(text)))
+        except Exception:  # not a valid encoded word: kept as text
+            break
+        if decoded == text:
+            break
+        text = decoded
+    return clean_text(text).replace("=?", "= ?")
+
+
 def _raw(msg: Message, name: str) -> str | None:
     return next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), None)
 
@@ -85,13 +104,15 @@ def attachment_name(part: Message) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def leaf_parts(msg: Message, subject: str, depth: int = 0) -> Iterator[tuple[Message, str]]:
-    """Non-multipart parts with the subject to record, walking into forwarded messages.
+def leaf_parts(msg: Message, subject: str, depth: int = 0) -> Iterator[tuple[Message | None, str]]:
+    """Non-multipart parts with the subject to record, walking into forwarded messages; (None, subject)
+    for a part nested deeper than MAX_NESTING, which is not walked into.
 
     A forward (message/rfc822 part, or an attached `.eml`) keeps the outer `subject` unless it is empty,
     in which case the inner message's subject is used.
     """
     if depth > MAX_NESTING:
+        yield None, subject
         return
     forwarded = msg.get_content_type() == "message/rfc822" or (
         depth > 0 and not msg.is_multipart() and attachment_name(msg).lower().endswith(".eml"))

@@ -11,7 +11,7 @@ import io
 import json
 from pathlib import Path
 
-from cchc_excel.core.atomic import atomic_file, write_bytes_atomic
+from cchc_excel.core.atomic import atomic_file, csv_safe, write_bytes_atomic
 from cchc_excel.merge.levels import row_levels
 from cchc_excel.merge.run import MergeResult
 
@@ -92,7 +92,8 @@ def _csv_value(value) -> str:
 
 def write_csv(result: MergeResult, path: str | Path) -> Path:
     """Write the tidy CSV: UTF-8 with a BOM (so that Excel reads the Vietnamese right), comma-separated,
-    a dot for decimals; text that Excel would take for a formula is prefixed with an apostrophe.
+    a dot for decimals; every field quoted, and text that a spreadsheet would take for a formula (with `,`
+    or `;` as the separator) is escaped by `csv_safe`.
 
     Streamed to the file, and the constant parts of a line quoted once, so that 10,000 units (a million
     lines) take seconds and little memory.
@@ -100,7 +101,7 @@ def write_csv(result: MergeResult, path: str | Path) -> Path:
     fragment = _Fragments()
     with atomic_file(Path(path)) as raw:
         out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        out.write("\ufeff" + fragment(CSV_COLUMNS) + "\r\n")
+        out.write("\ufeff" + ",".join(CSV_COLUMNS) + "\r\n")
         middles: dict = {}
         for head, rows, status in _tidy_blocks(result):
             start, end = fragment(head) + ",", "," + fragment((status,)) + "\r\n"
@@ -109,7 +110,7 @@ def write_csv(result: MergeResult, path: str | Path) -> Path:
                 middle = middles.get(ind.id)
                 if middle is None:
                     middle = middles[ind.id] = fragment((ind.form, ind.code, ind.id, ind.full_label)) + ","
-                lines.append(start + middle + _csv_value(value) + end)
+                lines.append(start + middle + '"' + _csv_value(value) + '"' + end)
             out.write("".join(lines))
         out.flush()
         out.detach()
@@ -117,28 +118,14 @@ def write_csv(result: MergeResult, path: str | Path) -> Path:
 
 
 class _Fragments:
-    """Fields quoted as csv.writer would, and made safe from Excel's formulas."""
+    """Fields quoted as csv.writer would with QUOTE_ALL, and made safe from spreadsheets' formulas."""
 
     def __init__(self):
         self.buf = io.StringIO()
-        self.writer = csv.writer(self.buf, lineterminator="")
+        self.writer = csv.writer(self.buf, lineterminator="", quoting=csv.QUOTE_ALL)
 
     def __call__(self, fields) -> str:
         self.buf.seek(0)
         self.buf.truncate()
-        self.writer.writerow([_cell(v) for v in fields])
+        self.writer.writerow([csv_safe(v) if isinstance(v, str) else v for v in fields])
         return self.buf.getvalue()
-
-
-def _cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
-        return "'" + value  # a unit name from a return must not run as a formula in Excel
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -18,11 +18,12 @@ from cchc_excel.template.styles import (BORDER_COLOR, ERROR_FILL, FORMULA_FILL, 
 COVER = "Thông tin chung"
 GUIDE = "Hướng dẫn"
 COVER_WIDTHS = (30, 46, 11, 8, 10)
-MARGINS = (0.6, 0.5, 0.7, 0.7)  # print margins in inches: left, right, top, bottom
 ERR, WARN = LETTER[COL_ERRORS], LETTER[COL_WARNINGS]
 # 0-based rows of the cover's inputs, each a defined name `cchc_<key>` on column B.
 NAMES = {"unit_name": 4, "unit_code": 5, "period": 7, "preparer": 13, "phone": 14, "email": 15, "date": 16}
 LEVEL_ROW = 6
+
+MARGINS = (0.6, 0.5, 0.7, 0.7)  # print margins in inches: left, right, top, bottom
 
 
 @dataclass(frozen=True)
@@ -50,40 +51,7 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     merged_line(ws, 1, 4, spec.issued_with, styles.caption, total_width)
     ws.set_row(2, 8)
     _section(ws, styles, 3, "THÔNG TIN CHUNG")
-
-    _cover_rows(ws, styles, info)
-    for key, r in NAMES.items():
-        workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
-
-    ws.set_row(17, 8)
-    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
-    _summary(ws, styles, spec, forms_ctx, first=19)
-
-    print_setup(ws, margins=MARGINS, center=True)
-    ws.protect(password or "", {"format_columns": True, "format_rows": True})
-    return ws
-
-
-def _cover_rows(ws, styles, info: CoverInfo) -> None:
-    """The rows of "Thông tin chung" and "Người lập biểu": fixed where `info` gives a value, else typed."""
-    label = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
-    fixed = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", shrink=True, bold=True)
-    fixed_plain = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
-    entry = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
-                       shrink=True, num_format="@")
-    entry_date = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
-                            num_format="dd/mm/yyyy", align="left")
-
-    def row(r, caption, value, given, fmt=None, validation=None):
-        ws.write_string(r, 0, caption, label)
-        cell_fmt = fmt or (fixed if given else entry)
-        ws.merge_range(r, 1, r, 4, "", cell_fmt)
-        if given:
-            ws.write_string(r, 1, value, cell_fmt)
-        if validation and not given:
-            ws.data_validation(r, 1, r, 1, validation)
-        ws.set_row(r, 21)
-
+    row = _row_writer(ws, styles)
     text_rule = {"validate": "length", "criteria": "<=", "value": 250, "error_title": "Quá dài",
                  "error_message": "Nội dung quá dài (tối đa 250 ký tự)."}
     row(NAMES["unit_name"], "Tên đơn vị báo cáo", info.unit_name, info.unit_name is not None,
@@ -96,11 +64,45 @@ def _cover_rows(ws, styles, info: CoverInfo) -> None:
     row(NAMES["period"], "Kỳ báo cáo", info.period_label, info.period_label is not None,
         validation={**text_rule, "input_title": "Kỳ báo cáo",
                     "input_message": "Ví dụ: Quý II/2023; 6 tháng đầu năm 2023; 9 tháng đầu năm 2023; Năm 2023."})
-    row(8, "Số liệu tính", info.window, True, fmt=fixed_plain)
-    row(9, "Hạn gửi báo cáo", info.deadline, True, fmt=fixed_plain)
-    row(10, "Bộ biểu mẫu", info.spec_text, True, fmt=fixed_plain)
+    plain = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
+    row(8, "Số liệu tính", info.window, True, fmt=plain)
+    row(9, "Hạn gửi báo cáo", info.deadline, True, fmt=plain)
+    row(10, "Bộ biểu mẫu", info.spec_text, True, fmt=plain)
     ws.set_row(11, 8)
     _section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
+    _preparer_rows(ws, styles, row, text_rule)
+    for key, r in NAMES.items():
+        workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
+    ws.set_row(17, 8)
+    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
+    _summary(ws, styles, spec, forms_ctx, first=19)
+    _page_setup(ws, password, center=True)
+    return ws
+
+
+def _row_writer(ws, styles):
+    """row(r, caption, value, given, fmt, validation): one line of the cover, a caption and a merged cell
+    that shows `value` when `given`, else is an unlocked input (with its validation)."""
+    label = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", text_wrap=True)
+    fixed = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", shrink=True, bold=True)
+    entry = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
+                       shrink=True, num_format="@")
+
+    def row(r, caption, value, given, fmt=None, validation=None):
+        ws.write_string(r, 0, caption, label)
+        cell_fmt = fmt or (fixed if given else entry)
+        ws.merge_range(r, 1, r, 4, "", cell_fmt)
+        if given:
+            ws.write_string(r, 1, value, cell_fmt)
+        if validation and not given:
+            ws.data_validation(r, 1, r, 1, validation)
+        ws.set_row(r, 21)
+    return row
+
+
+def _preparer_rows(ws, styles, row, text_rule) -> None:
+    entry_date = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", bg_color=INPUT_FILL, locked=False,
+                            num_format="dd/mm/yyyy", align="left")
     row(NAMES["preparer"], "Họ và tên", "", False,
         validation={**text_rule, "input_title": "Người lập biểu", "input_message": "Họ và tên người lập biểu."})
     row(NAMES["phone"], "Số điện thoại", "", False,
@@ -117,61 +119,77 @@ def _cover_rows(ws, styles, info: CoverInfo) -> None:
         "error_message": "Hãy nhập một ngày, ví dụ 20/06/2023."})
 
 
+def _page_setup(ws, password, *, center: bool = False) -> None:
+    """A4 portrait, one page wide, and the sheet protected (the cover's and the guide's)."""
+    print_setup(ws, margins=MARGINS, center=center)
+    ws.protect(password or "", {"format_columns": True, "format_rows": True})
+
+
 def _summary(ws, styles, spec, ctx, first):
     """The status line and, per form, how many cells are filled and how many problems are left."""
-    header = styles.header
-    cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center")
-    bold_cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center", bold=True)
     table = first + 1
     for col, text in enumerate(("Biểu mẫu", "Tên biểu mẫu", "Đã nhập", "Lỗi", "Cảnh báo")):
-        ws.write_string(table, col, text, header)
+        ws.write_string(table, col, text, styles.header)
     ws.set_row(table, 21)
-    counts, err_refs, warn_refs = [], [], []
-    total_inputs = total_filled = total_errors = total_warnings = 0
+    cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center")
+    counts, totals = [], [0, 0, 0, 0]  # inputs, filled, errors, warnings
     for i, form in enumerate(spec.forms):
-        r = table + 1 + i
-        rows = input_cells(form, ctx)
-        filled = sum(1 for ind in form.indicators if ind.id in ctx.values and ind.is_input and ctx.concerned(ind)
-                     and ctx.values[ind.id] is not None and not isinstance(ctx.values[ind.id], str))
-        errors = sum(ctx.results[ind.id][1] for ind in form.indicators)
-        warnings = sum(ctx.results[ind.id][2] for ind in form.indicators)
-        sheet = f"'{form.name}'"
-        count = "+".join(f"COUNT({sheet}!{rng})" for rng in _ranges(rows)) or "0"
-        last = ctx.cells[form.indicators[-1].id][1] + 1
-        first_row = ctx.cells[form.indicators[0].id][1] + 1
-        # The link goes on the short name: LibreOffice does not wrap the text of a hyperlink cell.
-        ws.write_url(r, 0, f"internal:{sheet}!A1", styles.link, form.name)
-        ws.write_string(r, 1, form.title, styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter",
-                                                      text_wrap=True))
-        ws.write_formula(r, 2, f'={count}&" / {len(rows)}"', cell, f"{filled} / {len(rows)}")
-        ws.write_formula(r, 3, f"=SUM({sheet}!{ERR}{first_row}:{ERR}{last})", cell, errors)
-        ws.write_formula(r, 4, f"=SUM({sheet}!{WARN}{first_row}:{WARN}{last})", cell, warnings)
-        ws.set_row(r, row_height(text_lines(form.title, 46, 12)))
-        counts.append(count)
-        err_refs.append(f"D{r + 1}")
-        warn_refs.append(f"E{r + 1}")
-        total_inputs += len(rows)
-        total_filled += filled
-        total_errors += errors
-        total_warnings += warnings
+        counts.append(_form_line(ws, styles, cell, form, ctx, table + 1 + i, totals))
     total = table + 1 + len(spec.forms)
+    _total_line(ws, styles, counts, totals, table, total)
+    _status_line(ws, styles, first, total, errors=totals[2], warnings=totals[3])
+    note = "Lỗi phải sửa trước khi gửi; cảnh báo là số liệu nên xem lại. Bấm vào “Biểu mẫu 1”… để chuyển đến trang đó."
+    ws.merge_range(total + 1, 0, total + 1, 4, "", styles.small_italic)
+    ws.write_string(total + 1, 0, note, styles.small_italic)
+    ws.set_row(total + 1, row_height(text_lines(note, sum(COVER_WIDTHS), 10), 10))
+
+
+def _form_line(ws, styles, cell, form, ctx, r, totals) -> str:
+    """One form's line of the summary (cached values computed here); adds to `totals`; the COUNT
+    expression of its input cells."""
+    rows = input_cells(form, ctx)
+    filled = sum(1 for ind in form.indicators if ind.id in ctx.values and ind.is_input and ctx.concerned(ind)
+                 and ctx.values[ind.id] is not None and not isinstance(ctx.values[ind.id], str))
+    errors = sum(ctx.results[ind.id][1] for ind in form.indicators)
+    warnings = sum(ctx.results[ind.id][2] for ind in form.indicators)
+    sheet = f"'{form.name}'"
+    count = "+".join(f"COUNT({sheet}!{rng})" for rng in _ranges(rows)) or "0"
+    last = ctx.cells[form.indicators[-1].id][1] + 1
+    first_row = ctx.cells[form.indicators[0].id][1] + 1
+    # The link goes on the short name: LibreOffice does not wrap the text of a hyperlink cell.
+    ws.write_url(r, 0, f"internal:{sheet}!A1", styles.link, form.name)
+    ws.write_string(r, 1, form.title, styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter",
+                                                  text_wrap=True))
+    ws.write_formula(r, 2, f'={count}&" / {len(rows)}"', cell, f"{filled} / {len(rows)}")
+    ws.write_formula(r, 3, f"=SUM({sheet}!{ERR}{first_row}:{ERR}{last})", cell, errors)
+    ws.write_formula(r, 4, f"=SUM({sheet}!{WARN}{first_row}:{WARN}{last})", cell, warnings)
+    ws.set_row(r, row_height(text_lines(form.title, 46, 12)))
+    for k, n in enumerate((len(rows), filled, errors, warnings)):
+        totals[k] += n
+    return count
+
+
+def _total_line(ws, styles, counts, totals, table, total) -> None:
+    bold_cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center", bold=True)
+    inputs, filled, errors, warnings = totals
     ws.merge_range(total, 0, total, 1, "Tổng cộng", bold_cell)
-    ws.write_formula(total, 2, f'=({"+".join(counts)})&" / {total_inputs}"', bold_cell,
-                     f"{total_filled} / {total_inputs}")
-    ws.write_formula(total, 3, f"=SUM({err_refs[0]}:{err_refs[-1]})", bold_cell, total_errors)
-    ws.write_formula(total, 4, f"=SUM({warn_refs[0]}:{warn_refs[-1]})", bold_cell, total_warnings)
+    ws.write_formula(total, 2, f'=({"+".join(counts)})&" / {inputs}"', bold_cell, f"{filled} / {inputs}")
+    ws.write_formula(total, 3, f"=SUM(D{table + 2}:D{total})", bold_cell, errors)
+    ws.write_formula(total, 4, f"=SUM(E{table + 2}:E{total})", bold_cell, warnings)
     ws.set_row(total, 21)
     for col in (3, 4):
         rng = f"{'DE'[col - 3]}{table + 2}:{'DE'[col - 3]}{total + 1}"
         ws.conditional_format(rng, {"type": "cell", "criteria": ">", "value": 0,
                                     "format": styles.cf_error if col == 3 else styles.cf_warning})
 
+
+def _status_line(ws, styles, first, total, *, errors: int, warnings: int) -> None:
     d, e = f"D{total + 1}", f"E{total + 1}"
     ok = "Chưa phát hiện lỗi nào trong số liệu đã nhập."
     status = (f'=IF({d}+{e}=0,"{ok}","Còn "&{d}&" lỗi và "&{e}&" cảnh báo: xem cột “Kiểm tra tự động” '
               f'bên phải mỗi biểu mẫu.")')
-    cached = ok if total_errors + total_warnings == 0 else (
-        f"Còn {total_errors} lỗi và {total_warnings} cảnh báo: xem cột “Kiểm tra tự động” bên phải mỗi biểu mẫu.")
+    cached = ok if errors + warnings == 0 else (
+        f"Còn {errors} lỗi và {warnings} cảnh báo: xem cột “Kiểm tra tự động” bên phải mỗi biểu mẫu.")
     status_fmt = styles.fmt(bold=True, valign="vcenter", text_wrap=True, border=1, border_color=BORDER_COLOR)
     ws.merge_range(first, 0, first, 4, "", status_fmt)
     ws.write_formula(first, 0, status, status_fmt, cached)
@@ -180,10 +198,6 @@ def _summary(ws, styles, spec, ctx, first):
                                             "stop_if_true": True})
     ws.conditional_format(f"A{first + 1}", {"type": "formula", "criteria": f"={d}>0", "format": styles.cf_error})
     ws.conditional_format(f"A{first + 1}", {"type": "formula", "criteria": f"={e}>0", "format": styles.cf_warning})
-    note = "Lỗi phải sửa trước khi gửi; cảnh báo là số liệu nên xem lại. Bấm vào “Biểu mẫu 1”… để chuyển đến trang đó."
-    ws.merge_range(total + 1, 0, total + 1, 4, "", styles.small_italic)
-    ws.write_string(total + 1, 0, note, styles.small_italic)
-    ws.set_row(total + 1, row_height(text_lines(note, sum(COVER_WIDTHS), 10), 10))
 
 
 def _ranges(rows: list) -> list:
@@ -210,7 +224,8 @@ GUIDE_STEPS = (
     "Chỉ nhập số: không ghi chữ, dấu % hay đơn vị tính vào ô số liệu. Các chỉ tiêu đếm (văn bản, hồ sơ, "
     "thủ tục, người, đơn vị…) là số nguyên; Triệu đồng có thể có phần thập phân; tỷ lệ % là số từ 0 đến 100.",
     "Các dòng Có/Không hoặc có lựa chọn: bấm mũi tên bên phải ô để chọn mã số (ví dụ 1 = Có, 0 = Không).",
-    "Để trống ô nếu chưa có số liệu; ghi 0 nếu số liệu bằng không. Ô để trống không được hiểu là 0.",
+    "Ô nhập số: để trống nếu chưa có số liệu; ghi 0 nếu số liệu bằng không. Ô để trống không được hiểu "
+    "là 0. Ô chọn mã thì khác: chỉ chọn một mã trong danh sách, và để trống nếu chưa có câu trả lời.",
     "Các ô tỷ lệ màu xanh tự tính từ hai chỉ tiêu con (tử số và mẫu số), không cần và không thể nhập.",
     "Dòng màu xám không thuộc báo cáo của cấp mình: bỏ qua.",
     "Cột “Kiểm tra tự động” bên phải mỗi biểu mẫu báo ngay những số liệu chưa khớp nhau (ví dụ số nhiệm vụ "
@@ -243,7 +258,7 @@ def write_guide(workbook, styles, spec, info: CoverInfo, password):
     step_fmt = styles.fmt(valign="top", text_wrap=True)
     number_fmt = styles.fmt(valign="top", align="right", bold=True)
     r = 3
-    for i, step in enumerate(GUIDE_STEPS, start=1):
+    for i, step in enumerate(guide_steps(spec), start=1):
         ws.write_string(r, 0, f"{i}.", number_fmt)
         ws.write_string(r, 1, step, step_fmt)
         ws.set_row(r, row_height(text_lines(step, 92)) + 2)
@@ -257,6 +272,17 @@ def write_guide(workbook, styles, spec, info: CoverInfo, password):
         ws.write_string(r, 1, meaning, styles.text)
         ws.set_row(r, 19)
         r += 1
-    print_setup(ws, margins=MARGINS)
-    ws.protect(password or "", {"format_columns": True, "format_rows": True})
+    _page_setup(ws, password)
     return ws
+
+
+def guide_steps(spec) -> tuple:
+    """GUIDE_STEPS, the blank-or-zero step naming the choice rows where 0 is a choice (BM1-5.2:
+    0 = Trực tuyến), so that nobody types 0 there for "none"."""
+    zero = [(ind, text) for ind in spec.indicators.values() if ind.kind == "choice"
+            for code, text in ind.choices if str(code) == "0"]
+    if not zero:
+        return GUIDE_STEPS
+    rows = "; ".join(f"{ind.id}: 0 = {text}" for ind, text in zero)
+    step = (GUIDE_STEPS[4] + f" Ở các dòng sau, 0 là một lựa chọn chứ không có nghĩa là “không có”: {rows}.")
+    return GUIDE_STEPS[:4] + (step,) + GUIDE_STEPS[5:]
