@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
-from xml.sax.saxutils import unescape
 
 from cchc_excel.errors import CchcError
 from cchc_excel.read.layout import FEEDBACK_SHEET, form_in_sheet_name, form_in_title
@@ -55,6 +54,7 @@ from cchc_excel.spec.model import REPORTING_LEVELS, FormSpec, load_spec
 from cchc_excel.template.forms import layout
 from cchc_excel.template.styles import BORDER_COLOR, merged_line, row_height, text_lines
 from cchc_excel.core.atomic import write_bytes_atomic
+from cchc_excel.ooxml.xmltext import unescape
 
 __all__ = ["FEEDBACK_SHEET", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
            "write_feedbacks"]
@@ -503,4 +503,4 @@ def _recorded_source(path: Path) -> str | None:
     except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
         return None
     m = _PROPERTY_RE.search(xml)
-    return unescape(m.group(1), {"&quot;": '"', "&apos;": "'"}) if m else None
+    return unescape(m.group(1)) if m else None

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from cchc_excel.read import layout as lay
 from cchc_excel.ooxml.a1 import cell_name, col_letters, split_ref
+from cchc_excel.ooxml.cells import is_empty
 from cchc_excel.template import metadata
 from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.read.identify import check_spec, identify
@@ -38,7 +39,8 @@ from cchc_excel.core.roster import Roster
 from cchc_excel.spec.model import FormSpec, available_specs, load_spec
 from cchc_excel.read.submission import CellRef, Submission
 from cchc_excel.core.values import parse_value
-from cchc_excel.read.workbook_io import Book, read_meta_sheet
+from cchc_excel.read.meta_sheet import read_meta_sheet
+from cchc_excel.read.workbook_io import Book
 
 from cchc_excel.ooxml.gate import Limits, open_checked
 
@@ -303,7 +305,7 @@ class _Reader:
     def _report_rows(self, form, sheet, rows, cols, match) -> None:
         for r, code, label in match.unknown[:MAX_ROW_FINDINGS]:
             raw = rows[r][cols.value] if cols.value < len(rows[r]) else ""
-            filled = raw not in ("", None)
+            filled = not is_empty(raw)
             what = f"STT {code}" if code else f"\"{str(label).strip()[:60]}\""
             self.warn("row-unknown", f"{form.name}: dòng {what} không có trong biểu mẫu"
                       + ("; số liệu của dòng này không được tính." if filled else "."),
@@ -392,13 +394,13 @@ class _Reader:
                 sub.cells[ind.id] = CellRef(sheet, ref)
                 if cols.note is not None and cols.note < len(row):
                     note = row[cols.note]
-                    if note not in ("", None):
+                    if not is_empty(note):
                         text = _note_text(note)
                         if text:
                             sub.notes[ind.id] = text
                 raw = row[cols.value] if cols.value < len(row) else ""
-                if raw == "" or raw is None:
-                    continue  # blank, and blank is not zero: values[id] stays None
+                if is_empty(raw):
+                    continue  # blank (or a formula error), and blank is not zero: values[id] stays None
                 if ind.kind == "ratio":
                     ratio_refs[ref] = ind
                     ratios.append((ind, sheet, ref, raw))
