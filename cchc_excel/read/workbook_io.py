@@ -17,7 +17,8 @@ cells at A1 and XFD1048576 ask for 512 GB and abort the process. An xlsx sheet w
 `STREAM_THRESHOLD`, or whose cells reach beyond the row or column limit, is therefore streamed with expat
 instead (`ooxml.stream`), stopping at the limits, so it costs little time and bounded memory. An `.ods` is
 scanned first (`ooxml.stream.scan_ods`) and refused when a sheet's rectangle exceeds the limits' cells. A
-legacy `.xls` holds at most 65,536 rows and 256 columns.
+legacy `.xls` holds at most 65,536 rows and 256 columns. Both xlsx paths of our own decode their cells
+with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its sheet takes.
 """
 
 from __future__ import annotations
@@ -112,7 +113,11 @@ class Book:
     # -- values --
 
     def rows(self, sheet: str) -> list[list]:
-        """The sheet's rows from A1 (row i is the sheet's row i + 1), at most `max_rows` of them."""
+        """The sheet's rows from A1 (row i is the sheet's row i + 1), at most `max_rows` of them.
+
+        Values as python-calamine gives them; an xlsx sheet read from its XML (`ooxml.cells`) gives a
+        formula error as `CellError`, where python-calamine gives '': `cells.is_empty` treats both as blank.
+        """
         rows = self._rows.get(sheet)
         if rows is None:
             rows = self._read_rows(sheet)
