@@ -15,11 +15,11 @@ import re
 from functools import lru_cache
 
 from cchc_excel.ooxml.a1 import col_index
-from cchc_excel.ooxml.cells import NumberFormats, decode_cell, serial_value
+from cchc_excel.ooxml.cells import CellError, NumberFormats, decode_cell, serial_value
 from cchc_excel.ooxml.strings import SharedStrings, rich_text
 from cchc_excel.ooxml.xmltext import xml_text
 
-__all__ = ["column_rows", "find_cell", "sheet_extent", "string_cells"]
+__all__ = ["column_rows", "error_cells", "find_cell", "sheet_extent", "string_cells"]
 
 _V = re.compile(rb"<v>(.*?)</v>", re.S)
 _ATTR_T = re.compile(rb'\bt="(\w+)"')
@@ -119,6 +119,23 @@ def sheet_extent(xml: bytes) -> tuple[int, int] | None:
     rows = max((int(row) for _, row in filled), default=0)
     widest = max(((len(letters), letters) for letters, _ in filled), default=(0, b""))[1]
     return rows, (_col_index(widest) + 1 if widest else 0)
+
+
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*\bt="e"[^>/]*>(.*?)</c>', re.S)
+
+
+def error_cells(xml: bytes) -> list[tuple[int, int, CellError]]:
+    """The formula error cells (`t="e"`) of a sheet as 0-based (row, column, `CellError`), which
+    python-calamine reads as ''."""
+    if b't="e"' not in xml:
+        return []
+    out = []
+    for col, row, content in _ERROR_CELL.findall(xml):
+        v = _V.search(content)
+        value = decode_cell("e", xml_text(v.group(1)), None) if v else ""
+        if value != "":
+            out.append((int(row) - 1, _col_index(col), value))
+    return out
 
 
 def _style(attrs: bytes) -> int | None:

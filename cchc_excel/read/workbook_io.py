@@ -115,8 +115,8 @@ class Book:
     def rows(self, sheet: str) -> list[list]:
         """The sheet's rows from A1 (row i is the sheet's row i + 1), at most `max_rows` of them.
 
-        Values as python-calamine gives them; an xlsx sheet read from its XML (`ooxml.cells`) gives a
-        formula error as `CellError`, where python-calamine gives '': `cells.is_empty` treats both as blank.
+        Values as python-calamine gives them (`ooxml.cells`), but an xlsx formula error is a `CellError`
+        on every path (.xls and .ods give ''): `cells.is_empty` treats it as blank.
         """
         rows = self._rows.get(sheet)
         if rows is None:
@@ -168,6 +168,10 @@ class Book:
         if rows and len(rows[0]) > self.max_cols:
             self.too_wide.add(sheet)
             rows = [row[:self.max_cols] for row in rows]
+        xml = self.sheet_xml(sheet) if self.format == "xlsx" else None
+        for r, c, error in fast.error_cells(xml) if xml else ():  # python-calamine gives them as ''
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = error
         return rows
 
     def string_cells(self, sheet: str):
