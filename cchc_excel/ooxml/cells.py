@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-__all__ = ["EPOCH_1900", "CellError", "NumberFormats", "decode_cell", "is_empty", "serial_value"]
+__all__ = ["EPOCH_1900", "PLAIN", "CellError", "NumberFormats", "decode_cell", "is_empty", "serial_value"]
 
 EPOCH_1900 = datetime(1899, 12, 30)  # day 60 is the 29/02/1900 Excel believes in: later days count from here
 _EPOCH_1900_EARLY = datetime(1899, 12, 31)  # days 1-59: day 1 is 01/01/1900
