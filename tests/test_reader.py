@@ -20,7 +20,9 @@ from cchc_excel.core.periods import Period
 from cchc_excel.read.reader import read_workbook
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.spec.loader import load_spec
-from cchc_excel.read.workbook_io import Book, col_index, split_ref
+from cchc_excel.read.workbook_io import Book
+from cchc_excel.ooxml.a1 import col_index, split_ref
+from cchc_excel.ooxml import styles as xlsx_styles
 
 import lo
 from workbooks import Pct, write_handmade, write_template
@@ -544,8 +546,8 @@ def test_percent_and_date_styles_whatever_the_attribute_order(numfmt):
     styles = (b'<styleSheet><numFmts count="2">' + numfmt + numfmt.replace(b"164", b"165").replace(b"0.0%", b"dd/mm/yyyy")
               + b'</numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="9"/>'
               b'<xf numFmtId="165"/></cellXfs></styleSheet>')
-    assert xlsx_fast.percent_styles(styles) == {1, 2}
-    assert xlsx_fast.date_styles(styles) == {3}
+    assert xlsx_styles.percent_styles(styles) == {1, 2}
+    assert xlsx_styles.date_styles(styles) == {3}
 
 
 def test_blank_template_filled_in_by_the_unit(tmp):
@@ -633,7 +635,7 @@ def _sheet_part(path, sheet: str) -> str:
 
 def test_parser_exceptions_are_wrapped(template, stacked, monkeypatch):
     import cchc_excel.read.workbook_io as io_mod
-    from cchc_excel.ooxml import fast as xlsx_fast
+    from cchc_excel.ooxml.strings import SharedStrings
 
     def boom(*_a, **_k):
         raise RuntimeError("parser exploded")
@@ -643,6 +645,6 @@ def test_parser_exceptions_are_wrapped(template, stacked, monkeypatch):
         with pytest.raises(UnreadableFile, match="^Không đọc được tệp phu-luc.xlsx: .*parser exploded"):
             read_workbook(stacked)
     with monkeypatch.context() as m:
-        m.setattr(xlsx_fast.SharedStrings, "__init__", boom)  # our templates through their XML
+        m.setattr(SharedStrings, "__init__", boom)  # our templates through their XML
         with pytest.raises(UnreadableFile, match="^Không đọc được tệp tam-quan-bac.xlsx"):
             read_workbook(template)

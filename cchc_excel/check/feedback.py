@@ -41,13 +41,13 @@ import zipfile
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
-from xml.sax.saxutils import unescape
 
 from cchc_excel.check.feedback_plan import absolute, make_plan
 from cchc_excel.check.feedback_sheet import TABLE_ROW, write_sheet
 from cchc_excel.check.report import FileReport, Report
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.errors import CchcError
+from cchc_excel.ooxml.xmltext import unescape
 from cchc_excel.read.layout import FEEDBACK_SHEET
 
 __all__ = ["FEEDBACK_SHEET", "TABLE_ROW", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
@@ -209,4 +209,4 @@ def _recorded_source(path: Path) -> str | None:
     except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
         return None
     m = _PROPERTY_RE.search(xml)
-    return unescape(m.group(1), {"&quot;": '"', "&apos;": "'"}) if m else None
+    return unescape(m.group(1)) if m else None

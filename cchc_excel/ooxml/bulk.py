@@ -17,11 +17,12 @@ import re
 import zipfile
 from datetime import date, datetime
 
+from cchc_excel.ooxml.a1 import col_letters
+from cchc_excel.ooxml.cells import EPOCH_1900
 from cchc_excel.ooxml.measure import row_height, text_lines
+from cchc_excel.ooxml.parts import workbook_sheets
+from cchc_excel.ooxml.xmltext import escape
 
-
-_EPOCH = datetime(1899, 12, 30)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
 
 
 class BulkRows:
@@ -67,7 +68,7 @@ class BulkRows:
         """
         source = zipfile.ZipFile(io.BytesIO(data))
         tables = {}
-        names = sheet_parts(source)
+        names = workbook_sheets(source)
         for sheet, first_row, rows, width, wrap in self._tables:
             part = names[sheet]
             if part in tables:
@@ -109,38 +110,9 @@ def write_cells(ws, row: int, values, formats: list) -> None:
             ws.write_number(row, col, float(value), fmt)
 
 
-def sheet_parts(archive: zipfile.ZipFile) -> dict:
-    """Sheet name -> zip member of its XML (`xl/worksheets/sheet3.xml`)."""
-    workbook = archive.read("xl/workbook.xml").decode("utf-8")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {}
-    for rel in re.findall(r"<Relationship\b[^>]*/>", rels):
-        rid, target = re.search(r'Id="([^"]+)"', rel), re.search(r'Target="([^"]+)"', rel)
-        if rid and target:
-            targets[rid.group(1)] = target.group(1)
-    out = {}
-    for tag in re.findall(r"<sheet\b[^>]*/>", workbook):
-        name, rid = re.search(r'name="([^"]*)"', tag), re.search(r'r:id="([^"]+)"', tag)
-        target = targets[rid.group(1)]
-        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        out[_unescape(name.group(1))] = part
-    return out
-
-
-def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-            .replace("&amp;", "&"))
-
-
 def column_letters(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        letters, i = "", i + 1
-        while i:
-            i, rem = divmod(i - 1, 26)
-            letters = chr(65 + rem) + letters
-        out.append(letters)
-    return out
+    """The letters of the first `n` columns."""
+    return [col_letters(i) for i in range(n)]
 
 
 def _stream(xml: str, first_row: int, rows, width: int, out, wrap: dict | None = None, batch: int = 500) -> None:
@@ -169,7 +141,7 @@ def _stream(xml: str, first_row: int, rows, width: int, out, wrap: dict | None =
                     cells.append(opens[col] + n + blanks[col])
             elif isinstance(value, str):
                 space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-                cells.append(f'{opens[col]}{n}{styled[col]} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>')
+                cells.append(f'{opens[col]}{n}{styled[col]} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>')
             elif isinstance(value, (datetime, date)):
                 cells.append(f"{opens[col]}{n}{styled[col]}><v>{_serial(value)!r}</v></c>")
             else:
@@ -213,11 +185,5 @@ def _serial(value) -> float:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     # Not rounded: 15:30 rounded to 8 decimals is 15:29:59.9996, which a "hh:mm" format shows as 15:29.
-    return (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+    return (value.replace(tzinfo=None) - EPOCH_1900).total_seconds() / 86400
 
-
-def _escape(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Control characters cannot be in XML; Excel writes them (and a literal `_xHHHH_`) escaped this way.
-    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1 else "_x005F" + m.group(),
-                        text)

@@ -1,137 +1,29 @@
-"""A few columns of an xlsx sheet, read straight from its XML: the fast path for our own templates.
+"""A sheet's XML read straight, without parsing it whole: the fast path for our own templates.
 
 A template's layout says where every value is, so the reader needs three columns of each form sheet
 (STT, Số liệu, Ghi chú), not the hundreds of live-check formulas beside them that python-calamine would
-parse too. `column_rows` returns those columns as python-calamine would give them (numbers as float, text
-as str, '' for empty or error cells, dates as `date`/`datetime`, booleans as bool). It sees only cells
-written the plain way (`<c r="D21" ...>`, as Excel, LibreOffice, WPS, openpyxl and xlsxwriter write them):
-the caller checks what it finds and reads the sheet with python-calamine when that fails.
+parse too. `column_rows` returns those columns decoded by `cells.decode_cell`, as python-calamine would
+give them (but for error cells, `CellError` here). It sees only cells written the plain way
+(`<c r="D21" ...>`, as Excel, LibreOffice, WPS, openpyxl and xlsxwriter write them): the caller checks
+what it finds and reads the sheet with python-calamine when that fails. `find_cell` finds one cell's
+element (its style, its formula), `sheet_extent` the rectangle a sheet spans.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from functools import lru_cache
 
-__all__ = ["SharedStrings", "column_rows", "date_styles", "percent_styles", "sheet_extent", "string_cells"]
+from cchc_excel.ooxml.a1 import col_index
+from cchc_excel.ooxml.cells import CellError, NumberFormats, decode_cell, serial_value
+from cchc_excel.ooxml.strings import SharedStrings, rich_text
+from cchc_excel.ooxml.xmltext import xml_text
 
-_EPOCH = datetime(1899, 12, 30)
-_T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
-_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+__all__ = ["column_rows", "error_cells", "find_cell", "sheet_extent", "string_cells"]
+
 _V = re.compile(rb"<v>(.*?)</v>", re.S)
 _ATTR_T = re.compile(rb'\bt="(\w+)"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
-_ESCAPE = re.compile(r"&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);|_x([0-9a-fA-F]{4})_")
-_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-
-
-def unescape_reference(m) -> str:
-    """The character for a match of `&(name);` (group 1) or OOXML's `_xHHHH_` (group 2)."""
-    if m.lastindex == 2 and m.group(2):  # OOXML escapes control characters as _xHHHH_
-        return chr(int(m.group(2), 16))
-    name = m.group(1)
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
-    if name.startswith("#"):
-        return chr(int(name[1:]))
-    return _NAMED[name]
-
-
-def xml_text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    if "&" in text or "_x" in text:
-        text = _ESCAPE.sub(unescape_reference, text)
-    return text
-
-
-def _rich_text(content: bytes) -> str:
-    """The text of an `<si>` or `<is>` element: its `<t>` runs, without phonetic hints."""
-    if content.startswith(b"<t>") and content.endswith(b"</t>") and content.count(b"<") == 2:
-        return xml_text(content[3:-4])
-    if b"<rPh" in content:
-        content = _RPH.sub(b"", content)
-    return "".join(xml_text(m.group(1) or b"") for m in _T.finditer(content))
-
-
-class SharedStrings:
-    """The shared-strings table, decoded only for the indexes asked for."""
-
-    def __init__(self, xml: bytes):
-        if b"<si " in xml or b"<si/>" in xml or b":si" in xml:  # unusual writers: the careful way
-            self._raw = [m.group(1) or b"" for m in re.finditer(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)",
-                                                                xml, re.S)]
-        else:
-            self._raw = [item[:item.rfind(b"</si>")] for item in xml.split(b"<si>")[1:]]
-
-    @property
-    def raw(self) -> list:
-        """The undecoded `<si>` contents, by index."""
-        return self._raw
-
-    def __getitem__(self, index: int) -> str:
-        if not 0 <= index < len(self._raw):
-            return ""
-        return _decoded(self._raw[index])
-
-
-@lru_cache(maxsize=50_000)  # the same labels and codes recur in every template: keep them
-def _decoded(raw: bytes) -> str:
-    return _rich_text(raw)
-
-
-def date_styles(styles_xml: bytes) -> frozenset:
-    """Indexes of the cell formats (`cellXfs`) whose number format shows a date or a time."""
-    return _styles_cached(styles_xml, "date")
-
-
-def percent_styles(styles_xml: bytes) -> frozenset:
-    """Indexes of the cell formats (`cellXfs`) whose number format shows a percent (48% stored as 0.48)."""
-    return _styles_cached(styles_xml, "percent")
-
-
-_DATE_IDS = frozenset(range(14, 23)) | frozenset(range(27, 37)) | frozenset(range(45, 48)) | \
-    frozenset(range(50, 59))  # Excel's built-in date and time formats
-_PERCENT_IDS = frozenset({9, 10})  # 0% and 0.00%
-_NUMFMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
-_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.S)
-_XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
-_NUMFMT_ID = re.compile(rb"""\bnumFmtId\s*=\s*["'](\d+)["']""")
-_FORMAT_CODE = re.compile(rb"""\bformatCode\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
-@lru_cache(maxsize=64)  # templates of one generation share their styles part
-def _styles_cached(styles_xml: bytes, kind: str) -> frozenset:
-    if kind == "date":
-        return _styles_showing(styles_xml, _DATE_IDS, _is_date_code)
-    return _styles_showing(styles_xml, _PERCENT_IDS, _is_percent_code)
-
-
-def _styles_showing(styles_xml: bytes, builtin: frozenset, is_wanted) -> frozenset:
-    """Indexes of the cell formats whose number format is one of the `builtin` ids or a custom format
-    (`<numFmt>`) whose code passes `is_wanted`."""
-    ids = set(builtin)
-    for m in _NUMFMT.finditer(styles_xml):
-        fmt_id, code = _NUMFMT_ID.search(m.group(1)), _FORMAT_CODE.search(m.group(1))
-        if fmt_id and code and is_wanted(xml_text(code.group(1) if code.group(1) is not None else code.group(2))):
-            ids.add(int(fmt_id.group(1)))
-    found = set()
-    block = _CELL_XFS.search(styles_xml)
-    if block:
-        for i, m in enumerate(_XF.finditer(block.group(1))):
-            fmt_id = _NUMFMT_ID.search(m.group(1))
-            if fmt_id and int(fmt_id.group(1)) in ids:
-                found.add(i)
-    return frozenset(found)
-
-
-def _is_percent_code(code: str) -> bool:
-    return "%" in re.sub(r'"[^"]*"|\\.', "", code)
-
-
-def _is_date_code(code: str) -> bool:
-    code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", code)
-    return bool(re.search(r"[dmyhs]", code, re.I)) and "general" not in code.lower()
 
 
 @lru_cache(maxsize=64)
@@ -147,21 +39,19 @@ def _cell_pattern(columns: tuple) -> re.Pattern:
 
 @lru_cache(maxsize=256)
 def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
+    return col_index(letters.decode("ascii"))
 
 
-def column_rows(xml: bytes, columns, strings: SharedStrings | None, dates: frozenset,
+def column_rows(xml: bytes, columns, strings: SharedStrings | None, formats: NumberFormats,
                 max_rows: int) -> list[list]:
-    """Rows from A1 holding only `columns` (letters, e.g. ("A", "D", "E")).
+    """Rows from A1 holding only `columns` (letters, e.g. ("A", "D", "E")), decoded by `cells.decode_cell`.
 
     Cells written without their `r` reference or with a namespace prefix are not seen: the caller checks
     what it reads (the STT codes) and reads the sheet whole when that fails.
     """
     columns = tuple(sorted(set(columns)))
     width = max(_col_index(c.encode()) for c in columns) + 1
+    dates = formats.dates
     cells = []
     height = 0
     for col, row, attrs, content in _cell_pattern(columns).findall(xml):
@@ -170,22 +60,19 @@ def column_rows(xml: bytes, columns, strings: SharedStrings | None, dates: froze
         r = int(row) - 1
         if r >= max_rows:
             continue
-        if content[:3] == b"<v>" and content[-4:] == b"</v>" and b"<" not in content[3:-4]:
-            raw = content[3:-4]
-            if b't="' not in attrs:
-                try:
-                    value = float(raw)
-                except ValueError:
-                    value = xml_text(raw)
-                else:
-                    if dates and b's="' in attrs:
-                        value = _maybe_date(value, attrs, dates)
-            elif b't="s"' in attrs:
-                value = strings[int(raw)] if strings is not None and raw.isdigit() else ""
+        raw = content[3:-4]
+        if b't="' not in attrs and content[:3] == b"<v>" and content[-4:] == b"</v>" and b"<" not in raw:
+            try:  # a plain number, most of what a template holds: spared the general call
+                value = float(raw)
+            except ValueError:
+                value = _value(attrs, content, strings, formats)
             else:
-                value = _value(attrs, content, strings, dates)
+                if dates and b's="' in attrs:
+                    style = _style(attrs)
+                    if style in dates:
+                        value = serial_value(value, style, formats)
         else:
-            value = _value(attrs, content, strings, dates)
+            value = _value(attrs, content, strings, formats)
         if value == "":
             continue
         cells.append((r, _col_index(col), value))
@@ -234,41 +121,69 @@ def sheet_extent(xml: bytes) -> tuple[int, int] | None:
     return rows, (_col_index(widest) + 1 if widest else 0)
 
 
-def _maybe_date(number: float, attrs: bytes, dates: frozenset):
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*\bt="e"[^>/]*>(.*?)</c>', re.S)
+
+
+def error_cells(xml: bytes) -> list[tuple[int, int, CellError]]:
+    """The formula error cells (`t="e"`) of a sheet as 0-based (row, column, `CellError`), which
+    python-calamine reads as ''."""
+    if b't="e"' not in xml:
+        return []
+    out = []
+    for col, row, content in _ERROR_CELL.findall(xml):
+        v = _V.search(content)
+        value = decode_cell("e", xml_text(v.group(1)), None) if v else ""
+        if value != "":
+            out.append((int(row) - 1, _col_index(col), value))
+    return out
+
+
+def _style(attrs: bytes) -> int | None:
     style = _ATTR_S.search(attrs)
-    if style and int(style.group(1)) in dates:
-        moment = _EPOCH + timedelta(days=number)
-        return moment.date() if number.is_integer() else moment
-    return number
+    return int(style.group(1)) if style else None
 
 
-def _value(attrs: bytes, content: bytes | None, strings: SharedStrings | None, dates: frozenset):
-    """A cell's value, the careful way (formulas, inline strings, booleans, errors, ISO dates)."""
-    if not content:
-        return ""
+def _value(attrs: bytes, content: bytes, strings: SharedStrings | None, formats: NumberFormats):
+    """A cell's value, the general way (formulas, shared and inline strings, booleans, errors, ISO dates)."""
     kind = _ATTR_T.search(attrs)
-    kind = kind.group(1) if kind else b"n"
-    if kind == b"inlineStr":
-        return _rich_text(content)
-    v = _V.search(content)
-    if v is None:
-        return ""
-    raw = v.group(1)
-    if kind == b"s":
-        return strings[int(raw)] if strings is not None and raw.strip().isdigit() else ""
-    if kind == b"str":
-        return xml_text(raw)
-    if kind == b"b":
-        return raw.strip() == b"1"
-    if kind == b"e":
-        return ""
-    if kind == b"d":
-        try:
-            return datetime.fromisoformat(raw.decode())
-        except ValueError:
-            return xml_text(raw)
-    try:
-        number = float(raw)
-    except ValueError:
-        return xml_text(raw)
-    return _maybe_date(number, attrs, dates) if dates else number
+    kind = kind.group(1).decode("ascii") if kind else "n"
+    if kind == "inlineStr":
+        text = rich_text(content)
+    else:
+        v = _V.search(content)
+        if v is None:
+            return ""
+        text = xml_text(v.group(1))
+    return decode_cell(kind, text, _style(attrs) if kind == "n" else None, formats, strings)
+
+
+class CellElement:
+    """The `<c r="ref" ...>` element found in a sheet's XML: its attributes and its content (None for
+    `<c .../>`)."""
+
+    __slots__ = ("attrs", "content")
+
+    def __init__(self, attrs: bytes, content: bytes | None):
+        self.attrs, self.content = attrs, content
+
+
+def find_cell(xml: bytes, ref: str) -> CellElement | None:
+    """Find the cell element of `ref` with plain byte searches (a regex over the sheet costs 10x more)."""
+    needle = b' r="' + ref.encode() + b'"'
+    pos = xml.find(needle)
+    while pos != -1:
+        start = xml.rfind(b"<", 0, pos)
+        tag_end = xml.find(b">", pos)
+        if start != -1 and tag_end != -1 and re.match(rb"<(?:\w+:)?c\b", xml[start:start + 8]):
+            name_end = start + 1
+            while xml[name_end:name_end + 1] not in (b" ", b"\t", b"\n", b"\r", b"/", b">", b""):
+                name_end += 1
+            name = xml[start + 1:name_end]
+            if xml[tag_end - 1:tag_end] == b"/":
+                return CellElement(xml[name_end:tag_end - 1], None)
+            close = xml.find(b"</" + name + b">", tag_end)
+            if close == -1:
+                return None
+            return CellElement(xml[name_end:tag_end], xml[tag_end + 1:close])
+        pos = xml.find(needle, pos + 1)
+    return None

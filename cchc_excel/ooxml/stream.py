@@ -9,11 +9,15 @@ so entity-expansion attacks cannot run.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from xml.parsers import expat
 
 from cchc_excel.ooxml.a1 import cell_name, split_ref
+from cchc_excel.ooxml.cells import PLAIN, NumberFormats, decode_cell
+from cchc_excel.ooxml.strings import needed_strings
+from cchc_excel.ooxml.xmltext import decode_escapes
 
-__all__ = ["stream_xlsx_rows", "scan_ods"]
+__all__ = ["StreamedSheet", "stream_xlsx_rows", "scan_ods"]
 
 
 def _safe_parser() -> expat.XMLParserType:
@@ -49,138 +53,128 @@ def _local(tag: str) -> str:
     return tag.rsplit(":", 1)[-1]
 
 
-def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_rows: int, max_cols: int):
-    """Read the first `max_rows` rows and `max_cols` columns of an xlsx sheet in bounded memory.
+@dataclass
+class StreamedSheet:
+    """What `stream_xlsx_rows` read of a sheet.
 
-    Returns:
-        (rows, more_rows, more_cols): rows from A1 as python-calamine would give them (numbers as float,
-        text as str, '' for empty); how many rows with cells were seen beyond the row limit (0 or 1:
-        parsing stops there); whether cells beyond the column limit were left out.
+    Attributes:
+        rows: rows from A1 as python-calamine would give them (`cells.decode_cell`), as wide as the widest.
+        more_rows: how many rows with cells were seen beyond the row limit (0 or 1: parsing stops there).
+        wide: whether cells beyond the column limit were left out.
+        flags: {A1 ref: (holds a formula, is percent-formatted)} of the cells read that have either.
     """
-    cells: dict[int, dict[int, object]] = {}
-    state = {"row": -1, "col": -1, "type": "n", "text": [], "in_v": False, "in_t": False,
-             "in_rph": False, "more": 0, "wide": False}
-    parser = _safe_parser()
 
-    def start(tag, attrs):
+    rows: list
+    more_rows: int
+    wide: bool
+    flags: dict
+
+
+def stream_xlsx_rows(zf: zipfile.ZipFile, part: str, sst_part: str | None, max_rows: int, max_cols: int,
+                     formats: NumberFormats = PLAIN) -> StreamedSheet:
+    """Read the first `max_rows` rows and `max_cols` columns of an xlsx sheet in bounded memory, each
+    cell decoded by `cells.decode_cell` (dates and percents by the workbook's `formats`)."""
+    sheet = _SheetReader(max_rows, max_cols, formats)
+    parser = _safe_parser()
+    parser.StartElementHandler = sheet.start
+    parser.EndElementHandler = sheet.end
+    parser.CharacterDataHandler = sheet.chars
+    with zf.open(part) as stream:
+        _feed(parser, stream)
+    needed = {int(text) for row in sheet.cells.values() for text in row.values() if type(text) is _Shared}
+    strings = needed_strings(zf, sst_part, needed) if needed and sst_part else {}
+    return StreamedSheet(_dense(sheet.cells, strings, formats), sheet.more, sheet.wide, sheet.flags)
+
+
+class _Shared(str):
+    """A shared-string cell's index text, decoded once the strings it needs are read."""
+
+
+class _SheetReader:
+    """expat handlers for a worksheet: the cells of the first rows and columns, by row and column."""
+
+    def __init__(self, max_rows: int, max_cols: int, formats: NumberFormats):
+        self.max_rows, self.max_cols, self.formats = max_rows, max_cols, formats
+        self.cells: dict[int, dict[int, object]] = {}
+        self.flags: dict[str, tuple[bool, bool]] = {}
+        self.row, self.col, self.kind, self.style = -1, -1, "n", None
+        self.text: list[str] = []
+        self.in_v = self.in_t = self.in_rph = self.formula = False
+        self.more, self.wide = 0, False
+
+    def start(self, tag, attrs):
         name = _local(tag)
         if name == "row":
             r = attrs.get("r")
-            state["row"] = int(r) - 1 if r and r.isdigit() else state["row"] + 1
-            state["col"] = -1
-            if state["row"] >= max_rows:
-                state["more"] = 1
+            self.row = int(r) - 1 if r and r.isdigit() else self.row + 1
+            self.col = -1
+            if self.row >= self.max_rows:
+                self.more = 1
                 raise _Stop
         elif name == "c":
-            pos = split_ref(attrs.get("r", "")) if attrs.get("r") else None
-            state["col"] = pos[1] if pos else state["col"] + 1
-            state["type"] = attrs.get("t", "n")
-            state["text"] = []
+            pos = split_ref(attrs["r"]) if attrs.get("r") else None
+            self.col = pos[1] if pos else self.col + 1
+            self.kind = attrs.get("t", "n")
+            style = attrs.get("s")
+            self.style = int(style) if style and style.isdigit() else None
+            self.text = []
+            self.formula = False
         elif name == "v":
-            state["in_v"] = True
+            self.in_v = True
         elif name == "t":
-            state["in_t"] = True
+            self.in_t = True
         elif name == "rPh":
-            state["in_rph"] = True
+            self.in_rph = True
+        elif name == "f":
+            self.formula = True
 
-    def end(tag):
+    def end(self, tag):
         name = _local(tag)
         if name == "v":
-            state["in_v"] = False
+            self.in_v = False
         elif name == "t":
-            state["in_t"] = False
+            self.in_t = False
         elif name == "rPh":
-            state["in_rph"] = False
+            self.in_rph = False
         elif name == "c":
-            text = "".join(state["text"])
-            kind = state["type"]
-            value: object
-            if kind == "s":
-                value = ("sst", int(text)) if text.strip().isdigit() else ""
-            elif kind in ("str", "inlineStr"):
-                value = text
-            elif kind == "b":
-                value = text.strip() == "1"
-            elif kind == "e":
-                value = ""
-            else:
-                try:
-                    value = float(text) if text.strip() else ""
-                except ValueError:
-                    value = text
-            if value == "":
-                return
-            if state["col"] >= max_cols:
-                state["wide"] = True
-            else:
-                cells.setdefault(state["row"], {})[state["col"]] = value
+            self._cell()
 
-    def chars(data):
-        if state["in_v"] or (state["in_t"] and not state["in_rph"]):
-            state["text"].append(data)
+    def chars(self, data):
+        if self.in_v or (self.in_t and not self.in_rph):
+            self.text.append(data)
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    with zf.open(part) as stream:
-        _feed(parser, stream)
+    def _cell(self) -> None:
+        inside = self.col < self.max_cols
+        percent = self.style is not None and self.style in self.formats.percents
+        if inside and (self.formula or percent):
+            self.flags[cell_name(self.row, self.col)] = (self.formula, percent)
+        text = decode_escapes("".join(self.text))  # expat has decoded XML's escapes, not OOXML's
+        if self.kind == "s":
+            value = _Shared(text.strip()) if text.strip().isdigit() else ""
+        else:
+            value = decode_cell(self.kind, text, self.style, self.formats)
+        if value == "":
+            return
+        if not inside:
+            self.wide = True
+        else:
+            self.cells.setdefault(self.row, {})[self.col] = value
 
-    needed = {v[1] for row in cells.values() for v in row.values() if isinstance(v, tuple)}
-    strings = _read_shared_strings(zf, sst_part, needed) if needed and sst_part else {}
+
+def _dense(cells: dict, strings: dict, formats: NumberFormats) -> list[list]:
+    """The cells as rows from A1, all as wide as the widest, shared strings filled in."""
     height = max(cells) + 1 if cells else 0
     rows: list[list] = []
     for r in range(height):
         row = cells.get(r, {})
-        width = max(row) + 1 if row else 0
-        out = [""] * width
+        out = [""] * (max(row) + 1 if row else 0)
         for c, v in row.items():
-            out[c] = strings.get(v[1], "") if isinstance(v, tuple) else v
+            out[c] = decode_cell("s", v, None, formats, strings) if type(v) is _Shared else v
         rows.append(out)
     width = max((len(r) for r in rows), default=0)
     for r in rows:
         r.extend([""] * (width - len(r)))
-    return rows, state["more"], state["wide"]
-
-
-def _read_shared_strings(zf: zipfile.ZipFile, part: str, needed: set) -> dict[int, str]:
-    """Only the shared strings whose index is in `needed`, stopping after the largest one."""
-    last = max(needed)
-    out: dict[int, str] = {}
-    state = {"i": -1, "text": [], "in_t": False, "in_rph": False}
-    parser = _safe_parser()
-
-    def start(tag, _attrs):
-        name = _local(tag)
-        if name == "si":
-            state["i"] += 1
-            state["text"] = []
-        elif name == "t":
-            state["in_t"] = True
-        elif name == "rPh":
-            state["in_rph"] = True
-
-    def end(tag):
-        name = _local(tag)
-        if name == "t":
-            state["in_t"] = False
-        elif name == "rPh":
-            state["in_rph"] = False
-        elif name == "si":
-            if state["i"] in needed:
-                out[state["i"]] = "".join(state["text"])
-            if state["i"] >= last:
-                raise _Stop
-
-    def chars(data):
-        if state["in_t"] and not state["in_rph"]:
-            state["text"].append(data)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    with zf.open(part) as stream:
-        _feed(parser, stream)
-    return out
+    return rows
 
 
 def scan_ods(zf: zipfile.ZipFile, max_rows: int, max_cols: int) -> tuple[dict, dict]:
@@ -192,57 +186,69 @@ def scan_ods(zf: zipfile.ZipFile, max_rows: int, max_cols: int) -> tuple[dict, d
         farthest cell with content, repeats counted (`table:number-rows-repeated`,
         `table:number-columns-repeated`): python-calamine keeps that whole rectangle in memory.
     """
-    flags: dict[str, dict[str, tuple[bool, bool]]] = {}
-    extents: dict[str, tuple[int, int]] = {}
-    state = {"sheet": None, "row": -1, "col": 0, "row_repeat": 1, "cell": None}
+    scan = _OdsScan(max_rows, max_cols)
     parser = _safe_parser()  # no namespace processing: tags and attributes keep their prefixes
-
-    def start(tag, attrs):
-        name = _local(tag)
-        if name == "table":
-            state["sheet"] = attrs.get("table:name", "")
-            state["row"] = -1
-            flags.setdefault(state["sheet"], {})
-        elif state["sheet"] is None:
-            return
-        elif name == "table-row":
-            state["row"] += 1
-            state["col"] = 0
-            state["row_repeat"] = _count(attrs.get("table:number-rows-repeated"))
-        elif name in ("table-cell", "covered-table-cell"):
-            repeat = _count(attrs.get("table:number-columns-repeated"))
-            formula = "table:formula" in attrs
-            percent = attrs.get("office:value-type") == "percentage"
-            first = state["col"]
-            if (formula or percent) and state["row"] < max_rows:
-                for c in range(first, min(first + repeat, max_cols)):
-                    flags[state["sheet"]][cell_name(state["row"], c)] = (formula, percent)
-            state["col"] += repeat
-            # content: a value type, a formula, or (seen below) any element inside the cell
-            state["cell"] = [first + repeat, formula or "office:value-type" in attrs]
-        elif state["cell"] is not None:
-            state["cell"][1] = True
-
-    def end(tag):
-        name = _local(tag)
-        if name == "table":
-            state["sheet"] = None
-        elif state["sheet"] is None:
-            return
-        elif name == "table-row":
-            state["row"] += state["row_repeat"] - 1
-        elif name in ("table-cell", "covered-table-cell") and state["cell"] is not None:
-            right, filled = state["cell"]
-            state["cell"] = None
-            if filled:
-                rows, cols = extents.get(state["sheet"], (0, 0))
-                extents[state["sheet"]] = (max(rows, state["row"] + state["row_repeat"]), max(cols, right))
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
+    parser.StartElementHandler = scan.start
+    parser.EndElementHandler = scan.end
     with zf.open("content.xml") as stream:
         _feed(parser, stream)
-    return flags, extents
+    return scan.flags, scan.extents
+
+
+class _OdsScan:
+    """expat handlers for an ods's content.xml: formula and percent cells, and each sheet's extent."""
+
+    def __init__(self, max_rows: int, max_cols: int):
+        self.max_rows, self.max_cols = max_rows, max_cols
+        self.flags: dict[str, dict[str, tuple[bool, bool]]] = {}
+        self.extents: dict[str, tuple[int, int]] = {}
+        self.sheet: str | None = None
+        self.row, self.col, self.row_repeat = -1, 0, 1
+        self.cell: list | None = None  # [column right of the cell, whether it has content]
+
+    def start(self, tag, attrs):
+        name = _local(tag)
+        if name == "table":
+            self.sheet = attrs.get("table:name", "")
+            self.row = -1
+            self.flags.setdefault(self.sheet, {})
+        elif self.sheet is None:
+            return
+        elif name == "table-row":
+            self.row += 1
+            self.col = 0
+            self.row_repeat = _count(attrs.get("table:number-rows-repeated"))
+        elif name in ("table-cell", "covered-table-cell"):
+            self._cell_start(attrs)
+        elif self.cell is not None:
+            self.cell[1] = True
+
+    def _cell_start(self, attrs) -> None:
+        repeat = _count(attrs.get("table:number-columns-repeated"))
+        formula = "table:formula" in attrs
+        percent = attrs.get("office:value-type") == "percentage"
+        first = self.col
+        if (formula or percent) and self.row < self.max_rows:
+            for c in range(first, min(first + repeat, self.max_cols)):
+                self.flags[self.sheet][cell_name(self.row, c)] = (formula, percent)
+        self.col += repeat
+        # content: a value type, a formula, or (seen below) any element inside the cell
+        self.cell = [first + repeat, formula or "office:value-type" in attrs]
+
+    def end(self, tag):
+        name = _local(tag)
+        if name == "table":
+            self.sheet = None
+        elif self.sheet is None:
+            return
+        elif name == "table-row":
+            self.row += self.row_repeat - 1
+        elif name in ("table-cell", "covered-table-cell") and self.cell is not None:
+            right, filled = self.cell
+            self.cell = None
+            if filled:
+                rows, cols = self.extents.get(self.sheet, (0, 0))
+                self.extents[self.sheet] = (max(rows, self.row + self.row_repeat), max(cols, right))
 
 
 def _count(text: str | None) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cchc_excel.core.text import fold as _fold_text
+from cchc_excel.ooxml.cells import is_empty
 from cchc_excel.spec.model import Form
 
 __all__ = [
@@ -253,7 +254,7 @@ def _is_column_numbers(row: list) -> bool:
     """A row numbering the columns: "(1) (2) (3) (4) (5)", "1 2 3 4 5" or "A B C"."""
     marks = 0
     for v in row:
-        if v == "" or v is None:
+        if is_empty(v):
             continue
         if type(v) is float and v.is_integer() and 0 < v < 30:
             marks += 1
@@ -290,7 +291,7 @@ def match_form(rows: list, section: Section, cols: Columns, form: Form) -> FormM
     blank_run = 0
     for r in range(cols.data_start, section.end):
         row = rows[r]
-        if not row or all(v == "" or v is None for v in row):
+        if not row or all(is_empty(v) for v in row):
             blank_run += 1
             if blank_run >= TABLE_GAP and match.rows:
                 break  # the table has ended; what follows is not part of the form

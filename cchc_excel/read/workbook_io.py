@@ -4,7 +4,7 @@ python-calamine reads xlsx, xls and ods, but gives values only, and parses whole
 reader needs comes from the file's XML parts, read lazily and only for the cells that need it:
 
 * for our templates, the few columns the layout points at, straight from the xlsx sheet XML
-  (`xlsx_fast`): a template's sheets carry hundreds of live-check formulas the reader does not need;
+  (`ooxml.fast`): a template's sheets carry hundreds of live-check formulas the reader does not need;
 * whether a ratio cell still holds a formula (`<f>` in the xlsx sheet, `table:formula` in ods);
 * whether a cell is percent-formatted, so that 0.48 shown as 48% reads as 48 (xlsx `styles.xml`, ods
   `office:value-type="percentage"`; .xls keeps no formats we can read);
@@ -15,9 +15,10 @@ calamine parses a whole sheet when it is opened (about 1 s and 160 MB for 400,00
 a dense rectangle from A1 to its farthest cell, about 32 bytes a cell, however few cells there are: two
 cells at A1 and XFD1048576 ask for 512 GB and abort the process. An xlsx sheet whose XML is larger than
 `STREAM_THRESHOLD`, or whose cells reach beyond the row or column limit, is therefore streamed with expat
-instead (`xml_stream`), stopping at the limits, so it costs little time and bounded memory. An `.ods` is
-scanned first (`xml_stream.scan_ods`) and refused when a sheet's rectangle exceeds the limits' cells. A
-legacy `.xls` holds at most 65,536 rows and 256 columns.
+instead (`ooxml.stream`), stopping at the limits, so it costs little time and bounded memory. An `.ods` is
+scanned first (`ooxml.stream.scan_ods`) and refused when a sheet's rectangle exceeds the limits' cells. A
+legacy `.xls` holds at most 65,536 rows and 256 columns. Both xlsx paths of our own decode their cells
+with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its sheet takes.
 """
 
 from __future__ import annotations
@@ -25,22 +26,22 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import datetime, timezone
-from operator import itemgetter
+from datetime import datetime
 from pathlib import Path
 
 from xml.parsers.expat import ExpatError
 
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from cchc_excel.template import metadata
-
-from cchc_excel.ooxml import fast as xlsx_fast
-from cchc_excel.ooxml.a1 import cell_name, col_index, split_ref
+from cchc_excel.ooxml import fast, parts
+from cchc_excel.ooxml.cells import NumberFormats
 from cchc_excel.ooxml.gate import abnormal
 from cchc_excel.ooxml.stream import scan_ods, stream_xlsx_rows
+from cchc_excel.ooxml.strings import SharedStrings
+from cchc_excel.ooxml.styles import date_styles, duration_styles, percent_styles
+from cchc_excel.ooxml.xmltext import attributes
 
-__all__ = ["Book", "read_meta_sheet", "col_index", "cell_name", "split_ref", "STREAM_THRESHOLD"]
+__all__ = ["Book", "STREAM_THRESHOLD"]
 
 STREAM_THRESHOLD = 2_000_000  # bytes of uncompressed sheet XML above which an xlsx sheet is streamed
 
@@ -83,10 +84,9 @@ class Book:
         self._workbook: bytes | None = None
         self._sheet_xml: dict[str, bytes] = {}
         self._styles: bytes | None = None
-        self._percent_xf: frozenset | None = None
-        self._date_xf: frozenset | None = None
-        self._strings: xlsx_fast.SharedStrings | None = None
-        self._ods_cells: dict | None = None
+        self._formats: NumberFormats | None = None
+        self._strings: SharedStrings | None = None
+        self._flags: dict[str, dict] = {}  # sheet -> {A1 ref: (formula, percent)}, ods and streamed xlsx
         if file_format == "ods":
             self._scan_ods()
         if file_format == "xlsx" and self.sheet_parts():
@@ -113,7 +113,11 @@ class Book:
     # -- values --
 
     def rows(self, sheet: str) -> list[list]:
-        """The sheet's rows from A1 (row i is the sheet's row i + 1), at most `max_rows` of them."""
+        """The sheet's rows from A1 (row i is the sheet's row i + 1), at most `max_rows` of them.
+
+        Values as python-calamine gives them (`ooxml.cells`), but an xlsx formula error is a `CellError`
+        on every path (.xls and .ods give ''): `cells.is_empty` treats it as blank.
+        """
         rows = self._rows.get(sheet)
         if rows is None:
             rows = self._read_rows(sheet)
@@ -134,8 +138,8 @@ class Book:
             xml = self.sheet_xml(sheet)
             rows = None
             if xml is not None:
-                rows = xlsx_fast.column_rows(xml, key[1], self._shared_strings(), self._date_styles(),
-                                             self.max_rows)
+                rows = fast.column_rows(xml, key[1], self._shared_strings(), self.number_formats(),
+                                        self.max_rows)
             self._columns[key] = rows
         rows = self._columns[key]
         return rows if rows is not None else self.rows(sheet)
@@ -143,16 +147,17 @@ class Book:
     def _read_rows(self, sheet: str) -> list[list]:
         if self.format == "xlsx" and self.sheet_parts().get(sheet):
             xml = self.sheet_xml(sheet)  # None above STREAM_THRESHOLD
-            extent = xlsx_fast.sheet_extent(xml) if xml is not None else None
+            extent = fast.sheet_extent(xml) if xml is not None else None
             if extent is None or extent[0] > self.max_rows or extent[1] > self.max_cols:
-                rows, more_rows, more_cols = stream_xlsx_rows(
-                    self.zip(), self.sheet_parts()[sheet], self._shared_strings_part(), self.max_rows,
-                    self.max_cols)
-                if more_rows:
-                    self.truncated[sheet] = more_rows
-                if more_cols:
+                streamed = stream_xlsx_rows(
+                    self.zip(), self.sheet_parts()[sheet], parts.shared_strings_part(self.zip().NameToInfo),
+                    self.max_rows, self.max_cols, self.number_formats())
+                if streamed.more_rows:
+                    self.truncated[sheet] = streamed.more_rows
+                if streamed.wide:
                     self.too_wide.add(sheet)
-                return rows
+                self._flags[sheet] = streamed.flags
+                return streamed.rows
         ws = self._calamine().get_sheet_by_name(sheet)
         height = ws.total_height if ws.end is not None else 0
         if height > self.max_rows:
@@ -163,21 +168,25 @@ class Book:
         if rows and len(rows[0]) > self.max_cols:
             self.too_wide.add(sheet)
             rows = [row[:self.max_cols] for row in rows]
+        xml = self.sheet_xml(sheet) if self.format == "xlsx" else None
+        for r, c, error in fast.error_cells(xml) if xml else ():  # python-calamine gives them as ''
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = error
         return rows
 
     def string_cells(self, sheet: str):
-        """xlsx: a sheet made of text only as `(shape, strings)`: `xlsx_fast.string_cells` and the
+        """xlsx: a sheet made of text only as `(shape, strings)`: `fast.string_cells` and the
         shared-strings table; None for other formats and sheets."""
         if self.format != "xlsx" or sheet in self._rows:
             return None
         xml = self.sheet_xml(sheet)
-        shape = xlsx_fast.string_cells(xml) if xml else None
+        shape = fast.string_cells(xml) if xml else None
         return (shape, self._shared_strings()) if shape is not None else None
 
-    def _shared_strings(self) -> xlsx_fast.SharedStrings:
+    def _shared_strings(self) -> SharedStrings:
         if self._strings is None:
-            part = self._shared_strings_part()
-            self._strings = xlsx_fast.SharedStrings(self._part(part) or b"" if part else b"")
+            part = parts.shared_strings_part(self.zip().NameToInfo)
+            self._strings = SharedStrings(self._part(part) or b"" if part else b"")
         return self._strings
 
     def _styles_xml(self) -> bytes:
@@ -185,10 +194,13 @@ class Book:
             self._styles = self._part("xl/styles.xml") or b""
         return self._styles
 
-    def _date_styles(self) -> frozenset:
-        if self._date_xf is None:
-            self._date_xf = xlsx_fast.date_styles(self._styles_xml())
-        return self._date_xf
+    def number_formats(self) -> NumberFormats:
+        """xlsx: which cell formats show dates and elapsed times, and the workbook's date system."""
+        if self._formats is None:
+            styles = self._styles_xml()
+            self._formats = NumberFormats(date_styles(styles), duration_styles(styles), percent_styles(styles),
+                                          parts.date1904(self._workbook_xml()))
+        return self._formats
 
     # -- zip parts (xlsx, ods) --
 
@@ -205,30 +217,15 @@ class Book:
 
     def _workbook_xml(self) -> bytes:
         if self._workbook is None:
-            self._workbook = self._part("xl/workbook.xml") or b""
+            self._workbook = self._part(parts.WORKBOOK) or b""
         return self._workbook
 
     def sheet_parts(self) -> dict[str, str]:
         """xlsx: sheet title -> zip part name (`xl/worksheets/sheet1.xml`)."""
         if self._parts is None:
-            self._parts = {}
-            rels = self._part("xl/_rels/workbook.xml.rels") or b""
-            targets = {}
-            for rel in re.finditer(rb"<(?:\w+:)?Relationship\b([^>]*)>", rels):
-                blob = rel.group(1)
-                if b"/worksheet" not in blob:
-                    continue  # styles, theme, shared strings, chart sheets...
-                attrs = _attrs(blob)
-                if "Id" in attrs and "Target" in attrs:
-                    target = attrs["Target"]
-                    target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                    targets[attrs["Id"]] = _normpath(target)
-            for sheet in re.finditer(rb"<(?:\w+:)?sheet\b([^>]*)/?>", self._workbook_xml()):
-                attrs = _attrs(sheet.group(1))
-                rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
-                if "name" in attrs and rid in targets:
-                    self._parts[attrs["name"]] = targets[rid]
-                    self._states[attrs["name"]] = attrs.get("state", "visible")
+            found = parts.sheet_parts(self._workbook_xml(), self._part(parts.WORKBOOK_RELS) or b"")
+            self._parts = {name: sheet.part for name, sheet in found.items()}
+            self._states = {name: sheet.state for name, sheet in found.items()}
         return self._parts
 
     def defined_names(self) -> dict[str, str]:
@@ -236,18 +233,8 @@ class Book:
         if self.format != "xlsx":
             return {}
         if self._names is None:
-            self._names = {}
-            for dn in re.finditer(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)<", self._workbook_xml()):
-                attrs = _attrs(dn.group(1))
-                if "name" in attrs and "localSheetId" not in attrs:
-                    self._names[attrs["name"]] = _unescape(dn.group(2).decode("utf-8", "replace"))
+            self._names = parts.defined_names(self._workbook_xml())
         return self._names
-
-    def _shared_strings_part(self) -> str | None:
-        for candidate in ("xl/sharedStrings.xml", "xl/SharedStrings.xml"):
-            if candidate in self.zip().NameToInfo:
-                return candidate
-        return None
 
     def sheet_xml(self, sheet: str) -> bytes | None:
         """xlsx: the sheet's raw XML (only for sheets under the streaming threshold)."""
@@ -267,35 +254,29 @@ class Book:
         refs = list(refs)
         if not refs:
             return set()
-        if self.format == "xlsx":
-            xml = self.sheet_xml(sheet)
-            if not xml:
-                return set()
+        xml = self.sheet_xml(sheet) if self.format == "xlsx" else None
+        if xml:
             found = set()
             for ref in refs:
-                m = _cell_match(xml, ref)
+                m = fast.find_cell(xml, ref)
                 if m and m.content and re.search(rb"<(?:\w+:)?f\b", m.content):
                     found.add(ref)
             return found
-        if self.format == "ods":
-            cells = self._ods().get(sheet, {})
-            return {ref for ref in refs if cells.get(ref, (False, False))[0]}
-        return set()
+        cells = self._cell_flags(sheet)
+        return {ref for ref in refs if cells.get(ref, (False, False))[0]}
 
     def is_percent(self, sheet: str, ref: str) -> bool:
         """Whether the cell is percent-formatted (Excel stores 48% as 0.48 there)."""
         if self.format == "xlsx":
-            if not self._percent_styles():  # our templates have none: no need to find the cell
+            percents = self.number_formats().percents
+            if not percents:  # our templates have none: no need to find the cell
                 return False
             xml = self.sheet_xml(sheet)
-            m = _cell_match(xml, ref) if xml else None
-            if not m:
-                return False
-            style = _attrs(m.attrs).get("s")
-            return style is not None and style.isdigit() and int(style) in self._percent_styles()
-        if self.format == "ods":
-            return self._ods().get(sheet, {}).get(ref, (False, False))[1]
-        return False
+            if xml is not None:
+                m = fast.find_cell(xml, ref)
+                style = attributes(m.attrs).get("s") if m else None
+                return style is not None and style.isdigit() and int(style) in percents
+        return self._cell_flags(sheet).get(ref, (False, False))[1]
 
     def is_protected(self, sheet: str) -> bool | None:
         """xlsx: whether the sheet is protected; None when it cannot be told."""
@@ -308,45 +289,37 @@ class Book:
         if pos == -1 or xml[pos - 1:pos] not in (b"<", b":"):
             return False
         end = xml.find(b">", pos)
-        return _attrs(xml[pos:end]).get("sheet", "0") in ("1", "true")
+        return attributes(xml[pos:end]).get("sheet", "0") in ("1", "true")
 
-    def _percent_styles(self) -> frozenset:
-        """Indexes of the cell formats (`cellXfs`) whose number format shows a percent."""
-        if self._percent_xf is None:
-            self._percent_xf = xlsx_fast.percent_styles(self._styles_xml())
-        return self._percent_xf
+    def _cell_flags(self, sheet: str) -> dict:
+        """{A1 ref: (holds a formula, is percent-formatted)} found while scanning an ods or streaming an
+        xlsx sheet; empty for .xls, where python-calamine cannot tell."""
+        if self.format == "xlsx" and sheet in self.sheet_parts():
+            self.rows(sheet)  # a sheet without its XML at hand is streamed, which records them
+        return self._flags.get(sheet, {})
 
     def _scan_ods(self) -> None:
         """Scan content.xml before python-calamine opens it whole: refuse a sheet whose rectangle of cells
         exceeds the limits (a cell repeated a thousand times over a million rows is a 1 KB file); keep the
         formula and percent flags of its cells."""
         try:
-            self._ods_cells, extents = scan_ods(self.zip(), self.max_rows, self.max_cols)
+            self._flags, extents = scan_ods(self.zip(), self.max_rows, self.max_cols)
         except (ExpatError, KeyError, ValueError):
-            self._ods_cells = {}  # python-calamine will say what is wrong with it
+            self._flags = {}  # python-calamine will say what is wrong with it
             return
         for sheet, (rows, cols) in extents.items():
             if rows * cols > self.max_rows * self.max_cols:
                 raise abnormal(self.path.name, f"trang tính '{sheet[:80]}' trải trên {rows} dòng × {cols} cột, "
                                                "quá lớn")
 
-    def _ods(self) -> dict:
-        return self._ods_cells or {}
-
     # -- document properties --
 
     def saved_at(self) -> datetime | None:
         """When the file says it was last saved: xlsx docProps/core.xml, ods meta.xml; else None."""
-        if self.format == "xlsx":
-            xml = self._part("docProps/core.xml")
-            pattern = rb"<dcterms:modified\b[^>]*>([^<]+)<"
-        elif self.format == "ods":
-            xml = self._part("meta.xml")
-            pattern = rb"<dc:date>([^<]+)<"
-        else:
+        if self.format not in ("xlsx", "ods"):
             return None
-        m = re.search(pattern, xml or b"")
-        return _parse_datetime(m.group(1).decode("ascii", "replace")) if m else None
+        xml = self._part("docProps/core.xml" if self.format == "xlsx" else "meta.xml")
+        return parts.saved_at(xml or b"", self.format)
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -355,116 +328,3 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     before cutting it short, and its check sum then fails."""
     with zf.open(info) as f:
         return f.read(info.file_size)
-
-
-# --- small XML helpers ---------------------------------------------------------------------------------
-
-_ATTR_RE = re.compile(rb'([\w:.-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
-_ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);")
-
-
-def _unescape(text: str) -> str:
-    """XML character and entity references (`&amp;`, `&#7889;`) in attribute values and text."""
-    if "&" not in text:
-        return text
-    return _ENTITY.sub(xlsx_fast.unescape_reference, text)
-
-
-def _attrs(blob: bytes) -> dict[str, str]:
-    return {
-        m.group(1).decode(): _unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode("utf-8", "replace"))
-        for m in _ATTR_RE.finditer(blob)
-    }
-
-
-def _normpath(path: str) -> str:
-    parts: list[str] = []
-    for piece in path.split("/"):
-        if piece == "..":
-            if parts:
-                parts.pop()
-        elif piece and piece != ".":
-            parts.append(piece)
-    return "/".join(parts)
-
-
-class _CellMatch:
-    """The `<c r="ref" ...>` element found in a sheet's XML: its attributes and its content."""
-
-    __slots__ = ("attrs", "content")
-
-    def __init__(self, attrs: bytes, content: bytes | None):
-        self.attrs, self.content = attrs, content
-
-
-def _cell_match(xml: bytes, ref: str) -> _CellMatch | None:
-    """Find the cell element of `ref` with plain byte searches (a regex over the sheet costs 10x more)."""
-    needle = b' r="' + ref.encode() + b'"'
-    pos = xml.find(needle)
-    while pos != -1:
-        start = xml.rfind(b"<", 0, pos)
-        tag_end = xml.find(b">", pos)
-        if start != -1 and tag_end != -1 and re.match(rb"<(?:\w+:)?c\b", xml[start:start + 8]):
-            name_end = start + 1
-            while xml[name_end:name_end + 1] not in (b" ", b"\t", b"\n", b"\r", b"/", b">", b""):
-                name_end += 1
-            name = xml[start + 1:name_end]
-            if xml[tag_end - 1:tag_end] == b"/":
-                return _CellMatch(xml[name_end:tag_end - 1], None)
-            close = xml.find(b"</" + name + b">", tag_end)
-            if close == -1:
-                return None
-            return _CellMatch(xml[name_end:tag_end], xml[tag_end + 1:close])
-        pos = xml.find(needle, pos + 1)
-    return None
-
-
-def _parse_datetime(text: str) -> datetime | None:
-    text = text.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # LibreOffice writes nanoseconds
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-# --- our template's metadata sheet ---------------------------------------------------------------------
-
-def read_meta_sheet(book: Book) -> tuple[dict, dict]:
-    """`metadata.parse_sheet` of the `_cchc` sheet; its layout table is parsed once per template
-    generation (same cells, same strings), the key/value pairs above it every time."""
-    found = book.string_cells(metadata.SHEET)
-    if found is None:
-        return metadata.parse_sheet(book.rows(metadata.SHEET))
-    shape, strings = found
-    raw = strings.raw
-    if any(index >= len(raw) for _, _, index in shape):
-        return metadata.parse_sheet(book.rows(metadata.SHEET))
-    first = metadata.LAYOUT_ROW - 1  # 0-based row of the layout header
-    head = [(r, c, index) for r, c, index in shape if r < first]
-    table = [(r, c, index) for r, c, index in shape if r >= first]
-    indexes = [index for _, _, index in table]
-    key = (tuple(table), tuple(itemgetter(*indexes)(raw)) if len(indexes) > 1 else tuple(raw[i] for i in indexes))
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        layout = metadata.parse_sheet(_cells_to_rows(table, strings))[1]
-        if len(_LAYOUTS) > 32:
-            _LAYOUTS.clear()
-        _LAYOUTS[key] = layout
-    meta = metadata.parse_sheet(_cells_to_rows(head, strings))[0]
-    return meta, layout
-
-
-def _cells_to_rows(cells, strings) -> list[list]:
-    height = max((r for r, _, _ in cells), default=-1) + 1
-    rows = [["", "", ""] for _ in range(height)]
-    for r, c, index in cells:
-        if c < 3:
-            rows[r][c] = strings[index]
-    return rows
-
-
-_LAYOUTS: dict = {}  # layout table (cells, strings) -> parsed layout

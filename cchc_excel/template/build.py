@@ -36,6 +36,7 @@ from cchc_excel.template.forms import FormContext, layout, ratio_value, write_fo
 from cchc_excel.template.styles import FONT, FONT_SIZE, Styles
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.ooxml.patch import ZipParts, lock_structure
+from cchc_excel.ooxml.xmltext import escape
 
 SheetHook = Callable[[object, Styles], None]
 
@@ -248,7 +249,7 @@ class UnitCopies:
         if variable is None or not (_plain(unit.name) and _plain(unit.code)):
             return template_bytes(self.spec, level=unit.level, unit=unit, period=self.period,
                                   password=self.password, generated_at=self.generated_at)
-        name, code = _escape(unit.name), _escape(unit.code)
+        name, code = escape(unit.name), escape(unit.code)
         return parts.build({part: text.replace(_TOKEN_NAME, name).replace(_TOKEN_CODE, code).encode("utf-8")
                             for part, text in variable.items()})
 
@@ -261,10 +262,6 @@ class UnitCopies:
 def _plain(text: str) -> bool:
     """Text that xlsxwriter writes with plain XML escaping (no control characters, no edge spaces)."""
     return bool(text) and text == text.strip() and "_x" not in text and all(ord(c) >= 32 for c in text)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _utc(moment: datetime | None) -> datetime:
