@@ -20,6 +20,7 @@ import yaml
 
 from cchc_excel.core.findings import SEVERITIES
 from cchc_excel.errors import SpecError
+from cchc_excel.spec.report_text import ReportText, parse_report_text
 
 FORMS_DIR = Path(__file__).parent / "forms"
 DEFAULT_SPEC = "cv371-2022"
@@ -160,6 +161,7 @@ class FormSpec:
     cutoff_day: int = 14
     deadline_day: int = 20
     charts: tuple = ()  # % rows the merged workbook charts per unit (ids), in order
+    report: ReportText | None = field(default=None, compare=False, repr=False)  # the report's sentences
     source: str = ""
     indicators: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -301,6 +303,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         cutoff_day=cutoff_day,
         deadline_day=deadline_day,
         charts=charts,
+        report=parse_report_text(data.get("report"), indicators, levels, fail),
         source=source,
         indicators=indicators,
     )
