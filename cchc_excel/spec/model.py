@@ -14,13 +14,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cchc_excel.core.findings import SEVERITIES
 from cchc_excel.errors import SpecError
-from cchc_excel.spec.report_text import ReportText, parse_report_text
+
+if TYPE_CHECKING:
+    from cchc_excel.spec.report_text import ReportText
 
 FORMS_DIR = Path(__file__).parent / "forms"
 DEFAULT_SPEC = "cv371-2022"
@@ -284,6 +286,8 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
                   for n, r in enumerate(_list(data.get("rules"), "rules", fail), start=1))
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
+    from cchc_excel.spec.report_text import parse_report_text  # it uses this module's YAML helpers
+
     charts = tuple(_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
         if ind_id not in indicators or indicators[ind_id].kind not in ("ratio", "rate"):

@@ -21,8 +21,9 @@ have is refused when the spec loads, naming the file and the key.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from cchc_excel.spec.model import _list as _items, _nfc
 
 # The report's own fields (not rows of the forms), filled in by the writer.
 GENERAL_FIELDS = (
@@ -125,10 +126,6 @@ class ReportText:
         return table.get(level) or table.get("default") or ()
 
 
-def _nfc(text) -> str:
-    return unicodedata.normalize("NFC", str(text)).strip() if text is not None else ""
-
-
 def parse_template(text, where: str, indicators: dict, fail) -> Template:
     """Split `text` into literals, fields and gaps; refuse an unknown field or a modifier its row lacks."""
     if not isinstance(text, str) or not text.strip():
@@ -214,14 +211,6 @@ def _text(value, where: str, fail) -> str:
     if not isinstance(value, str) or not value.strip():
         fail(where, "thiếu nội dung (chuỗi ký tự)")
     return _nfc(value)
-
-
-def _items(value, where: str, fail) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        fail(where, "phải là một danh sách YAML")
-    return value
 
 
 def _areas(data, forms: set, tpl, fail) -> dict:
