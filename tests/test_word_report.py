@@ -252,3 +252,18 @@ def test_libreoffice_renders_the_report(docx_path, tmp_path):
     assert later and all("Chỉ tiêu thống kê" in p and "Đơn vị tính" in p for p in later)  # headers repeated
     pngs = lo.pdf_pages_png(pdf, tmp_path / "png", first=1, last=2, dpi=60)
     assert len(pngs) == 2
+
+
+def test_a_units_own_return_speaks_of_the_unit(tmp_path):
+    own = aggregate_paths([SAMPLES / "returns" / "22240_phuong-tam-quan-bac_2023-Q2.xlsx"],
+                          roster=load_roster(SAMPLES / "roster.csv"), unit_code="22240", period="2023-Q2", jobs=1)
+    doc = Document(str(write_report(own, tmp_path / "own.docx")))
+    assert find(doc, "Trong quý II/2023, UBND phường tiếp nhận").text.startswith(
+        "Trong quý II/2023, UBND phường tiếp nhận 399 hồ sơ TTHC, đã giải quyết 369 hồ sơ, trong đó 369 hồ sơ "
+        "đúng hạn (đạt 100%).")
+    assert find(doc, "Khảo sát sự hài lòng").text == (
+        "Khảo sát sự hài lòng của người dân, tổ chức: Có, với 10 phiếu khảo sát (hình thức: Trực tuyến). "
+        "Tổ chức đối thoại của lãnh đạo với người dân, cộng đồng doanh nghiệp: Có.")
+    assert not any("đơn vị." in p.text and "/" in p.text and "Số liệu" in p.text for p in doc.paragraphs)
+    assert "PHƯỜNG TAM QUAN BẮC" in cell_paragraphs(doc.tables[0])
+    assert find(doc, "Trên đây").text.endswith("của UBND phường Tam Quan Bắc./.")
