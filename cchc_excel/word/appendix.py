@@ -32,7 +32,8 @@ def write_appendix(doc, result: MergeResult) -> None:
     L.paragraph(doc, spec.appendix or "Phụ lục I", align=L.CENTER, bold=True, after=0, keep_next=True)
     L.paragraph(doc, spec.title, align=L.CENTER, bold=True, after=0, keep_next=True)
     if spec.issued_with:
-        L.paragraph(doc, spec.issued_with, align=L.CENTER, italic=True, after=12, keep_next=True)
+        L.paragraph(doc, L.balanced(spec.issued_with, L.BODY_SIZE), align=L.CENTER, italic=True, after=12,
+                    keep_next=True)
     values = result.report_values()
     notes = merged_notes(result)
     for form in spec.forms:

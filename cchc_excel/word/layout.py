@@ -101,6 +101,16 @@ def text_width(text: str, size: float, *, bold: bool = False) -> int:
     return int(Pt(size * em))
 
 
+def balanced(text: str, size: float, width: int = TEXT_WIDTH, *, bold: bool = False) -> str:
+    """`text` broken into two lines of about equal length when it does not fit on one, as centred
+    titles are printed (instead of one word left alone on the second line)."""
+    if text_width(text, size, bold=bold) <= width * 0.95 or " " not in text:
+        return text
+    cut = min((i for i, ch in enumerate(text) if ch == " "),
+              key=lambda i: abs(text_width(text[:i], size, bold=bold) - text_width(text[i + 1:], size, bold=bold)))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
 def rule(container, length: int, width: int, *, before: float = 0, after: float = 0) -> None:
     """A horizontal line `length` long (EMU), centred in a column `width` wide: an empty paragraph of
     exact 1 pt height with a top border, its indents leaving the line's length between them."""
