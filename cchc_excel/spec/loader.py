@@ -111,6 +111,8 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
                   for n, r in enumerate(_list(data.get("rules"), "rules", fail), start=1))
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
+    from cchc_excel.spec.report_text import parse_report_text  # it uses this module's YAML helpers
+
     charts = tuple(_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
         if ind_id not in indicators or indicators[ind_id].kind not in PERCENT_KINDS:
@@ -130,6 +132,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         cutoff_day=cutoff_day,
         deadline_day=deadline_day,
         charts=charts,
+        report=parse_report_text(data.get("report"), indicators, levels, fail),
         source=source,
         indicators=indicators,
     )

@@ -12,9 +12,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from cchc_excel.core.kinds import INPUT_KINDS, VALUE_KINDS
 from cchc_excel.core.levels import row_levels
+
+if TYPE_CHECKING:
+    from cchc_excel.spec.report_text import ReportText
 
 
 
@@ -129,6 +133,7 @@ class FormSpec:
     cutoff_day: int = 14
     deadline_day: int = 20
     charts: tuple = ()  # % rows the merged workbook charts per unit (ids), in order
+    report: ReportText | None = field(default=None, compare=False, repr=False)  # the report's sentences
     source: str = ""
     indicators: dict = field(default_factory=dict, compare=False, repr=False)
     origin: str = field(default="", compare=False, repr=False)  # the file `load_spec` read it from
