@@ -44,11 +44,12 @@ UNREADABLE_HASH_LIMIT = 64 << 20  # an unreadable file larger than this is not h
 
 # --------------------------------------------------------------------------------------------- one file
 
-def _read_workbook(path, spec, *, roster=None, unit_code=None, period=None):
-    """The reader, imported late so that the rules can be used (and tested) without it."""
+def _read_workbook(path, spec, *, roster=None, unit_code=None, period=None, data=None):
+    """The reader, imported late so that the rules can be used (and tested) without it; `data`: the bytes
+    of a zip's member shown as `path`."""
     from cchc_excel.read.reader import read_workbook
 
-    return read_workbook(path, spec, roster=roster, unit_code=unit_code, period=period)
+    return read_workbook(path, spec, roster=roster, unit_code=unit_code, period=period, data=data)
 
 
 def check_file(path, spec=None, *, roster=None, unit_code=None, period=None,
