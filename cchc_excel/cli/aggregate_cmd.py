@@ -48,9 +48,8 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
         cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --unit HN --period 2023-Q2
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --json tom-tat.json --csv so-lieu.csv
     """
-    from cchc_excel.merge.exports import write_csv, write_json
+    from cchc_excel.merge.outputs import OutputError, check_outputs, write_outputs
     from cchc_excel.merge.run import aggregate_paths
-    from cchc_excel.merge.workbook import write_merged_workbook
 
     spec_obj = load_option(lambda: load_spec(spec), SpecError, "--spec")
     roster_obj = load_option(lambda: load_roster(roster) if roster else None, RosterError, "--roster")
@@ -61,7 +60,7 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
         raise click.BadParameter(f"không có đơn vị mã {unit_code!r} trong {roster.name}.", param_hint="--unit")
 
     bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    outputs = [p for p in (output, json_path, csv_path) if p is not None]
+    outputs = load_option(lambda: check_outputs(output, json_path, csv_path), OutputError, "--output")
     with library_errors():
         try:
             result = aggregate_paths(paths, spec_obj, roster=roster_obj, period=period_obj, unit_code=unit_code,
@@ -69,11 +68,7 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
         finally:
             if bar:
                 bar.clear()
-        write_merged_workbook(result, output)
-        if json_path:
-            write_json(result, json_path)
-        if csv_path:
-            write_csv(result, csv_path)
+        write_outputs(result, output, json_path=json_path, csv_path=csv_path)
     for line in summary_lines(result):
         click.echo(line)
     click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs))
