@@ -8,8 +8,10 @@ Vietnamese message. Only bad arguments (a broken spec, roster or period) raise, 
 spreads many files over worker processes in chunks. Every file gets its line: one that is no workbook
 (a PDF, a Word document, an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
 saying what it is and what to send instead; a zip is opened and each file in it checked as a return of
-its own, shown as `archive.zip!inner.xlsx` (a zip inside it is not opened: rule `nested-archive`). It keeps per file only the small `FileReport`, not the
-`Submission` (unless `keep_submissions`), so memory stays flat in the number of files. A file that crashes
+its own, shown as `archive.zip!inner.xlsx` (a zip inside it is not opened: rule `nested-archive`).
+
+It keeps per file only the small `FileReport`, not the `Submission` (unless `keep_submissions`), so
+memory stays flat in the number of files. A file that crashes
 its worker process (which a hostile file might do to a parser written in native code) is retried alone
 and, if it crashes again, reported unreadable; the others are not affected.
 """

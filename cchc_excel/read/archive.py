@@ -96,8 +96,9 @@ class Archive:
         """The bytes of member `info` (shown as `shown`); raises `UnreadableFile` naming it when it is larger
         than a return may be or cannot be inflated."""
         name = Path(shown).name
-        if info.file_size > self.limits.max_file_bytes:
-            raise abnormal(name, f"giải nén ra {_mb(info.file_size)}, quá lớn (giới hạn {_mb(self.limits.max_file_bytes)})")
+        limit = self.limits.max_file_bytes
+        if info.file_size > limit:
+            raise abnormal(name, f"giải nén ra {_mb(info.file_size)}, quá lớn (giới hạn {_mb(limit)})")
         try:
             return _read_member(self.zip, info)
         except _BROKEN as e:
