@@ -137,6 +137,7 @@ def archive(tmp_path):
         "Bao cao/": b"",  # a folder entry: no line
         "cong-van.pdf": b"%PDF-1.4\n",
         "cu.zip": zipped({"x.xlsx": filled()}),
+        "__MACOSX/._22240_tam-quan-bac.xlsx": b"\x00\x05\x16\x07",
     }))
     return d
 
@@ -148,6 +149,7 @@ def test_each_spreadsheet_in_a_zip_is_checked_as_a_return(archive):
     assert [(f.path, f.status) for f in report.files] == [
         (f"{zip_path}!22240_tam-quan-bac.xlsx", "ok"),
         (f"{zip_path}!Bao cao!22201_bong-son.xlsx", "errors"),
+        (f"{zip_path}!__MACOSX!._22240_tam-quan-bac.xlsx", "unreadable"),
         (f"{zip_path}!cong-van.pdf", "unreadable"),
         (f"{zip_path}!cu.zip", "unreadable"),
     ]
@@ -161,6 +163,8 @@ def test_each_spreadsheet_in_a_zip_is_checked_as_a_return(archive):
     assert [i.rule for i in by_name["ho-so.zip!cong-van.pdf"].issues] == ["not-a-return"]
     nested = by_name["ho-so.zip!cu.zip"]
     assert [i.rule for i in nested.issues] == ["nested-archive"] and "không được mở" in nested.issues[0].message
+    mac = by_name["ho-so.zip!__MACOSX!._22240_tam-quan-bac.xlsx"].issues[0].message
+    assert mac.startswith('Tệp "ho-so.zip!__MACOSX!._22240_tam-quan-bac.xlsx" là tệp phụ máy Mac')
     assert sorted(p.name for p in archive.rglob("*")) == before  # nothing extracted
 
 
@@ -170,7 +174,7 @@ def test_zip_members_in_parallel_match_serial(archive, monkeypatch):
     serial = check_paths([archive], jobs=1)
     parallel = check_paths([archive], jobs=2)
     assert [f.to_dict() for f in parallel.files] == [f.to_dict() for f in serial.files]
-    assert len(serial.files) == 5
+    assert len(serial.files) == 6
 
 
 def test_check_json_and_feedback_name_the_member(archive, tmp_path):

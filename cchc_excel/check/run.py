@@ -30,6 +30,7 @@ from pathlib import Path
 
 from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.ooxml.gate import NotWorkbook
+from cchc_excel.read.archive import MEMBER_SEP, Archive
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
 from cchc_excel.core.roster import Roster, load_roster
@@ -111,7 +112,7 @@ def _check_source(path: str, data: bytes | None, args: tuple, depth: int = 0) ->
     """Check the file `path` or, with `data`, a member of a zip shown as `path`."""
     spec, roster, unit_code, period, keep_submission = args
     name = os.path.basename(path) or path
-    companion = _companion(name)
+    companion = _companion(name.rsplit(MEMBER_SEP, 1)[-1] if data is not None else name, name)
     if companion:
         return [_not_a_return(path, companion)]
     try:
@@ -188,8 +189,6 @@ def _archive(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> li
         return [_unreadable(path, f'Tệp "{name}" là tệp nén nằm trong một tệp nén khác, không được mở; hãy '
                                   'đề nghị đơn vị giải nén và gửi riêng từng tệp Excel biểu mẫu.',
                             rule="nested-archive")]
-    from cchc_excel.read.archive import Archive
-
     try:
         archive = Archive(path)
     except UnreadableFile as e:
@@ -219,11 +218,12 @@ _COMPANIONS = (
 )
 
 
-def _companion(name: str) -> str:
-    """The message for a lock file or an operating system's file, by its name; "" for any other name."""
+def _companion(own: str, shown: str) -> str:
+    """The message for a lock file or an operating system's file, by its own name `own` (shown as
+    `shown`); "" for any other name."""
     for starts, names, what, advice in _COMPANIONS:
-        if name.startswith(starts) if starts else name.lower() in names:
-            return f'Tệp "{name}" là {what}, không phải báo cáo; {advice}.'
+        if own.startswith(starts) if starts else own.lower() in names:
+            return f'Tệp "{shown}" là {what}, không phải báo cáo; {advice}.'
     return ""
 
 

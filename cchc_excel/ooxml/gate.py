@@ -71,7 +71,8 @@ _MAGIC = [(b"%PDF", "pdf", "tệp PDF"), (b"\x89PNG", "image", "ảnh PNG"), (b"
 _INSTEAD = {kind: "hãy đề nghị đơn vị điền số liệu vào tệp Excel biểu mẫu đã nhận và gửi lại tệp Excel đó "
                   "(bản PDF, ảnh chụp hay văn bản không đọc được số liệu)"
             for kind in ("pdf", "image", "rtf", "text", "docx", "doc", "odt", "pptx", "ppt")}
-_INSTEAD.update({kind: "hãy giải nén rồi gửi riêng từng tệp Excel biểu mẫu" for kind in ("rar", "7z")})
+_INSTEAD.update({kind: "hãy đề nghị đơn vị nén dạng .zip hoặc gửi riêng từng tệp Excel biểu mẫu"
+                 for kind in ("rar", "7z")})
 
 
 class NotWorkbook(UnreadableFile):

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from cchc_excel.errors import UnreadableFile
 from cchc_excel.ooxml.gate import Limits, _mb, abnormal, check_zip_limits
-from cchc_excel.read.workbook_io import _read_member
 
 __all__ = ["Archive", "MEMBER_SEP", "member_path", "outer_file"]
 
@@ -99,6 +98,8 @@ class Archive:
         limit = self.limits.max_file_bytes
         if info.file_size > limit:
             raise abnormal(name, f"giải nén ra {_mb(info.file_size)}, quá lớn (giới hạn {_mb(limit)})")
+        from cchc_excel.read.workbook_io import _read_member  # python-calamine: imported when needed
+
         try:
             return _read_member(self.zip, info)
         except _BROKEN as e:
