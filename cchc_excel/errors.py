@@ -23,3 +23,7 @@ class PeriodError(CchcError):
 
 class UnreadableFile(CchcError):
     "A returned file cannot be read at all (not a spreadsheet, encrypted, a zip bomb, ...)."
+
+
+class OutputError(CchcError):
+    "An output cannot be written (a read-only folder, a full disk, a target that is a folder, ...)."

@@ -125,8 +125,14 @@ def test_find_files(tmp_path):
                  "._a.xlsx", "notes.txt", "c/g.csv"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
+    from cchc_excel.core.manifest import MANIFEST_COLUMNS
+
+    (tmp_path / "manifest.csv").write_text("\ufeff" + ",".join(MANIFEST_COLUMNS) + "\r\n", encoding="utf-8")
+    (tmp_path / "c" / "manifest.csv").write_text("ma,ten\n", encoding="utf-8")  # not collect's: listed
     got = [os.path.relpath(p, tmp_path) for p in find_files([tmp_path, tmp_path / "notes.txt", tmp_path / "a.ods"])]
-    assert got == ["a.ods", "b/1.XLSX", "b/2.xlsx", "c/d/e.xls", "c/f.xlsm", "notes.txt"]
+    # Every file under a folder is listed (lock files, text, csv too), save the manifest of `cchc collect`.
+    assert got == ["._a.xlsx", "a.ods", "b/.~lock.1.xlsx#", "b/1.XLSX", "b/2.xlsx", "c/d/e.xls", "c/f.xlsm",
+                   "c/g.csv", "c/manifest.csv", "notes.txt", "~$a.xlsx"]
 
 
 def test_check_paths_in_parallel_matches_serial(tmp_path, fake_reader):

@@ -4,9 +4,14 @@
 a zip bomb, ...) gets status `unreadable` and one error issue (rule `unreadable`) with the reader's
 Vietnamese message. Only bad arguments (a broken spec, roster or period) raise, as `CchcError`s.
 
-`check_paths` takes files and folders (searched recursively), checks every spreadsheet in sorted order and
-spreads many files over worker processes in chunks. It keeps per file only the small `FileReport`, not the
-`Submission` (unless `keep_submissions`), so memory stays flat in the number of files. A file that crashes
+`check_paths` takes files and folders (searched recursively), checks every file in sorted order and
+spreads many files over worker processes in chunks. Every file gets its line: one that is no workbook
+(a PDF, a Word document, an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
+saying what it is and what to send instead; a zip is opened and each file in it checked as a return of
+its own, shown as `archive.zip!inner.xlsx` (a zip inside it is not opened: rule `nested-archive`).
+
+It keeps per file only the small `FileReport`, not the `Submission` (unless `keep_submissions`), so
+memory stays flat in the number of files. A file that crashes
 its worker process (which a hostile file might do to a parser written in native code) is retried alone
 and, if it crashes again, reported unreadable; the others are not affected.
 """
@@ -24,10 +29,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from cchc_excel.errors import CchcError, UnreadableFile
+from cchc_excel.ooxml.gate import NotWorkbook
+from cchc_excel.read.archive import MEMBER_SEP, Archive
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
 from cchc_excel.core.roster import Roster, load_roster
-from cchc_excel.core.text import SPREADSHEET_SUFFIXES
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES  # noqa: F401 (part of this module's names)
 from cchc_excel.check.rules import evaluate, issue_order
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
@@ -41,11 +48,12 @@ UNREADABLE_HASH_LIMIT = 64 << 20  # an unreadable file larger than this is not h
 
 # --------------------------------------------------------------------------------------------- one file
 
-def _read_workbook(path, spec, *, roster=None, unit_code=None, period=None):
-    """The reader, imported late so that the rules can be used (and tested) without it."""
+def _read_workbook(path, spec, *, roster=None, unit_code=None, period=None, data=None):
+    """The reader, imported late so that the rules can be used (and tested) without it; `data`: the bytes
+    of a zip's member shown as `path`."""
     from cchc_excel.read.reader import read_workbook
 
-    return read_workbook(path, spec, roster=roster, unit_code=unit_code, period=period)
+    return read_workbook(path, spec, roster=roster, unit_code=unit_code, period=period, data=data)
 
 
 def check_file(path, spec=None, *, roster=None, unit_code=None, period=None,
@@ -61,13 +69,20 @@ def check_file(path, spec=None, *, roster=None, unit_code=None, period=None,
         keep_submission: keep the `Submission` read on the report (`FileReport.submission`).
 
     Returns:
-        A `FileReport`; status `unreadable` with one error issue when the file cannot be read.
+        A `FileReport`; status `unreadable` with one error issue when the file cannot be read or is no
+        return. A zip holding one file gives that file's report; one holding several gives a line saying
+        so (`check_paths` gives each member its own).
 
     Raises:
         CchcError: only for bad arguments (spec, roster, period), never for a bad file.
     """
     spec, roster, period = _resolve(spec, roster, period)
-    return _check_one(str(path), spec, roster, unit_code, period, keep_submission)
+    path = str(path)
+    reports = _check_path(path, spec, roster, unit_code, period, keep_submission)
+    if len(reports) == 1:
+        return reports[0]
+    return _unreadable(path, f"{os.path.basename(path)}: tệp nén chứa {len(reports)} tệp; hãy kiểm tra cả "
+                             "thư mục chứa nó (cchc check) để mỗi tệp bên trong có kết quả riêng.")
 
 
 def _resolve(spec, roster, period):
@@ -81,34 +96,51 @@ def _resolve(spec, roster, period):
     return spec, roster, period
 
 
-def _check_one(path: str, spec, roster, unit_code, period, keep_submission: bool) -> FileReport:
+def _check_path(path: str, spec, roster, unit_code, period, keep_submission: bool) -> list:
+    """The lines of one file found: one, or one per member of a zip."""
     name = os.path.basename(path) or path
     if os.path.isdir(path) and not os.access(path, os.R_OK | os.X_OK):
         # find_files names a folder it could not list, so that what is inside is not skipped in silence
-        return _unreadable(path, f"{name}: không mở được thư mục này (không có quyền đọc); các tệp bên "
-                                 f"trong chưa được kiểm tra.")
+        return [_unreadable(path, f"{name}: không mở được thư mục này (không có quyền đọc); các tệp bên "
+                                  f"trong chưa được kiểm tra.")]
     if os.path.exists(path) and not os.path.isfile(path):
         what = "một thư mục" if os.path.isdir(path) else "một thiết bị hoặc tệp đặc biệt"
-        return _unreadable(path, f"{name}: đây là {what}, không phải tệp bảng tính.")
+        return [_unreadable(path, f"{name}: đây là {what}, không phải tệp bảng tính.")]
+    return _check_source(path, None, (spec, roster, unit_code, period, keep_submission))
+
+
+def _check_source(path: str, data: bytes | None, args: tuple, depth: int = 0) -> list:
+    """Check the file `path` or, with `data`, a member of a zip shown as `path`."""
+    spec, roster, unit_code, period, keep_submission = args
+    name = os.path.basename(path) or path
+    companion = _companion(name.rsplit(MEMBER_SEP, 1)[-1] if data is not None else name, name)
+    if companion:
+        return [_not_a_return(path, companion)]
     try:
-        sub = _read_workbook(Path(path), spec, roster=roster, unit_code=unit_code, period=period)
+        sub = _read_workbook(Path(path), spec, roster=roster, unit_code=unit_code, period=period,
+                             **({"data": data} if data is not None else {}))
+    except NotWorkbook as e:
+        return _OTHER_FILES.get(e.kind, _other_file)(path, data, e, args, depth)
     except UnreadableFile as e:
-        return _unreadable(path, str(e), _sha256(path, UNREADABLE_HASH_LIMIT))
+        return [_unreadable(path, str(e), _digest(path, data, UNREADABLE_HASH_LIMIT))]
     except FileNotFoundError:
-        return _unreadable(path, f"{name}: không tìm thấy tệp.")
+        return [_unreadable(path, f"{name}: không tìm thấy tệp.")]
     except PermissionError:
-        return _unreadable(path, f"{name}: không có quyền đọc tệp.")
+        return [_unreadable(path, f"{name}: không có quyền đọc tệp.")]
     except MemoryError:
-        return _unreadable(path, f"{name}: tệp quá lớn, không đủ bộ nhớ để đọc.")
+        return [_unreadable(path, f"{name}: tệp quá lớn, không đủ bộ nhớ để đọc.")]
     except CchcError as e:  # arguments were checked before: whatever the reader says is about this file
-        return _unreadable(path, str(e), _sha256(path, UNREADABLE_HASH_LIMIT))
+        return [_unreadable(path, str(e), _digest(path, data, UNREADABLE_HASH_LIMIT))]
     except Exception as e:  # a bug or a file no check foresaw: one line for the user, never a traceback
         if os.environ.get("CCHC_DEBUG"):
             traceback.print_exc()
-        return _unreadable(
+        return [_unreadable(
             path, f"{name}: không đọc được tệp do lỗi không lường trước ({type(e).__name__}); "
-                  "hãy gửi tệp này cho người quản trị công cụ.", _sha256(path, UNREADABLE_HASH_LIMIT))
-    digest = _sha256(path)
+                  "hãy gửi tệp này cho người quản trị công cụ.", _digest(path, data, UNREADABLE_HASH_LIMIT))]
+    return [_file_report(path, sub, _digest(path, data), keep_submission)]
+
+
+def _file_report(path: str, sub, digest: str, keep_submission: bool) -> FileReport:
     try:
         rule_issues, values = evaluate(sub)
         issues = _merge(sub.issues, rule_issues, sub.spec)
@@ -135,6 +167,72 @@ def _check_one(path: str, spec, roster, unit_code, period, keep_submission: bool
     )
 
 
+# ------------------------------------------------------------------------------------ files that are no workbook
+# What the gate names (`NotWorkbook.kind`) decides what becomes of a file that is no workbook: a zip is
+# opened, any other file gets its line saying what it is and what to send instead.
+
+def _other_file(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> list:
+    """A PDF, an image, a text file...: listed as no return, with the gate's words for it."""
+    return [_not_a_return(path, str(error))]
+
+
+def _word_document(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> list:
+    """A Word document (.docx, .doc): not read yet, listed as no return; a reader of Word returns takes
+    this place in `_OTHER_FILES`."""
+    return [_not_a_return(path, str(error))]
+
+
+def _archive(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> list:
+    """A zip: every member is checked as a return of its own, read into memory (never extracted). A zip
+    inside a zip is not opened: one level only."""
+    name = os.path.basename(path)
+    if data is not None or depth:
+        return [_unreadable(path, f'Tệp "{name}" là tệp nén nằm trong một tệp nén khác, không được mở; hãy '
+                                  'đề nghị đơn vị giải nén và gửi riêng từng tệp Excel biểu mẫu.',
+                            rule="nested-archive")]
+    try:
+        archive = Archive(path)
+    except UnreadableFile as e:
+        return [_unreadable(path, str(e), _sha256(path, UNREADABLE_HASH_LIMIT))]
+    reports = []
+    with archive:
+        for shown, info in archive.members:
+            try:
+                member = archive.read(shown, info)
+            except UnreadableFile as e:
+                reports.append(_unreadable(shown, str(e)))
+                continue
+            reports.extend(_check_source(shown, member, args, depth + 1))
+    return reports
+
+
+_OTHER_FILES = {"zip": _archive, "docx": _word_document, "doc": _word_document}
+
+# Files that programs leave beside the returns, by name: (name starts with, exact names), what it is, advice.
+_COMPANIONS = (
+    (("~$",), (), "tệp khoá tạm Excel tạo ra khi một bảng tính đang mở (hoặc còn sót lại khi Excel bị tắt "
+                  "đột ngột)", "đóng bảng tính đó trong Excel; nếu tệp khoá vẫn còn, có thể xoá nó"),
+    ((".~lock.",), (), "tệp khoá tạm LibreOffice tạo ra khi một bảng tính đang mở",
+     "đóng bảng tính đó trong LibreOffice; nếu tệp khoá vẫn còn, có thể xoá nó"),
+    (("._",), (), "tệp phụ máy Mac tạo kèm khi chép tệp", "có thể xoá tệp này"),
+    ((), ("thumbs.db", "desktop.ini", ".ds_store"), "tệp hệ thống của Windows hoặc macOS", "có thể xoá tệp này"),
+)
+
+
+def _companion(own: str, shown: str) -> str:
+    """The message for a lock file or an operating system's file, by its own name `own` (shown as
+    `shown`); "" for any other name."""
+    for starts, names, what, advice in _COMPANIONS:
+        if own.startswith(starts) if starts else own.lower() in names:
+            return f'Tệp "{shown}" là {what}, không phải báo cáo; {advice}.'
+    return ""
+
+
+def _not_a_return(path: str, message: str) -> FileReport:
+    # No sha256: two copies of the same PDF are two lines saying what each is, not a "duplicate".
+    return _unreadable(path, message, rule="not-a-return")
+
+
 def _merged_units(template) -> int | None:
     if not template or template.get("merged") != "1":
         return None
@@ -144,8 +242,8 @@ def _merged_units(template) -> int | None:
         return None
 
 
-def _unreadable(path: str, message: str, digest: str = "") -> FileReport:
-    return FileReport(path=path, status="unreadable", issues=[Issue("error", "unreadable", message=message)],
+def _unreadable(path: str, message: str, digest: str = "", rule: str = "unreadable") -> FileReport:
+    return FileReport(path=path, status="unreadable", issues=[Issue("error", rule, message=message)],
                       sha256=digest)
 
 
@@ -158,6 +256,13 @@ def _merge(reader_issues, rule_issues, spec) -> list:
     issues = list(reader_issues) + [i for i in rule_issues if (i.rule, i.indicator) not in seen]
     issues.sort(key=issue_order(spec))
     return issues
+
+
+def _digest(path: str, data: bytes | None, limit: int | None = None) -> str:
+    """Hex digest of `data` (a zip member) or else of the file `path`; "" beyond `limit` bytes."""
+    if data is None:
+        return _sha256(path, limit)
+    return "" if limit is not None and len(data) > limit else hashlib.sha256(data).hexdigest()
 
 
 def _sha256(path: str, limit: int | None = None) -> str:
@@ -177,12 +282,12 @@ def _sha256(path: str, limit: int | None = None) -> str:
 # --------------------------------------------------------------------------------------------- many files
 
 def find_files(paths) -> list:
-    """The spreadsheets to check: files as given, folders searched recursively, sorted, no duplicates.
+    """The files to check: files as given, folders searched recursively, sorted, no duplicates.
 
-    In folders only `.xlsx .xlsm .xls .ods` files are taken, leaving out the lock files Excel (`~$…`) and
-    LibreOffice (`.~lock.…#`) leave next to an open workbook and macOS's `._…` companions. A file named
-    explicitly is always taken, whatever its name: it gets its line in the report. So does a folder that
-    cannot be listed: nothing under it is skipped in silence.
+    Every file in a folder is taken, whatever its name: a PDF, a Word document, a lock file Excel left
+    beside an open workbook each get their line in the report, saying what they are. So does a folder that
+    cannot be listed: nothing under it is skipped in silence. The one file left out is the `manifest.csv`
+    that `cchc collect` keeps beside the returns it saved (its own record of them, which `aggregate` reads).
     """
     found = set()
     for p in paths:
@@ -191,22 +296,29 @@ def find_files(paths) -> list:
             for root, dirs, files in os.walk(p, onerror=lambda e: found.add(e.filename)):
                 dirs.sort()
                 for name in files:
-                    if _is_spreadsheet_name(name):
+                    if not _is_collect_manifest(root, name):
                         found.add(os.path.join(root, name))
         else:
             found.add(str(p))
     return sorted(found)
 
 
-def _is_spreadsheet_name(name: str) -> bool:
-    if name.startswith(("~$", ".~lock.", "._")):
+def _is_collect_manifest(folder: str, name: str) -> bool:
+    from cchc_excel.core.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
+
+    if name != MANIFEST_NAME:
         return False
-    return name.lower().endswith(SPREADSHEET_SUFFIXES)
+    try:
+        with open(os.path.join(folder, name), "rb") as f:
+            head = f.read(1024).removeprefix(b"\xef\xbb\xbf")
+    except OSError:
+        return False
+    return head.split(b"\r\n", 1)[0].split(b"\n", 1)[0] == ",".join(MANIFEST_COLUMNS).encode()
 
 
 def check_paths(paths, spec=None, *, roster=None, unit_code=None, period=None, jobs=None, progress=None,
                 keep_submissions: bool = False) -> Report:
-    """Check every spreadsheet under `paths` (files and folders).
+    """Check every file under `paths` (files and folders), each member of a zip as a file of its own.
 
     Args:
         paths: files and folders; folders are searched recursively (see `find_files`).
@@ -217,7 +329,7 @@ def check_paths(paths, spec=None, *, roster=None, unit_code=None, period=None, j
         keep_submissions: keep each file's `Submission` on its report (memory grows with the files).
 
     Returns:
-        A `Report` with one `FileReport` per file, in sorted path order.
+        A `Report` with one `FileReport` per file (per member of a zip), in sorted path order.
     """
     spec, roster, period = _resolve(spec, roster, period)
     files = find_files(paths)
@@ -229,7 +341,7 @@ def check_paths(paths, spec=None, *, roster=None, unit_code=None, period=None, j
     if jobs == 1 or total < PARALLEL_MIN_FILES:
         reports = []
         for n, path in enumerate(files, 1):
-            reports.append(_check_one(path, *args))
+            reports.extend(_check_path(path, *args))
             if progress:
                 progress(n, total)
     else:
@@ -263,7 +375,7 @@ def _init_worker(*args):
 def _check_chunk(paths: list) -> list:
     spec, roster, unit_code, period, keep = _WORKER_ARGS
     # A Submission kept is pickled back without its spec (see Submission.__getstate__).
-    return [_check_one(path, spec, roster, unit_code, period, keep) for path in paths]
+    return [(path, _check_path(path, spec, roster, unit_code, period, keep)) for path in paths]
 
 
 def _chunks(items: list, size: int) -> list:
@@ -276,11 +388,10 @@ def _check_parallel(files: list, args: tuple, jobs: int, progress) -> list:
     results: dict = {}
     done = 0
 
-    def record(reports):
+    def record(checked):  # [(path, its reports)]
         nonlocal done
-        for r in reports:
-            results[r.path] = r
-        done += len(reports)
+        results.update(checked)
+        done += len(checked)
         if progress:
             progress(done, total)
 
@@ -294,11 +405,11 @@ def _check_parallel(files: list, args: tuple, jobs: int, progress) -> list:
             for (path,) in broken:
                 again = _run_pool([[path]], args, 1, record)
                 if again:
-                    record([_unreadable(path, f"{path}: tệp làm chương trình đọc bị dừng đột ngột; "
-                                              "tệp có thể bị hỏng hoặc cố ý làm hại.", _sha256(path))])
+                    record([(path, [_unreadable(path, f"{path}: tệp làm chương trình đọc bị dừng đột ngột; "
+                                                      "tệp có thể bị hỏng hoặc cố ý làm hại.", _sha256(path))])])
             break
         pending = [[p] for chunk in broken for p in chunk]
-    return [results[p] for p in files]
+    return [r for p in files for r in results[p]]
 
 
 def _run_pool(chunks: list, args: tuple, jobs: int, record) -> list:

@@ -43,9 +43,9 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --csv so-lieu.csv --json > tom-tat.json
         cchc aggregate bao-cao-ve/ --roster don-vi.csv --json > tom-tat.json
     """
-    from cchc_excel.merge.exports import summary, write_csv
+    from cchc_excel.merge.exports import summary
+    from cchc_excel.merge.outputs import check_outputs, write_outputs
     from cchc_excel.merge.run import aggregate_paths
-    from cchc_excel.merge.workbook import write_merged_workbook
 
     if output is None and not as_json:
         raise click.BadParameter("cần tệp Excel tổng hợp sẽ ghi ra (hoặc --json).", param_hint="-o/--output")
@@ -54,7 +54,8 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
     if under:
         unit_in(roster, under, "--under")
     bar = progress_bar(sys.stderr, "Đang đọc", show=not as_json)
-    outputs = [p for p in (output, csv_path) if p is not None]
+    with library_errors(hint="-o/--csv"):  # before reading: a wrong target costs no time
+        outputs = check_outputs(output, csv_path=csv_path)
     with library_errors():
         try:
             result = aggregate_paths(paths, spec, roster=roster, period=period, unit_code=under,
@@ -62,10 +63,7 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
         finally:
             if bar:
                 bar.clear()
-        if output:
-            write_merged_workbook(result, output)
-        if csv_path:
-            write_csv(result, csv_path)
+        write_outputs(result, output, csv_path=csv_path)
     if as_json:
         echo_json(summary(result))
     else:

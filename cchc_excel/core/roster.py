@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from cchc_excel.core.text import SPREADSHEET_SUFFIXES, drop_ubnd, fold, name_key, slugify
+from cchc_excel.core.text import SPREADSHEET_SUFFIXES, drop_ubnd, fold, name_key, slugify, vn_number
 from cchc_excel.errors import RosterError
 
 COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
@@ -145,7 +145,18 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    return [(reader.line_num, row) for row in reader]
+    rows, start = [], 1  # start: the line the row being read begins on
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+            start = reader.line_num + 1
+    except csv.Error as e:  # a field past csv's size limit, mostly a quote never closed; a NUL byte
+        if "field larger than field limit" in str(e):
+            why = f'một ô dài quá {vn_number(csv.field_size_limit())} ký tự (có thể thiếu dấu ngoặc kép " đóng)'
+        else:
+            why = f"không đọc được dạng CSV ({e})"
+        raise RosterError(f"{path.name}, dòng {start}: {why}.") from e
+    return rows
 
 
 def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:

@@ -13,6 +13,7 @@ from cchc_excel.core.findings import Issue
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.errors import PeriodError, RosterError
+from cchc_excel.read.archive import outer_file
 
 
 class CheckedFile(Protocol):
@@ -84,17 +85,22 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
     except PeriodError:
         period = None
     saved = _utc(rep.saved_at)
+    disk = Path(outer_file(path))  # a member of a zip (`archive.zip!inner.xlsx`) arrived with its archive
     got = None
     if received:
-        got = _utc(received.get(str(path.resolve())) or received.get(str(path)) or received.get(path.name))
+        got = _utc(_received(received, path) or (_received(received, disk) if disk != path else None))
     issues: tuple[Issue, ...] = tuple(rep.issues or ())
     return Entry(
         path=path, unit=_unit_of(rep.unit, roster), period=period,
         period_text=str(period) if period else rep.period, check_status=rep.status, issues=issues,
-        values=rep.values or {}, saved_at=saved, received=got, time=saved or got or _mtime(path),
+        values=rep.values or {}, saved_at=saved, received=got, time=saved or got or _mtime(disk),
         sha256=rep.sha256 or "", reported_levels=frozenset(rep.reported_levels or ()),
         merged_units=int(rep.merged_units or 0),
     )
+
+
+def _received(received: dict, path: Path) -> datetime | None:
+    return received.get(str(path.resolve())) or received.get(str(path)) or received.get(path.name)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -3,7 +3,9 @@
 `inspect_file` looks only at the container: the zip central directory (declared sizes, never
 decompressing to check), the prolog of each XML part (at most 4 KB), or the directory of an OLE2 file.
 It returns the format ("xlsx", "ods" or "xls") or raises `UnreadableFile` with a Vietnamese message that
-names the file. It costs a fraction of a millisecond on a normal 20 KB workbook.
+names the file; a file that is no workbook at all raises `NotWorkbook`, which names what it is (`kind`:
+"zip" for a plain archive, "docx", "doc", "pdf", ...). It costs a fraction of a millisecond on a normal
+20 KB workbook.
 
 Format quirks this relies on:
 - .xlsx/.xlsm (OOXML) and .ods (ODF) are zip files ("PK"). OOXML keeps the workbook in xl/workbook.xml
@@ -56,14 +58,30 @@ _PROLOG = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<[A-Za-z_]", re.S)
 _NOT_BOOK = "không phải sổ tính Excel/LibreOffice (.xlsx, .xls, .ods)"
 # Things a spreadsheet program opens and can save again as .xlsx: worth telling the user how.
 _XLSB, _XML2003, _HTML = "sổ Excel nhị phân (.xlsb)", "tệp Excel 2003 XML", "trang web (HTML)"
-_ZIP_KINDS = [("xl/workbook.bin", _XLSB), ("word/document.xml", "tài liệu Word (.docx)"),
-              ("ppt/presentation.xml", "bản trình chiếu PowerPoint (.pptx)")]
+_ZIP_KINDS = [("xl/workbook.bin", "xlsb", _XLSB), ("word/document.xml", "docx", "tài liệu Word (.docx)"),
+              ("ppt/presentation.xml", "pptx", "bản trình chiếu PowerPoint (.pptx)")]
 _CORRUPT = 'Tệp "{}" bị hỏng hoặc không đầy đủ (có thể tải về chưa xong); hãy đề nghị đơn vị gửi lại.'
 _PASSWORD = 'Tệp "{}" được đặt mật khẩu mở tệp; hãy gỡ mật khẩu rồi gửi lại.'
 # Damaged or cut-off data, as zipfile, zlib, struct and the OLE scan report it.
 _BROKEN = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError)
-_MAGIC = [(b"%PDF", "tệp PDF"), (b"\x89PNG", "ảnh PNG"), (b"\xff\xd8\xff", "ảnh JPEG"), (b"GIF8", "ảnh GIF"),
-          (b"{\\rtf", "văn bản RTF"), (b"Rar!", "tệp nén RAR"), (b"7z\xbc\xaf", "tệp nén 7z")]
+_MAGIC = [(b"%PDF", "pdf", "tệp PDF"), (b"\x89PNG", "image", "ảnh PNG"), (b"\xff\xd8\xff", "image", "ảnh JPEG"),
+          (b"GIF8", "image", "ảnh GIF"), (b"{\\rtf", "rtf", "văn bản RTF"), (b"Rar!", "rar", "tệp nén RAR"),
+          (b"7z\xbc\xaf", "7z", "tệp nén 7z")]
+# What to send instead, by kind (the rest: the right template file).
+_INSTEAD = {kind: "hãy đề nghị đơn vị điền số liệu vào tệp Excel biểu mẫu đã nhận và gửi lại tệp Excel đó "
+                  "(bản PDF, ảnh chụp hay văn bản không đọc được số liệu)"
+            for kind in ("pdf", "image", "rtf", "text", "docx", "doc", "odt", "pptx", "ppt")}
+_INSTEAD.update({kind: "hãy đề nghị đơn vị nén dạng .zip hoặc gửi riêng từng tệp Excel biểu mẫu"
+                 for kind in ("rar", "7z")})
+
+
+class NotWorkbook(UnreadableFile):
+    """A file that is no workbook at all; `kind` names what it is ("zip", "docx", "doc", "pdf", "image",
+    "text", ... or None when unknown) so that a caller can open an archive or pass a document on."""
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind
 
 
 def sniff_format(path: Path | str) -> str | None:
@@ -99,26 +117,29 @@ def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
     return checked.format
 
 
-def open_checked(path: Path | str, limits: Limits = Limits()) -> CheckedFile:
+def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | None = None) -> CheckedFile:
     """`inspect_file`, keeping what it read: for .xlsx and .ods the file's bytes (at most
     `limits.max_file_bytes`) and the zip opened on them; for .xls nothing (python-calamine reads the path).
-    The caller closes it."""
+    The caller closes it.
+
+    With `data`, the file's bytes are `data` (a member of a zip, read into memory) and `path` only names
+    it; the bytes are then kept for .xls too."""
     path = Path(path)
     name = path.name
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if data is None else len(data)
         if size == 0:
             raise UnreadableFile(f'Tệp "{name}" rỗng (0 byte).')
         if size > limits.max_file_bytes:
             raise abnormal(name, f"dung lượng {_mb(size)}, quá lớn (giới hạn {_mb(limits.max_file_bytes)})")
-        with open(path, "rb") as f:
+        with (open(path, "rb") if data is None else io.BytesIO(data)) as f:
             head = f.read(2048)
             if head.startswith(b"PK"):
                 data = head + f.read(limits.max_file_bytes + 1 - len(head))
             elif head.startswith(OLE_MAGIC):
-                return CheckedFile(_check_ole(f, size, name))
+                return CheckedFile(_check_ole(f, size, name), data)
             else:
-                raise UnreadableFile(_not_book(name, _describe(head)))
+                raise _not_book(name, *_describe(head))
         zf = zipfile.ZipFile(io.BytesIO(data))
         try:
             return CheckedFile(_check_zip(zf, name, limits), data, zf)
@@ -133,6 +154,25 @@ def open_checked(path: Path | str, limits: Limits = Limits()) -> CheckedFile:
 
 
 def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:
+    infos = check_zip_limits(zf, name, limits)
+    names = set(zf.namelist())
+    if "xl/workbook.xml" in names:
+        kind = "xlsx"
+    elif "mimetype" in names and zf.open("mimetype").read(100).strip() == ODS_MIME:
+        kind = "ods"
+        if "META-INF/manifest.xml" in names and b"encryption-data" in zf.open("META-INF/manifest.xml").read(65536):
+            raise UnreadableFile(_PASSWORD.format(name))
+    else:
+        raise _not_book(name, *_describe_zip(zf, names))
+    for i in infos:
+        if i.file_size and i.filename.lower().endswith(_XML_SUFFIXES) and not _xml_is_safe(zf, i):
+            raise abnormal(name, f"thành phần {i.filename[:80]} chứa khai báo DOCTYPE/ENTITY (XML độc hại)")
+    return kind
+
+
+def check_zip_limits(zf: zipfile.ZipFile, name: str, limits: Limits = Limits()) -> list[zipfile.ZipInfo]:
+    """The members of zip `zf` (of file `name`), after checking the bomb limits on the sizes its central
+    directory declares and refusing zip-level encryption; raises `UnreadableFile` otherwise."""
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise abnormal(name, f"có {len(infos)} thành phần nén, quá nhiều (giới hạn {limits.max_entries})")
@@ -149,19 +189,7 @@ def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:
             raise abnormal(name, f"thành phần {part} có tỉ lệ nén bất thường ({ratio} lần, dấu hiệu bom zip)")
         if i.flag_bits & 0x1:  # zip-level encryption (not what Excel does, but some tools do)
             raise UnreadableFile(_PASSWORD.format(name))
-    names = set(zf.namelist())
-    if "xl/workbook.xml" in names:
-        kind = "xlsx"
-    elif "mimetype" in names and zf.open("mimetype").read(100).strip() == ODS_MIME:
-        kind = "ods"
-        if "META-INF/manifest.xml" in names and b"encryption-data" in zf.open("META-INF/manifest.xml").read(65536):
-            raise UnreadableFile(_PASSWORD.format(name))
-    else:
-        raise UnreadableFile(_not_book(name, _describe_zip(zf, names)))
-    for i in infos:
-        if i.file_size and i.filename.lower().endswith(_XML_SUFFIXES) and not _xml_is_safe(zf, i):
-            raise abnormal(name, f"thành phần {i.filename[:80]} chứa khai báo DOCTYPE/ENTITY (XML độc hại)")
-    return kind
+    return infos
 
 
 def _xml_is_safe(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
@@ -208,9 +236,11 @@ def _check_ole(f, size: int, name: str) -> str:
                 raise UnreadableFile(_PASSWORD.format(name))
             pos += 4 + rlen
         return "xls"
-    what = ("tài liệu Word (.doc)" if "worddocument" in streams else
-            "bản trình chiếu PowerPoint (.ppt)" if "powerpoint document" in streams else "tệp Office dạng OLE")
-    raise UnreadableFile(_not_book(name, what))
+    if "worddocument" in streams:
+        raise _not_book(name, "doc", "tài liệu Word (.doc)")
+    if "powerpoint document" in streams:
+        raise _not_book(name, "ppt", "bản trình chiếu PowerPoint (.ppt)")
+    raise _not_book(name, "ole", "tệp Office dạng OLE")
 
 
 def _ole_scan(f, size: int) -> tuple[set[str], bytes]:
@@ -264,36 +294,47 @@ def _ole_scan(f, size: int) -> tuple[set[str], bytes]:
     return names, sector(book[0]) if book[0] < _OLE_END and book[1] >= mini_cutoff else b""
 
 
-def _describe(head: bytes) -> str | None:
-    """What a non-zip, non-OLE file seems to be, from its first bytes (None if no idea)."""
-    for magic, what in _MAGIC:
+def _describe(head: bytes) -> tuple[str | None, str | None]:
+    """What a non-zip, non-OLE file seems to be, from its first bytes: (kind, Vietnamese name), None for
+    no idea."""
+    for magic, kind, what in _MAGIC:
         if head.startswith(magic):
-            return what
+            return kind, what
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text, e.g. Excel's "Unicode Text" export
         head = head.decode("utf-16", "ignore").encode("utf-8", "ignore")
     low = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if b"urn:schemas-microsoft-com:office:spreadsheet" in low:
-        return _XML2003
+        return "xml2003", _XML2003
     if low.startswith((b"<!doctype html", b"<html")) or b"<table" in low:
-        return _HTML
+        return "html", _HTML
     if head and not re.search(rb"[\x00-\x08\x0e-\x1f]", head):
-        return "tệp văn bản"
-    return None
+        return "text", "tệp văn bản"
+    return None, None
 
 
-def _describe_zip(zf: zipfile.ZipFile, names: set[str]) -> str:
-    what = next((what for part, what in _ZIP_KINDS if part in names), "tệp nén ZIP")
-    if "mimetype" in names and zf.open("mimetype").read(100).startswith(b"application/vnd.oasis.opendocument.text"):
-        what = "văn bản OpenDocument (.odt)"
-    return what
+def _describe_zip(zf: zipfile.ZipFile, names: set[str]) -> tuple[str | None, str]:
+    """(kind, Vietnamese name) of a zip that is no workbook; kind "zip" only for a plain archive, not for
+    another OOXML or ODF document (which have [Content_Types].xml or mimetype)."""
+    found = next(((kind, what) for part, kind, what in _ZIP_KINDS if part in names), None)
+    if found:
+        return found
+    if "mimetype" in names:
+        if zf.open("mimetype").read(100).startswith(b"application/vnd.oasis.opendocument.text"):
+            return "odt", "văn bản OpenDocument (.odt)"
+        return None, "tài liệu OpenDocument"
+    if "[Content_Types].xml" in names:
+        return None, "tài liệu Office"
+    return "zip", "tệp nén ZIP"
 
 
-def _not_book(name: str, what: str | None) -> str:
-    if what in (_XLSB, _XML2003, _HTML):
-        return (f'Tệp "{name}" là {what}, {_NOT_BOOK}; hãy mở bằng Excel, lưu lại dạng '
-                '"Excel Workbook (.xlsx)" rồi gửi lại.')
+def _not_book(name: str, kind: str | None, what: str | None) -> NotWorkbook:
+    """The error refusing file `name`, which seems to be `what` (of `kind`), with what to send instead."""
+    if kind in ("xlsb", "xml2003", "html"):
+        return NotWorkbook(f'Tệp "{name}" là {what}, {_NOT_BOOK}; hãy mở bằng Excel, lưu lại dạng '
+                           '"Excel Workbook (.xlsx)" rồi gửi lại.', kind)
     seems = f" (có vẻ là {what})" if what else ""
-    return f'Tệp "{name}"{seems} {_NOT_BOOK}; hãy gửi lại đúng tệp biểu mẫu.'
+    instead = _INSTEAD.get(kind, "hãy gửi lại đúng tệp biểu mẫu")
+    return NotWorkbook(f'Tệp "{name}"{seems} {_NOT_BOOK}; {instead}.', kind)
 
 
 def abnormal(name: str, detail: str) -> UnreadableFile:

@@ -54,7 +54,7 @@ MAX_TITLE_ROWS = 30
 
 def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Roster | None = None,
                   unit_code: str | None = None, period: Period | str | None = None,
-                  limits: Limits = Limits()) -> Submission:
+                  limits: Limits = Limits(), data: bytes | None = None) -> Submission:
     """Read one returned workbook (.xlsx, .xls or .ods).
 
     Args:
@@ -66,6 +66,7 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
         period: the period it reports (`2023-Q2`, a `Period`), likewise.
         limits: bounds on the file, checked by `safety.open_checked` first, and on what is read of each
             sheet (`max_rows`, `max_cols`).
+        data: the file's bytes, when they are not on disk (a member of a zip); `path` then only names it.
 
     Returns:
         A `Submission`; what was odd about the file is in its `issues`.
@@ -76,7 +77,7 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
     """
     path = Path(path)
     asked_period = parse_period(period) if period is not None and period != "" else None
-    checked = open_checked(path, limits)
+    checked = open_checked(path, limits, data=data)
     book = None
     try:
         book = Book(path, checked.format, limits.max_rows, limits.max_cols, data=checked.data, zip=checked.zip)
