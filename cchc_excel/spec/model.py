@@ -65,6 +65,7 @@ class Indicator:
     time: str
     italic: bool = False
     choices: tuple = ()  # ((code, label), ...) in printed order
+    combine: tuple = ()  # ((code, (part codes)), ...): a choice code standing for several others together
     numerator: str | None = None  # indicator ids, for ratio rows
     denominator: str | None = None
     parent: str | None = None
@@ -401,6 +402,12 @@ def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
         choices = tuple((k, _nfc(v)) for k, v in raw.items())
         if kind == "flag" and sorted(c for c, _ in choices) != [0, 1]:
             fail(where, "dòng Có/Không phải có đúng hai giá trị 0 và 1")
+    combine = row.get("combine") or {}
+    codes = {c for c, _ in choices}
+    if combine and (kind != "choice" or not isinstance(combine, dict) or not all(
+            k in codes and isinstance(v, list) and len(v) > 1 and set(v) <= codes - {k} for k, v in combine.items())):
+        fail(where, "combine phải có dạng mã: [các mã gộp lại], ví dụ {2: [0, 1]}, với các mã trong choices")
+    combine = tuple((k, tuple(v)) for k, v in combine.items())
     numerator = denominator = None
     if kind == "ratio":
         of = row.get("of")
@@ -410,7 +417,7 @@ def _parse_row(form: int, row: dict, levels: dict, fail) -> Indicator:
     return Indicator(
         id=indicator_id(form, code), form=form, code=code, label=label, note=_nfc(row.get("note")),
         unit=_nfc(row.get("unit")), kind=kind, levels=frozenset(row_levels), units=units, time=time,
-        italic=bool(row.get("italic", False)), choices=choices,
+        italic=bool(row.get("italic", False)), choices=choices, combine=combine,
         numerator=numerator, denominator=denominator,
     )
 
