@@ -20,23 +20,25 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from cchc_excel.merge.totals import total_note
+from cchc_excel.merge.charts import CHARTS_SHEET, write_charts_sheet  # noqa: F401 (a sheet's name, here too)
+from cchc_excel.merge.notes import form_footnotes, merged_notes
+from cchc_excel.merge.totals import choice_counts, total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
 from cchc_excel.core.kinds import PERCENT_KINDS, WHOLE_KINDS
 from cchc_excel.core.periods import VIETNAM
-from cchc_excel.core.text import vn_date, vn_number
+from cchc_excel.core.text import vn_date
 from cchc_excel.check.report import SEVERITY_LABELS
-from cchc_excel.template.styles import (BORDER_COLOR, CHART_BARS, CHART_ERRORS, CHART_MERGED, CHART_MISSING,
-                                        FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, print_setup, row_height,
-                                        text_lines)
+from cchc_excel.template.styles import (BORDER_COLOR, FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, print_setup,
+                                        row_height, text_lines)
 from cchc_excel.ooxml.bulk import BulkRows
 
 STATUS_SHEET = "Tình hình nộp báo cáo"
 FILES_SHEET = "Các tệp đã nhận"
 FINDINGS_SHEET = "Kiểm tra"
-CHARTS_SHEET = "Biểu đồ"
-CHART_MAX_UNITS = 40  # bars per chart; beyond, the units with the lowest shares
+DETAIL_WIDTH = 14  # characters, each indicator's column of the detail sheets
+DETAIL_A4_COLUMNS = 6  # indicator columns that fit across A4 landscape at DETAIL_PRINT_SCALE
+DETAIL_PRINT_SCALE = 90  # percent
 
 
 def detail_sheet_name(form) -> str:
@@ -61,22 +63,13 @@ def write_merged_workbook(result: MergeResult, path: str | Path, *, password: st
     data = template_bytes(
         result.spec, level=result.level, unit=result.root, period=result.period, password=password,
         values=result.report_values(), notes=merged_notes(result),
+        footnotes=form_footnotes(result, detail_sheet_name), signature=True,
         reported_levels=frozenset(result.reported_levels), merged_units=result.merged_units,
         after_sheets=lambda workbook, styles: add_merge_sheets(workbook, styles, result, bulk),
     )
     with atomic_file(Path(path)) as out:
         bulk.write_to(data, out)
     return Path(path)
-
-
-def merged_notes(result: MergeResult) -> dict:
-    """Ghi chú of each total: how many units, and the counts behind a flag, a choice or a rate."""
-    notes = {}
-    for ind_id, total in result.totals.items():
-        note = total_note(total, result.spec[ind_id])
-        if note and total.units:  # a blank total says it all: no unit gave a value
-            notes[ind_id] = note
-    return notes
 
 
 def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk: BulkRows | None = None) -> None:
@@ -93,7 +86,7 @@ def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk:
     _status_sheet(workbook, fmt, result, bulk)
     _files_sheet(workbook, fmt, result, bulk)
     _findings_sheet(workbook, fmt, result, bulk)
-    _charts_sheet(workbook, fmt, result)
+    write_charts_sheet(workbook, fmt, result, _subtitle(result))
 
 
 class _Formats:
@@ -121,6 +114,7 @@ class _Formats:
         self.total_percent = s.fmt(bold=True, bg_color=FORMULA_FILL, num_format="0.00", **border)
         self.units = s.fmt(italic=True, num_format="#,##0", align="center", **border)
         self.units_text = s.fmt(italic=True, **border)
+        self.how = s.fmt(italic=True, font_size=10, text_wrap=True, valign="top", **_nov(border))
         self.plain = s.fmt(**border)
 
     def value(self, kind: str, total: bool = False):
@@ -163,8 +157,9 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
     ws = workbook.add_worksheet(detail_sheet_name(form))
     first = 4  # columns STT, code, name, level before the indicators
     last_col = first + len(indicators) - 1
+    # Titled over the columns of the first printed page: a title merged over every column is cut by pages.
     _title(ws, fmt, f"{form.name.upper()}. {form.title.upper()}: SỐ LIỆU TỪNG ĐƠN VỊ", _subtitle(result),
-           last_col)
+           min(last_col, first + DETAIL_A4_COLUMNS - 1))
     head = 3
     for col, text in enumerate(("STT", "Mã đơn vị", "Tên đơn vị", "Cấp")):
         ws.merge_range(head, col, head + 2, col, text, fmt.header)
@@ -174,13 +169,13 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
         ws.write_string(head, col, f"{ind.code}.", fmt.header)
         ws.write_string(head + 1, col, ind.label, fmt.label)
         ws.write_string(head + 2, col, ind.unit or "", fmt.label)
-        widest = max(widest, text_lines(ind.label, 14, size=10))
+        widest = max(widest, text_lines(ind.label, DETAIL_WIDTH, size=10))
     ws.set_row(head + 1, row_height(min(widest, 14), 10))
     ws.set_column(0, 0, 5)
     ws.set_column(1, 1, 11)
     ws.set_column(2, 2, 28)
-    ws.set_column(3, 3, 11)
-    ws.set_column(first, last_col, 14)
+    ws.set_column(3, 3, 14)
+    ws.set_column(first, last_col, DETAIL_WIDTH)
     ws.freeze_panes(head + 3, 3)
 
     row = head + 3
@@ -191,14 +186,38 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
         ws.autofilter(head + 2, 0, end - 1, last_col)
     row = end
 
-    ws.merge_range(row, 0, row, 3, f"Tổng hợp ({result.merged_units} đơn vị)", fmt.total_text)
+    _total_lines(ws, fmt, result, indicators, row, first)
+    _detail_print(ws, head + 3, len(indicators))
+
+
+def _total_lines(ws, fmt: _Formats, result: MergeResult, indicators: list, row: int, first: int) -> None:
+    """Under the units: the total line, the units behind each total, and how each total was made (a
+    count of procedures says it is the largest, not a sum)."""
+    maxima = any(result.totals[ind.id].how == "max" for ind in indicators)
+    label = f"Tổng hợp ({result.merged_units} đơn vị" + ("; số thủ tục: lấy số lớn nhất)" if maxima else ")")
+    ws.merge_range(row, 0, row, 3, label, fmt.total_text)
     ws.merge_range(row + 1, 0, row + 1, 3, "Số đơn vị có số liệu", fmt.units_text)
+    ws.merge_range(row + 2, 0, row + 2, 3, "Cách tổng hợp", fmt.units_text)
+    lines = 1
     for j, ind in enumerate(indicators):
         total = result.totals[ind.id]
         col = first + j
         _write_total(ws, row, col, total, ind, fmt)
         ws.write_number(row + 1, col, total.units, fmt.units)
-    _print_setup(ws, head + 3)
+        how = total_note(total, ind) if total.units else ""
+        ws.write_string(row + 2, col, how, fmt.how)
+        lines = max(lines, text_lines(how, DETAIL_WIDTH, 10))
+    ws.set_row(row + 2, row_height(lines, 10))
+
+
+def _detail_print(ws, header_rows: int, columns: int) -> None:
+    """Landscape, A4 when the table fits at full size, else A3, split over pages across (the unit's code
+    and name repeated on each); never shrunk to one page wide, which made 3-point text of Biểu mẫu 7."""
+    _print_setup(ws, header_rows)
+    ws.set_paper(9 if columns <= DETAIL_A4_COLUMNS else 8)
+    ws.set_print_scale(DETAIL_PRINT_SCALE)  # also turns "fit to one page wide" off
+    ws.repeat_columns(0, 2)
+    ws.print_across()
 
 
 class _UnitRows:
@@ -228,8 +247,7 @@ def _write_total(ws, row: int, col: int, total, ind, fmt: _Formats) -> None:
         else:
             ws.write_blank(row, col, None, fmt.total_text)
     elif total.how == "choice":
-        text = "; ".join(f"{code}: {n}" for code, n in total.value.items()) if total.answered else ""
-        ws.write_string(row, col, text, fmt.total_text)
+        ws.write_string(row, col, choice_counts(total, ind), fmt.total_text)
     elif total.value is None:
         ws.write_blank(row, col, None, fmt.value(ind.kind, total=True))
     else:
@@ -296,17 +314,19 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
 
 def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
     ws = workbook.add_worksheet(FINDINGS_SHEET)
-    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Mức độ", "Vị trí", "Chỉ tiêu", "Quy tắc", "Nội dung")
+    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Mức độ", "Vị trí", "Chỉ tiêu", "Mã quy tắc", "Nội dung")
     last = len(headers) - 1
     shown = len(result.findings)
     note = f"{result.findings_total} phát hiện trong {len(result.files)} tệp"
     if result.findings_total > shown:
         note += f"; chỉ ghi {shown} dòng đầu"
     _title(ws, fmt, "KẾT QUẢ KIỂM TRA CÁC TỆP", note, last)
-    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
-    _long_table(ws, fmt, bulk, 3, headers, (6, 40, 11, 24, 10, 16, 12, 14, 70), formats,
-                _FindingRows(result.findings), wrap=(1, 3, 8), freeze=2,
+    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.plain, fmt.cell]
+    _long_table(ws, fmt, bulk, 3, headers, (6, 34, 11, 22, 10, 17, 36, 14, 64), formats,
+                _FindingRows(result.findings, result.spec), wrap=(1, 3, 6, 8), freeze=2,
                 colours={4: {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"}})
+    # The rule's id is for whoever compares with the JSON summary: kept, hidden, not printed.
+    ws.set_column(7, 7, 14, None, {"hidden": True})
 
 
 def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, formats, rows, *, wrap,
@@ -330,8 +350,9 @@ def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, f
 class _FindingRows:
     """The rows of the `Kiểm tra` sheet, made when asked for."""
 
-    def __init__(self, findings: list):
+    def __init__(self, findings: list, spec):
         self.findings = findings
+        self.spec = spec
 
     def __len__(self) -> int:
         return len(self.findings)
@@ -339,8 +360,10 @@ class _FindingRows:
     def __iter__(self):
         for i, finding in enumerate(self.findings, 1):
             issue = finding.issue
+            ind = self.spec.indicators.get(issue.indicator) if issue.indicator else None
+            where = f"{issue.sheet}, ô {issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
             yield (i, finding.path.name, finding.unit or "", finding.unit_name, SEVERITY_LABELS[issue.severity],
-                   issue.location, issue.indicator, issue.rule, issue.message)
+                   where, f"{ind.code}. {ind.label}" if ind else issue.indicator or "", issue.rule, issue.message)
 
 
 def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -> None:
@@ -352,83 +375,3 @@ def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -
         ws.conditional_format(first, col, last, col, {"type": "cell", "criteria": "==",
                                                       "value": '"' + text.replace('"', '""') + '"',
                                                       "format": dxf[colour]})
-
-
-# --------------------------------------------------------------------------------------- charts
-
-
-def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
-    ws = workbook.add_worksheet(CHARTS_SHEET)
-    name = CHARTS_SHEET
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 14)
-    ws.write_string(0, 0, f"BIỂU ĐỒ — {result.period.label.upper()}", fmt.bold)
-    ws.write_string(1, 0, _subtitle(result), fmt.italic)
-
-    # Who has reported.
-    row = 3
-    ws.write_string(row, 0, "Trạng thái", fmt.header)
-    ws.write_string(row, 1, "Số đơn vị", fmt.header)
-    counts = [("Đã tổng hợp", len(result.units_with("merged"))), ("Có lỗi", len(result.units_with("errors"))),
-              ("Chưa nộp", len(result.units_with("missing")))]
-    for i, (label, n) in enumerate(counts, 1):
-        ws.write_string(row + i, 0, label, fmt.plain)
-        ws.write_number(row + i, 1, n, fmt.integer)
-    pie = workbook.add_chart({"type": "pie"})
-    pie.add_series({
-        "name": "Tình hình nộp báo cáo",
-        "categories": [name, row + 1, 0, row + 3, 0],
-        "values": [name, row + 1, 1, row + 3, 1],
-        "data_labels": {"value": True, "percentage": True, "separator": "\n",
-                        "font": {"name": "Times New Roman"}},
-        "points": [{"fill": {"color": color}} for color in (CHART_MERGED, CHART_ERRORS, CHART_MISSING)],
-    })
-    pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": "Times New Roman", "size": 12}})
-    pie.set_legend({"position": "right", "font": {"name": "Times New Roman"}})
-    ws.insert_chart(row, 3, pie, {"x_scale": 1.0, "y_scale": 0.9})
-    row += 17
-
-    for ind_id in result.spec.charts:
-        if result.frame.empty:
-            break
-        row = _share_chart(workbook, ws, fmt, result, result.spec[ind_id], row)
-    print_setup(ws)
-
-
-def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int) -> int:
-    values = result.frame[ind.id].to_numpy()
-    pairs = [(result.unit_info[r.unit].name if r.unit in result.unit_info else r.unit, float(v))
-             for r, v in zip(result.records, values) if v == v]
-    if not pairs:
-        return row
-    pairs.sort(key=lambda p: p[1])
-    capped = len(pairs) > CHART_MAX_UNITS
-    # Excel draws a bar chart's first category at the bottom: highest first puts the lowest on top.
-    pairs = pairs[:CHART_MAX_UNITS][::-1]
-    title = f"{ind.label} (%)"
-    if capped:
-        title += f" — {CHART_MAX_UNITS} đơn vị thấp nhất"
-    ws.write_string(row, 0, "Đơn vị", fmt.header)
-    ws.write_string(row, 1, f"{ind.code}. %", fmt.header)
-    for i, (unit_name, value) in enumerate(pairs, 1):
-        ws.write_string(row + i, 0, unit_name, fmt.plain)
-        ws.write_number(row + i, 1, value, fmt.percent)
-    total = result.totals[ind.id].value
-    chart = workbook.add_chart({"type": "bar"})
-    chart.add_series({
-        "name": ind.label,
-        "categories": [CHARTS_SHEET, row + 1, 0, row + len(pairs), 0],
-        "values": [CHARTS_SHEET, row + 1, 1, row + len(pairs), 1],
-        "fill": {"color": CHART_BARS},
-        "data_labels": {"value": True, "num_format": "0.0", "font": {"name": "Times New Roman", "size": 9}},
-    })
-    chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 11}})
-    chart.set_x_axis({"min": 0, "max": 100, "num_format": "0", "num_font": {"name": "Times New Roman"},
-                      "name": "Chung: " + (vn_number(total, places=1, fixed=True) + "%" if total is not None else "—"),
-                      "name_font": {"name": "Times New Roman", "size": 10}})
-    chart.set_y_axis({"num_font": {"name": "Times New Roman", "size": 9}, "major_tick_mark": "none"})
-    chart.set_legend({"none": True})
-    height = max(260, 110 + 28 * len(pairs))
-    chart.set_size({"width": 760, "height": height})
-    ws.insert_chart(row, 3, chart)
-    return row + max(len(pairs) + 3, height // 20 + 3)

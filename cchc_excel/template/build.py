@@ -30,6 +30,7 @@ from cchc_excel.core.text import drop_ubnd, vn_date
 from cchc_excel.spec.model import LEVELS, FormSpec, load_spec
 from cchc_excel.template.checks import build_checks, is_number, row_results
 from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
+from cchc_excel.template.signature import Signature
 from cchc_excel.template.forms import FormContext, layout, ratio_value, write_form
 from cchc_excel.template.styles import FONT, FONT_SIZE, Styles
 from cchc_excel.core.atomic import write_bytes_atomic
@@ -49,8 +50,11 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
                    reported_levels: frozenset | None = None, merged_units: int | None = None,
                    before_sheets: SheetHook | Iterable[SheetHook] | None = None,
                    after_sheets: SheetHook | Iterable[SheetHook] | None = None,
-                   generated_at: datetime | None = None) -> bytes:
-    """The template as the bytes of an .xlsx file; the arguments are those of `write_template`."""
+                   generated_at: datetime | None = None, footnotes: dict | None = None,
+                   signature: bool = False) -> bytes:
+    """The template as the bytes of an .xlsx file; the arguments are those of `write_template`, and for a
+    report sent upward `footnotes` ({form number: [lines]} printed under the forms) and `signature` (the
+    signature block under each form)."""
     spec = _spec(spec)
     if level not in LEVELS:
         raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(LEVELS)}).")
@@ -71,7 +75,8 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
         if ind.kind == "ratio" and ind.levels & reported:
             computed[ind.id] = ratio_value(values, ind)
     ctx = FormContext(spec=spec, reported_levels=reported, cells=cells, values=computed, notes=notes,
-                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password)
+                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password,
+                      footnotes=dict(footnotes or {}), signature=Signature.of(unit and unit.name) if signature else None)
     ctx.results = {i: row_results(checks.get(i, []), computed) for i in spec.indicators}
 
     output = io.BytesIO()
