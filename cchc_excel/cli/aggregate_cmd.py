@@ -30,11 +30,14 @@ from cchc_excel.spec.model import load_spec
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.csv",
               help="Ghi thêm số liệu dạng bảng dài (mỗi dòng một đơn vị, kỳ, chỉ tiêu), UTF-8 có BOM.")
 @click.option("--include-errors", is_flag=True, help="Tổng hợp cả các báo cáo còn lỗi.")
+@click.option("--own", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="TỆP",
+              help="Báo cáo riêng của đơn vị tổng hợp (các chỉ tiêu của cấp mình), ghép vào như phần của "
+                   "chính đơn vị: không tính là nộp muộn hay đơn vị không rõ.")
 @click.option("--spec", metavar="BỘ_BIỂU_MẪU", default=None,
               help="Bộ biểu mẫu (mã có sẵn hoặc đường dẫn tệp YAML); mặc định cv371-2022.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Số tiến trình đọc tệp song song (mặc định: số CPU).")
-def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, include_errors, spec, jobs):
+def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, include_errors, own, spec, jobs):
     """Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên.
 
     PATH là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi có
@@ -65,7 +68,8 @@ def aggregate(paths, output, roster, period, unit_code, json_path, csv_path, inc
     with library_errors():
         try:
             result = aggregate_paths(paths, spec_obj, roster=roster_obj, period=period_obj, unit_code=unit_code,
-                                     include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs)
+                                     include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs,
+                                     own=own)
         finally:
             if bar:
                 bar.clear()

@@ -44,8 +44,8 @@ def write_charts_sheet(workbook, fmt, result: MergeResult, subtitle: str) -> Non
 def _status_pie(workbook, ws, fmt, result: MergeResult, row: int) -> int:
     ws.write_string(row, 0, "Trạng thái", fmt.header)
     ws.write_string(row, 1, "Số đơn vị", fmt.header)
-    counts = [("Đã tổng hợp", len(result.units_with("merged"))), ("Có lỗi", len(result.units_with("errors"))),
-              ("Chưa nộp", len(result.units_with("missing")))]
+    counts = [(label, len(result.units_with(status, below=True)))
+              for status, label in (("merged", "Đã tổng hợp"), ("errors", "Có lỗi"), ("missing", "Chưa nộp"))]
     for i, (label, n) in enumerate(counts, 1):
         ws.write_string(row + i, 0, label, fmt.plain)
         ws.write_number(row + i, 1, n, fmt.integer)

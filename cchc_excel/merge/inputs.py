@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol
@@ -51,6 +51,7 @@ class Entry:
     sha256: str
     reported_levels: frozenset
     merged_units: int
+    own: bool = False  # the merged unit's own return (`--own`): its own part, never late
 
     @property
     def name(self) -> str:
@@ -95,6 +96,25 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
         sha256=rep.sha256 or "", reported_levels=frozenset(rep.reported_levels or ()),
         merged_units=int(rep.merged_units or 0),
     )
+
+
+def own_entries(reports: Iterable[CheckedFile], scope: "Scope") -> list[Entry]:
+    """The merged unit's own return(s) (`--own`): the root's, also when the file does not say whose it is.
+
+    Raises:
+        RosterError: there is no root to merge for, or a file is the return of another unit.
+    """
+    reports = sorted(reports, key=lambda r: str(r.path))
+    if reports and scope.root is None:
+        raise RosterError("Cần đơn vị tổng hợp (--unit) để ghép báo cáo riêng của đơn vị (--own).")
+    out = []
+    for rep in reports:
+        e = _entry(rep, scope.roster, {})
+        if e.unit is not None and e.unit.code != scope.root.code and (scope.roster is None or e.unit.code in scope.roster):
+            raise RosterError(f"{e.path.name}: là báo cáo của {e.unit.name} ({e.unit.code}), không phải báo cáo "
+                              f"riêng của {scope.root.name} (--own).")
+        out.append(replace(e, unit=scope.root, received=None, own=True))
+    return out
 
 
 def _utc(moment: datetime | None) -> datetime | None:

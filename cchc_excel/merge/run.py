@@ -28,7 +28,7 @@ from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, off_period, target_period, undecided,
                                      unit_returns)
-from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, read_entries, scope_of
+from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, own_entries, read_entries, scope_of
 from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
                                      UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
@@ -51,6 +51,7 @@ def merge_reports(
     unit_code: str | None = None,
     include_errors: bool = False,
     received: dict | None = None,
+    own: Iterable[CheckedFile] = (),
 ) -> MergeResult:
     """Decide the status of every file and unit, and total the merged ones.
 
@@ -62,14 +63,18 @@ def merge_reports(
         unit_code: merge the subtree under this unit (needs a roster); default: the whole roster.
         include_errors: merge returns that have errors too.
         received: {path: datetime} when each file arrived (from an email manifest).
+        own: the merged unit's own return (`--own`: its own rows, BM1-3.2, BM2-1.2, ...): merged as the
+            root's part, never late nor of an unknown unit; its values of rows the units below also fill
+            (dossiers, documents) add to theirs, as any unit's do.
 
     Raises:
-        RosterError: `unit_code` not in the roster, or given without a roster.
+        RosterError: `unit_code` not in the roster, or given without a roster; an `own` file of another
+            unit, or without a unit to merge for.
         PeriodError: no period given and none can be found in the returns.
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
-    entries = read_entries(reports, roster, received or {})
     scope = scope_of(roster, unit_code)
+    entries = read_entries(reports, roster, received or {}) + own_entries(own, scope)
     verdicts = exclusions(entries, roster, scope)
     target = target_period(period, undecided(entries, verdicts))
     verdicts |= off_period(undecided(entries, verdicts), target)
@@ -173,6 +178,7 @@ def aggregate_paths(
     jobs: int | None = None,
     progress: Callable | None = None,
     exclude: Iterable = (),
+    own: str | Path | None = None,
 ) -> MergeResult:
     """Read and check every return (as `cchc check` does), then merge them (`merge_reports`).
 
@@ -184,19 +190,27 @@ def aggregate_paths(
         jobs: worker processes for reading (default: the machine's cores).
         progress: passed to `check.check_paths`, to show progress.
         exclude: paths not to read (the outputs of this merge).
+        own: the merged unit's own return (`--own`), read as the root's when it does not say whose it is.
     """
     from cchc_excel.check.run import check_paths, find_files
 
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):
         roster = load_roster(roster)
-    skip = {Path(p).resolve() for p in exclude}
+    skip = {Path(p).resolve() for p in (*exclude, *([own] if own else []))}
     files = [f for f in find_files(paths) if Path(f).resolve() not in skip]
-    if not files:
+    if not files and not own:
         where = ", ".join(str(p) for p in paths)
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where}.")
     if received is None:
         received = received_times(files)
     report = check_paths(files, spec, roster=roster, jobs=jobs, progress=progress)
+    mine = []
+    if own:
+        root = scope_of(roster, unit_code).root
+        mine = check_paths([own], spec, roster=roster, unit_code=root.code if root else None, period=period,
+                           jobs=1).files
+        if not mine:
+            raise CchcError(f"{own}: không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods) (--own).")
     return merge_reports(report.files, spec, roster=roster, period=period, unit_code=unit_code,
-                         include_errors=include_errors, received=received)
+                         include_errors=include_errors, received=received, own=mine)

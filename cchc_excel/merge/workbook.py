@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_excel.merge.charts import CHARTS_SHEET, write_charts_sheet  # noqa: F401 (a sheet's name, here too)
-from cchc_excel.merge.notes import form_footnotes, merged_notes
+from cchc_excel.merge.notes import blank_own_rows, form_footnotes, merged_notes
 from cchc_excel.merge.totals import choice_counts, total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
@@ -29,9 +29,10 @@ from cchc_excel.core.kinds import PERCENT_KINDS, WHOLE_KINDS
 from cchc_excel.core.periods import VIETNAM
 from cchc_excel.core.text import vn_date
 from cchc_excel.check.report import SEVERITY_LABELS
-from cchc_excel.template.styles import (BORDER_COLOR, FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, print_setup,
-                                        row_height, text_lines)
+from cchc_excel.template.styles import (BORDER_COLOR, FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, merged_line,
+                                        print_setup, row_height, text_lines)
 from cchc_excel.ooxml.bulk import BulkRows
+from cchc_excel.template.cover import COVER, COVER_WIDTHS, cover_free_row, section
 
 STATUS_SHEET = "Tình hình nộp báo cáo"
 FILES_SHEET = "Các tệp đã nhận"
@@ -81,6 +82,7 @@ def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk:
     styles = styles or Styles(workbook)
     bulk = bulk or BulkRows(direct=True)
     fmt = _Formats(styles)
+    _cover_lines(workbook, styles, result)
     for form in result.spec.forms:
         _detail_sheet(workbook, fmt, result, form, bulk)
     _status_sheet(workbook, fmt, result, bulk)
@@ -127,6 +129,29 @@ class _Formats:
 
 def _nov(border: dict) -> dict:
     return {k: v for k, v in border.items() if k != "valign"}
+
+
+def _cover_lines(workbook, styles: Styles, result: MergeResult) -> None:
+    """On the cover, under its summary: the rows of the merged unit's own level still blank, which no unit
+    below reports and the merged unit fills itself (`--own`, or typed here)."""
+    ws = workbook.get_worksheet_by_name(COVER)
+    if ws is None:
+        return
+    row = cover_free_row(result.spec)
+    level = result.spec.level_name(result.level)
+    section(ws, styles, row, f"SỐ LIỆU RIÊNG CỦA {level.upper()}")
+    blank = blank_own_rows(result)
+    width = sum(COVER_WIDTHS)
+    text = styles.fmt(valign="vcenter", text_wrap=True)
+    if not blank:
+        merged_line(ws, row + 1, 4, f"Các chỉ tiêu riêng của {level} đã có số liệu.", text, width)
+        return
+    merged_line(ws, row + 1, 4, f"{len(blank)} chỉ tiêu riêng của {level} còn để trống, cần đơn vị tổng hợp tự "
+                f"điền (nhập vào ô màu vàng ở biểu mẫu, hoặc tổng hợp lại với --own TỆP là báo cáo riêng của "
+                f"đơn vị):", text, width)
+    for i, ind in enumerate(blank, row + 2):
+        merged_line(ws, i, 4, f"{result.spec.form(ind.form).name}, dòng {ind.code}. {ind.label}", text,
+                    width)
 
 
 def _print_setup(ws, header_rows: int, landscape: bool = True) -> None:
@@ -281,17 +306,30 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
 
 
 def _status_summary(result: MergeResult) -> list[str]:
-    counts = {s: len(result.units_with(s)) for s in ("merged", "errors", "missing")}
+    counts = {s: len(result.units_with(s, below=True)) for s in ("merged", "errors", "missing")}
     expected = f"{result.expected} đơn vị phải báo cáo; " if result.expected is not None else ""
     by_file = {}
     for f in result.files:
         by_file[f.label] = by_file.get(f.label, 0) + 1
     files = "; ".join(f"{n} {label.lower()}" for label, n in by_file.items())
-    return [
+    lines = [
         f"{expected}{counts['merged']} đã tổng hợp, {counts['errors']} có lỗi, {counts['missing']} chưa nộp; "
         f"{len(result.late_units)} nộp muộn (hạn {vn_date(result.period.deadline(result.spec.deadline_day))}).",
         f"{len(result.files)} tệp đã nhận: {files or 'không có tệp nào'}.",
     ]
+    if result.root is not None:
+        lines.append(_own_line(result))
+    return lines
+
+
+def _own_line(result: MergeResult) -> str:
+    """What became of the merged unit's own return (its own rows, `--own`)."""
+    own = result.own_status
+    name = result.root.name if result.root is not None else ""
+    if own is None:
+        return (f"Chưa có báo cáo riêng của {name} (các chỉ tiêu của cấp mình): ghép vào bằng --own TỆP, hoặc "
+                "nhập ở các biểu mẫu; xem trang Thông tin chung.")
+    return f"Báo cáo riêng của {name}: {own.label.lower()}" + (f" ({own.reason})." if own.reason else ".")
 
 
 def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:

@@ -23,6 +23,12 @@ ERR, WARN = LETTER[COL_ERRORS], LETTER[COL_WARNINGS]
 # 0-based rows of the cover's inputs, each a defined name `cchc_<key>` on column B.
 NAMES = {"unit_name": 4, "unit_code": 5, "period": 7, "preparer": 13, "phone": 14, "email": 15, "date": 16}
 LEVEL_ROW = 6
+SUMMARY_ROW = 19  # the status line of the checks' summary, then its table of forms
+
+
+def cover_free_row(spec) -> int:
+    """The first row under the cover's summary (and a gap), for lines a caller adds (a merged report)."""
+    return SUMMARY_ROW + len(spec.forms) + 5
 
 
 @dataclass(frozen=True)
@@ -49,15 +55,15 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     merged_line(ws, 0, 4, spec.title, styles.title, total_width, 13, True)
     merged_line(ws, 1, 4, spec.issued_with, styles.caption, total_width)
     ws.set_row(2, 8)
-    _section(ws, styles, 3, "THÔNG TIN CHUNG")
+    section(ws, styles, 3, "THÔNG TIN CHUNG")
 
     _cover_rows(ws, styles, info)
     for key, r in NAMES.items():
         workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
 
-    ws.set_row(17, 8)
-    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
-    _summary(ws, styles, spec, forms_ctx, first=19)
+    ws.set_row(SUMMARY_ROW - 2, 8)
+    section(ws, styles, SUMMARY_ROW - 1, "KIỂM TRA SỐ LIỆU")
+    _summary(ws, styles, spec, forms_ctx, first=SUMMARY_ROW)
 
     print_setup(ws, margins=MARGINS, center=True)
     ws.protect(password or "", {"format_columns": True, "format_rows": True})
@@ -100,7 +106,7 @@ def _cover_rows(ws, styles, info: CoverInfo) -> None:
     row(9, "Hạn gửi báo cáo", info.deadline, True, fmt=fixed_plain)
     row(10, "Bộ biểu mẫu", info.spec_text, True, fmt=fixed_plain)
     ws.set_row(11, 8)
-    _section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
+    section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
     row(NAMES["preparer"], "Họ và tên", "", False,
         validation={**text_rule, "input_title": "Người lập biểu", "input_message": "Họ và tên người lập biểu."})
     row(NAMES["phone"], "Số điện thoại", "", False,
@@ -197,7 +203,8 @@ def _ranges(rows: list) -> list:
     return [f"D{a + 1}:D{b + 1}" if a != b else f"D{a + 1}" for a, b in runs]
 
 
-def _section(ws, styles, row, text):
+def section(ws, styles, row, text):
+    """A section heading of the cover (`THÔNG TIN CHUNG`)."""
     ws.write_string(row, 0, text, styles.fmt(bold=True, valign="bottom", font_color=SECTION_FONT))
     ws.set_row(row, 22)
 
