@@ -98,8 +98,9 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
     )
 
 
-def own_entries(reports: Iterable[CheckedFile], scope: "Scope") -> list[Entry]:
-    """The merged unit's own return(s) (`--own`): the root's, also when the file does not say whose it is.
+def own_entries(reports: Iterable[CheckedFile], scope: "Scope", spec) -> list[Entry]:
+    """The merged unit's own return(s) (`--own`): the root's, also when the file does not say whose it is,
+    covering the rows of the root's level when the file does not say which.
 
     Raises:
         RosterError: there is no root to merge for, or a file is the return of another unit.
@@ -113,7 +114,8 @@ def own_entries(reports: Iterable[CheckedFile], scope: "Scope") -> list[Entry]:
         if e.unit is not None and e.unit.code != scope.root.code and (scope.roster is None or e.unit.code in scope.roster):
             raise RosterError(f"{e.path.name}: là báo cáo của {e.unit.name} ({e.unit.code}), không phải báo cáo "
                               f"riêng của {scope.root.name} (--own).")
-        out.append(replace(e, unit=scope.root, received=None, own=True))
+        levels = e.reported_levels or spec.reported_levels(scope.root.level)
+        out.append(replace(e, unit=scope.root, received=None, own=True, reported_levels=frozenset(levels)))
     return out
 
 

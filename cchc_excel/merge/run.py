@@ -74,7 +74,7 @@ def merge_reports(
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     scope = scope_of(roster, unit_code)
-    entries = read_entries(reports, roster, received or {}) + own_entries(own, scope)
+    entries = read_entries(reports, roster, received or {}) + own_entries(own, scope, spec)
     verdicts = exclusions(entries, roster, scope)
     target = target_period(period, undecided(entries, verdicts))
     verdicts |= off_period(undecided(entries, verdicts), target)
@@ -205,12 +205,20 @@ def aggregate_paths(
     if received is None:
         received = received_times(files)
     report = check_paths(files, spec, roster=roster, jobs=jobs, progress=progress)
-    mine = []
-    if own:
-        root = scope_of(roster, unit_code).root
-        mine = check_paths([own], spec, roster=roster, unit_code=root.code if root else None, period=period,
-                           jobs=1).files
-        if not mine:
-            raise CchcError(f"{own}: không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods) (--own).")
+    mine = _check_own(own, spec, roster, unit_code, period) if own else []
     return merge_reports(report.files, spec, roster=roster, period=period, unit_code=unit_code,
                          include_errors=include_errors, received=received, own=mine)
+
+
+def _check_own(own, spec: FormSpec, roster: Roster | None, unit_code: str | None, period) -> list:
+    """The merged unit's own return, checked: as the root's when the file does not say whose it is (a
+    file of another unit keeps its unit, and `merge_reports` refuses it)."""
+    from cchc_excel.check.run import check_paths
+
+    mine = check_paths([own], spec, roster=roster, period=period, jobs=1).files
+    if not mine:
+        raise CchcError(f"{own}: không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods) (--own).")
+    root = scope_of(roster, unit_code).root
+    if root is not None and not mine[0].unit and mine[0].status != "unreadable":
+        mine = check_paths([own], spec, roster=roster, unit_code=root.code, period=period, jobs=1).files
+    return mine
