@@ -1,15 +1,16 @@
 """OUT.xlsx of a merge, for people: the totals in the forms' own layout, then the detail behind them.
 
 The workbook is a filled template of the parent level (`template.write_template` with the totals as
-values, the counts behind flags, choices and rates in Ghi chú, and metadata saying it is a merged report
-of n units), so the level above checks and merges it like any other return. After the form sheets come:
+values, one short Ghi chú line per total, footnotes and a signature block under each form (`merge.notes`),
+and metadata saying it is a merged report of n units), so the level above checks and merges it like any
+other return. The cover lists the parent level's own rows still blank. After the form sheets come:
 
 - `Chi tiết BM1` ... `Chi tiết BM7`: one row per merged unit, one column per row of the form, with the
-  total line and the number of units behind each total;
+  total line, the number of units behind each total and how it was made, printed across pages;
 - `Tình hình nộp báo cáo`: one line per unit (status, file, received, late, errors, warnings);
 - `Các tệp đã nhận`: one line per file with its status and why (nothing is dropped silently);
-- `Kiểm tra`: every finding of every file (at most `merge.MAX_FINDINGS` lines, and it says so);
-- `Biểu đồ`: native Excel charts: who has reported, and per unit the shares of the spec's `charts` rows.
+- `Kiểm tra`: every finding of every file, in words (at most `merge.MAX_FINDINGS` lines, and it says so);
+- `Biểu đồ` (`merge.charts`): who has reported, and per unit the shares of the spec's `charts` rows.
 
 Text from the returns goes through `write_string`: a unit name starting with `=` stays text.
 Written atomically: an interrupted run never leaves a half-written file.
