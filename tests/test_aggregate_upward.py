@@ -264,3 +264,19 @@ def test_cli_own(district, tmp_path):
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert '"BM1-3.2": {\n      "value": 3' in (tmp_path / "th.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.libreoffice
+def test_the_merged_report_prints_as_a_person_reads_it(merged, tmp_path):
+    import lo
+
+    if not lo.available():
+        pytest.skip("LibreOffice tools missing")
+    pages = lo.pdf_text(lo.convert(merged[1], "pdf", tmp_path)).split("\f")
+    forms = [p for p in pages if "Phụ lục I" in p or "Chỉ tiêu thống kê" in p and "Mã đơn vị" not in p]
+    assert sum(p.count("THỦ TRƯỞNG ĐƠN VỊ") for p in forms) == 7  # one block under each form
+    bm1 = next(p for p in pages if "Công tác chỉ đạo điều hành CCHC" in p and "Phụ lục I" in p)
+    assert "NGƯỜI LẬP BIỂU" in bm1 and "Trực tuyến: 1; Phát phiếu: 2; Kết hợp: 0" in bm1  # one page
+    bm7 = [p for p in pages if "Cách tổng hợp" in p and "2.5.2." in p or "XÂY DỰNG VÀ PHÁT TRIỂN" in p
+           and "Mã đơn vị" in p]
+    assert len(bm7) >= 2 and all("Phường Tam Quan Bắc" in p for p in bm7)  # across pages, names repeated

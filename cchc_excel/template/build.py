@@ -70,13 +70,11 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
         level_name += f" (báo cáo tổng hợp {merged_units} đơn vị)"
     checks = build_checks(spec, reported, spec.level_name(level))
     cells = layout(spec)
-    computed = dict(values)
-    for ind in spec.indicators.values():
-        if ind.kind == "ratio" and ind.levels & reported:
-            computed[ind.id] = ratio_value(values, ind)
+    computed = _with_ratios(spec, values, reported)
     ctx = FormContext(spec=spec, reported_levels=reported, cells=cells, values=computed, notes=notes,
                       comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password,
-                      footnotes=dict(footnotes or {}), signature=Signature.of(unit and unit.name) if signature else None)
+                      footnotes=dict(footnotes or {}),
+                      signature=Signature.of(unit and unit.name) if signature else None)
     ctx.results = {i: row_results(checks.get(i, []), computed) for i in spec.indicators}
 
     output = io.BytesIO()
@@ -276,6 +274,15 @@ def _typed_values(spec: FormSpec, values: dict) -> dict:
             value = float(value)  # Decimal, numpy numbers
         out[ind_id] = unicodedata.normalize("NFC", value) if isinstance(value, str) else value
     return out
+
+
+def _with_ratios(spec: FormSpec, values: dict, reported: frozenset) -> dict:
+    """`values` with the ratio rows of the reported levels computed (the formulas' cached results)."""
+    computed = dict(values)
+    for ind in spec.indicators.values():
+        if ind.kind == "ratio" and ind.levels & reported:
+            computed[ind.id] = ratio_value(values, ind)
+    return computed
 
 
 def _by_indicator(spec: FormSpec, data: dict, what: str) -> dict:
