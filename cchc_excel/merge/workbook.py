@@ -160,9 +160,9 @@ def _print_setup(ws, header_rows: int, landscape: bool = True) -> None:
                 footer=FOOTER_PAGE)
 
 
-def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int) -> None:
-    ws.merge_range(0, 0, 0, last_col, text, fmt.title)
-    ws.merge_range(1, 0, 1, last_col, subtitle, fmt.caption)
+def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int, first_col: int = 0) -> None:
+    ws.merge_range(0, first_col, 0, last_col, text, fmt.title)
+    ws.merge_range(1, first_col, 1, last_col, subtitle, fmt.caption)
     ws.set_row(0, row_height(2, 13))
 
 
@@ -183,20 +183,23 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
     ws = workbook.add_worksheet(detail_sheet_name(form))
     first = 4  # columns STT, code, name, level before the indicators
     last_col = first + len(indicators) - 1
-    # Titled over the columns of the first printed page: a title merged over every column is cut by pages.
+    # Titled over columns of the first printed page only: a title merged over every column is cut by the
+    # pages, and one over the repeated columns A–C shows in pieces on every page.
     _title(ws, fmt, f"{form.name.upper()}. {form.title.upper()}: SỐ LIỆU TỪNG ĐƠN VỊ", _subtitle(result),
-           min(last_col, first + DETAIL_A4_COLUMNS - 1))
+           min(last_col, first + DETAIL_A4_COLUMNS - 1), first_col=3)
     head = 3
     for col, text in enumerate(("STT", "Mã đơn vị", "Tên đơn vị", "Cấp")):
         ws.merge_range(head, col, head + 2, col, text, fmt.header)
-    widest = 1
+    widest = units = 1
     for j, ind in enumerate(indicators):
         col = first + j
         ws.write_string(head, col, f"{ind.code}.", fmt.header)
         ws.write_string(head + 1, col, ind.label, fmt.label)
         ws.write_string(head + 2, col, ind.unit or "", fmt.label)
         widest = max(widest, text_lines(ind.label, DETAIL_WIDTH, size=10))
+        units = max(units, text_lines(ind.unit or "", DETAIL_WIDTH, size=10))
     ws.set_row(head + 1, row_height(min(widest, 14), 10))
+    ws.set_row(head + 2, row_height(units, 10))
     ws.set_column(0, 0, 5)
     ws.set_column(1, 1, 11)
     ws.set_column(2, 2, 28)
@@ -224,7 +227,7 @@ def _total_lines(ws, fmt: _Formats, result: MergeResult, indicators: list, row: 
     ws.merge_range(row, 0, row, 3, label, fmt.total_text)
     ws.merge_range(row + 1, 0, row + 1, 3, "Số đơn vị có số liệu", fmt.units_text)
     ws.merge_range(row + 2, 0, row + 2, 3, "Cách tổng hợp", fmt.units_text)
-    lines = 1
+    lines = totals = 1
     for j, ind in enumerate(indicators):
         total = result.totals[ind.id]
         col = first + j
@@ -233,6 +236,9 @@ def _total_lines(ws, fmt: _Formats, result: MergeResult, indicators: list, row: 
         how = total_note(total, ind) if total.units else ""
         ws.write_string(row + 2, col, how, fmt.how)
         lines = max(lines, text_lines(how, DETAIL_WIDTH, 10))
+        if total.how == "choice":
+            totals = max(totals, text_lines(choice_counts(total, ind), DETAIL_WIDTH, bold=True))
+    ws.set_row(row, row_height(totals))
     ws.set_row(row + 2, row_height(lines, 10))
 
 
@@ -240,6 +246,7 @@ def _detail_print(ws, header_rows: int, columns: int) -> None:
     """Landscape, A4 when the table fits at full size, else A3, split over pages across (the unit's code
     and name repeated on each); never shrunk to one page wide, which made 3-point text of Biểu mẫu 7."""
     _print_setup(ws, header_rows)
+    ws.repeat_rows(3, header_rows - 1)  # the table's header; the title is on the first page only
     ws.set_paper(9 if columns <= DETAIL_A4_COLUMNS else 8)
     ws.set_print_scale(DETAIL_PRINT_SCALE)  # also turns "fit to one page wide" off
     ws.repeat_columns(0, 2)
