@@ -87,7 +87,7 @@ WARD = {"BM1-1": 2, "BM1-5": 1, "BM3-1.4": 157, "BM3-1.4.3": 157, "BM3-3.1.1": 1
 WARDS = {"HN-TQB": {**WARD, "BM1-5.2": 0, "BM7-2.4.2": 96, "BM3-3.1.2": 99},
          "HN-BS": {**WARD, "BM1-5.2": 1, "BM7-2.4.2": 99, "BM3-3.1.2": 98},
          "HN-HS": {**WARD, "BM1-5.2": 1, "BM7-2.4.2": 97, "BM3-3.1.2": 97}}
-OWN = {"BM1-1": 4, "BM1-3.2": 3, "BM2-1.2": 2, "BM3-1.4": 250, "BM3-1.4.2": 250, "BM3-3.1.1": 500,
+OWN = {"BM1-1": 4, "BM1-3.2": 3, "BM2-1": 2, "BM2-1.2": 2, "BM3-1.4": 250, "BM3-1.4.2": 250, "BM3-3.1.1": 500,
        "BM3-3.1.2": 480}
 LATE = datetime(2023, 7, 2, 9, tzinfo=timezone.utc)  # after the deadline of 2023-Q2
 
@@ -146,6 +146,14 @@ def test_the_parents_own_return_is_merged_as_its_own_part(merged):
     assert (mine.status, mine.unit, mine.late, mine.reason) == ("merged", "HN", False, OWN_REASON)
     assert result.units_with("merged", below=True) == ["HN-TQB", "HN-BS", "HN-HS"]
     assert not result.late_units
+
+
+def test_the_merged_report_with_its_own_part_is_a_clean_return_for_the_level_above(merged, district):
+    from cchc_excel.check.run import check_paths
+
+    f = check_paths([merged[1]], roster=district[1], jobs=1).files[0]
+    assert (f.status, f.unit["code"], f.values["BM1-3.2"], f.values["BM2-1"], f.values["BM1-5.2"]) == \
+        ("ok", "HN", 3, 2, 2), f.issues
 
 
 def test_own_is_read_once_and_only_as_the_parents(district, tmp_path):
