@@ -288,3 +288,24 @@ def test_the_merged_report_prints_as_a_person_reads_it(merged, tmp_path):
     bm7 = [p for p in pages if "Cách tổng hợp" in p and "2.5.2." in p or "XÂY DỰNG VÀ PHÁT TRIỂN" in p
            and "Mã đơn vị" in p]
     assert len(bm7) >= 2 and all("Phường Tam Quan Bắc" in p for p in bm7)  # across pages, names repeated
+
+
+@pytest.mark.libreoffice
+def test_the_signature_block_shows_the_date_and_preparer_typed_on_the_cover(merged, tmp_path):
+    import lo
+
+    if not lo.available():
+        pytest.skip("LibreOffice tools missing")
+    ws = openpyxl.load_workbook(merged[1])["Biểu mẫu 1"]
+    cells = {c.value: c.coordinate for row in ws.iter_rows() for c in row if isinstance(c.value, str)
+             and c.value.startswith("=") and "cchc_" in c.value}
+    date = next(ref for f, ref in cells.items() if "cchc_date" in f)
+    name = next(ref for f, ref in cells.items() if "cchc_preparer" in f)
+    # An ISO date is a date under any locale; "20/06/2023" may stay text (LibreOffice in en-US): shown as typed.
+    full = "Hoài Nhơn, ngày 20 tháng 06 năm 2023"
+    for typed, shown in (("2023-06-20", {full}), ("20/06/2023", {full, "Hoài Nhơn, ngày 20/06/2023"})):
+        out = lo.type_cells(merged[1], tmp_path / "ky.xlsx", [("Thông tin chung", "B14", "Nguyễn Văn An"),
+                                                             ("Thông tin chung", "B17", typed)],
+                            reads=[("Biểu mẫu 1", date), ("Biểu mẫu 1", name)])
+        assert out["cells"][f"Biểu mẫu 1!{date}"]["string"] in shown
+        assert out["cells"][f"Biểu mẫu 1!{name}"]["string"] == "Nguyễn Văn An"

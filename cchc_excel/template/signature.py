@@ -63,9 +63,11 @@ def _signature(ws, styles, row: int, last_col: int, signature: Signature) -> int
     bold = styles.fmt(bold=True, align="center", valign="vcenter")
     place = (signature.place or DOTS).replace('"', '""')
     blank = f"{place}, ngày {DOTS} tháng {DOTS} năm {DOTS}"
-    # DAY/MONTH/YEAR and TEXT(…, "00") read the same in Excel and LibreOffice whatever the locale.
+    # DAY/MONTH/YEAR and TEXT(…, "00") read the same in Excel and LibreOffice whatever the locale; a date
+    # the spreadsheet kept as text (typed "20/06/2023" under a locale with months first) is shown as typed.
     date = (f'=IF(ISNUMBER(cchc_date),"{place}, ngày "&TEXT(DAY(cchc_date),"00")&" tháng "'
-            f'&TEXT(MONTH(cchc_date),"00")&" năm "&YEAR(cchc_date),"{blank}")')
+            f'&TEXT(MONTH(cchc_date),"00")&" năm "&YEAR(cchc_date),'
+            f'IF(LEN(cchc_date)>0,"{place}, ngày "&cchc_date,"{blank}"))')
     right = 2
     ws.merge_range(row, right, row, last_col, "", italic)
     ws.write_formula(row, right, date, italic, blank)
