@@ -111,7 +111,8 @@ def own_entries(reports: Iterable[CheckedFile], scope: "Scope", spec) -> list[En
     out = []
     for rep in reports:
         e = _entry(rep, scope.roster, {})
-        if e.unit is not None and e.unit.code != scope.root.code and (scope.roster is None or e.unit.code in scope.roster):
+        known = e.unit is not None and (scope.roster is None or e.unit.code in scope.roster)
+        if known and e.unit.code != scope.root.code:
             raise RosterError(f"{e.path.name}: là báo cáo của {e.unit.name} ({e.unit.code}), không phải báo cáo "
                               f"riêng của {scope.root.name} (--own).")
         levels = e.reported_levels or spec.reported_levels(scope.root.level)

@@ -91,7 +91,8 @@ def merge_reports(
     merged = merged_records(by_unit, unit_order(scope, by_unit), covers.covered, unit_info, target)
     files = [file_status(e, verdicts[e], spec) for e in entries]
     expected = expected_units(scope, covers.covered, spec)
-    units = unit_statuses(scope, expected, by_unit, files, unit_info, target)
+    units = unit_statuses(scope, expected, by_unit, files, unit_info, target,
+                          own=frozenset(e.path for e in entries if e.own))
     level, reported = _merged_levels(scope, merged.records, spec)
     findings, total_findings, cap_notes = _findings(entries)
     frame = value_frame(merged.records, spec)

@@ -134,9 +134,10 @@ def expected_units(scope: Scope, covered: dict, spec: FormSpec) -> list[Unit] | 
 
 
 def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, UnitReturns],
-                  files: list[FileStatus], unit_info: dict, target: Period) -> list[UnitStatus]:
+                  files: list[FileStatus], unit_info: dict, target: Period,
+                  own: frozenset = frozenset()) -> list[UnitStatus]:
     """One status per unit expected (with a roster: the root first when it sent its own return) or seen
-    (without)."""
+    (without); `own`, the paths of the root's own return (`--own`), makes the root's status say so."""
     files_of: dict[str, list[FileStatus]] = defaultdict(list)
     for f in files:
         if f.unit and f.status in ("merged", "errors", "superseded"):
@@ -149,9 +150,8 @@ def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, 
     else:
         codes = sorted(by_unit)
     out = [_unit_status(unit_info[code], files_of.get(code, []), by_unit.get(code), target) for code in codes]
-    own = {f.path for f in files if f.reason == OWN_REASON}
-    return [replace(u, reason="; ".join(x for x in (OWN_REASON, u.reason) if x))
-            if own and root is not None and u.unit.code == root.code and own & set(u.files) else u for u in out]
+    return [replace(u, reason="; ".join(x for x in (OWN_REASON, u.reason) if x)) if own & set(u.files) else u
+            for u in out]
 
 
 def _unit_status(unit, mine: list[FileStatus], returns: UnitReturns | None, target: Period) -> UnitStatus:
