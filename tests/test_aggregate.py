@@ -12,7 +12,8 @@ from cchc_excel.core.periods import parse_period
 from cchc_excel.spec.model import load_spec, parse_spec
 
 SPEC = load_spec()
-NO_COMBINE = parse_spec(yaml.safe_load(Path(SPEC.origin).read_text(encoding="utf-8").replace(", combine: {2: [0, 1]}", "")))
+NO_COMBINE = parse_spec(yaml.safe_load(  # the forms without BM1-5.2's combining rule
+    Path(SPEC.origin).read_text(encoding="utf-8").replace(", combine: {2: [0, 1]}", "")))
 Q2 = parse_period("2023-Q2")
 XA = frozenset({"xa"})
 
