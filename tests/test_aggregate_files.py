@@ -202,7 +202,7 @@ def test_merged_workbook_is_a_clean_return_of_the_district(outputs, district):
     assert (f.status, f.unit["code"], f.unit["level"], f.period) == ("ok", "HN", "huyen", "2023-Q2"), f.issues
     v = f.values
     assert (v["BM1-1"], v["BM3-1.4"], v["BM3-1.4.3"], v["BM3-3.1.1"], v["BM3-3.1"]) == (10, 157, 157, 400, 60)
-    assert (v["BM1-5"], v["BM1-5.2"], v["BM7-1.1"]) == (1, 1, 80)  # any answered 1; most common; mean
+    assert (v["BM1-5"], v["BM1-5.2"], v["BM7-1.1"]) == (1, 2, 80)  # any answered 1; paper + both: both; mean
     assert v["BM6-1.1"] == pytest.approx(100.25)
     assert (v["BM7-2.1.2"], v["BM7-2.2.2"], v["BM7-2.3.1"]) == (90, 40, 130)  # BM7-R5 still holds
     assert v["BM2-1"] is None

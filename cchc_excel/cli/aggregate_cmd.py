@@ -25,10 +25,13 @@ from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, js
         help="Ghi thêm số liệu dạng bảng dài (mỗi dòng một đơn vị, kỳ, chỉ tiêu), UTF-8 có BOM.")
 @json_option("bản tóm tắt ({\"period\", \"units\", \"files\", \"totals\"})")
 @option("--include-errors", is_flag=True, help="Tổng hợp cả các báo cáo còn lỗi.")
+@option("--own", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="TỆP",
+        help="Báo cáo riêng của đơn vị tổng hợp (các chỉ tiêu của cấp mình), ghép vào như phần của chính đơn "
+             "vị: không tính là nộp muộn hay đơn vị không rõ.")
 @spec_option
 @jobs_option
 @old_spelling("--unit", "under")
-def aggregate(paths, output, roster, period, under, csv_path, as_json, include_errors, spec, jobs):
+def aggregate(paths, output, roster, period, under, csv_path, as_json, include_errors, own, spec, jobs):
     """Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên.
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
@@ -59,7 +62,8 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
     with library_errors():
         try:
             result = aggregate_paths(paths, spec, roster=roster, period=period, unit_code=under,
-                                     include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs)
+                                     include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs,
+                                     own=own)
         finally:
             if bar:
                 bar.clear()

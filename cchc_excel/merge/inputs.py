@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol
@@ -52,6 +52,7 @@ class Entry:
     sha256: str
     reported_levels: frozenset
     merged_units: int
+    own: bool = False  # the merged unit's own return (`--own`): its own part, never late
 
     @property
     def name(self) -> str:
@@ -101,6 +102,28 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
 
 def _received(received: dict, path: Path) -> datetime | None:
     return received.get(str(path.resolve())) or received.get(str(path)) or received.get(path.name)
+
+
+def own_entries(reports: Iterable[CheckedFile], scope: "Scope", spec) -> list[Entry]:
+    """The merged unit's own return(s) (`--own`): the root's, also when the file does not say whose it is,
+    covering the rows of the root's level when the file does not say which.
+
+    Raises:
+        RosterError: there is no root to merge for, or a file is the return of another unit.
+    """
+    reports = sorted(reports, key=lambda r: str(r.path))
+    if reports and scope.root is None:
+        raise RosterError("Cần đơn vị tổng hợp (--unit) để ghép báo cáo riêng của đơn vị (--own).")
+    out = []
+    for rep in reports:
+        e = _entry(rep, scope.roster, {})
+        known = e.unit is not None and (scope.roster is None or e.unit.code in scope.roster)
+        if known and e.unit.code != scope.root.code:
+            raise RosterError(f"{e.path.name}: là báo cáo của {e.unit.name} ({e.unit.code}), không phải báo cáo "
+                              f"riêng của {scope.root.name} (--own).")
+        levels = e.reported_levels or spec.reported_levels(scope.root.level)
+        out.append(replace(e, unit=scope.root, received=None, own=True, reported_levels=frozenset(levels)))
+    return out
 
 
 def _utc(moment: datetime | None) -> datetime | None:

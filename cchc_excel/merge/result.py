@@ -139,8 +139,15 @@ class MergeResult:
         """Units behind the totals (a merged report counts for the units it merged)."""
         return sum(max(1, r.weight) for r in self.records)
 
-    def units_with(self, status: str) -> list[str]:
-        return [u.unit.code for u in self.units if u.status == status]
+    def units_with(self, status: str, *, below: bool = False) -> list[str]:
+        """Codes of the units with `status`; `below`: leaving out the merged unit's own return."""
+        root = self.root.code if below and self.root is not None else None
+        return [u.unit.code for u in self.units if u.status == status and u.unit.code != root]
+
+    @property
+    def own_status(self) -> UnitStatus | None:
+        """The status of the merged unit's own return, when it sent one (`--own`)."""
+        return next((u for u in self.units if self.root is not None and u.unit.code == self.root.code), None)
 
     @property
     def late_units(self) -> list[str]:

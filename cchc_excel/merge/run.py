@@ -28,7 +28,7 @@ from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, off_period, target_period, undecided,
                                      unit_returns)
-from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, read_entries, scope_of
+from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, own_entries, read_entries, scope_of
 from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
                                      UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
@@ -52,6 +52,7 @@ def merge_reports(
     unit_code: str | None = None,
     include_errors: bool = False,
     received: dict | None = None,
+    own: Iterable[CheckedFile] = (),
 ) -> MergeResult:
     """Decide the status of every file and unit, and total the merged ones.
 
@@ -63,14 +64,18 @@ def merge_reports(
         unit_code: merge the subtree under this unit (needs a roster); default: the whole roster.
         include_errors: merge returns that have errors too.
         received: {path: datetime} when each file arrived (from an email manifest).
+        own: the merged unit's own return (`--own`: its own rows, BM1-3.2, BM2-1.2, ...): merged as the
+            root's part, never late nor of an unknown unit; its values of rows the units below also fill
+            (dossiers, documents) add to theirs, as any unit's do.
 
     Raises:
-        RosterError: `unit_code` not in the roster, or given without a roster.
+        RosterError: `unit_code` not in the roster, or given without a roster; an `own` file of another
+            unit, or without a unit to merge for.
         PeriodError: no period given and none can be found in the returns.
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
-    entries = read_entries(reports, roster, received or {})
     scope = scope_of(roster, unit_code)
+    entries = read_entries(reports, roster, received or {}) + own_entries(own, scope, spec)
     verdicts = exclusions(entries, roster, scope)
     target = target_period(period, undecided(entries, verdicts))
     verdicts |= off_period(undecided(entries, verdicts), target)
@@ -87,7 +92,8 @@ def merge_reports(
     merged = merged_records(by_unit, unit_order(scope, by_unit), covers.covered, unit_info, target)
     files = [file_status(e, verdicts[e], spec) for e in entries]
     expected = expected_units(scope, covers.covered, spec)
-    units = unit_statuses(scope, expected, by_unit, files, unit_info, target)
+    units = unit_statuses(scope, expected, by_unit, files, unit_info, target,
+                          own=frozenset(e.path for e in entries if e.own))
     level, reported = _merged_levels(scope, merged.records, spec)
     findings, total_findings, cap_notes = _findings(entries)
     frame = value_frame(merged.records, spec)
@@ -174,6 +180,7 @@ def aggregate_paths(
     jobs: int | None = None,
     progress: Callable | None = None,
     exclude: Iterable = (),
+    own: str | Path | None = None,
 ) -> MergeResult:
     """Read and check every return (as `cchc check` does), then merge them (`merge_reports`).
 
@@ -185,19 +192,35 @@ def aggregate_paths(
         jobs: worker processes for reading (default: the machine's cores).
         progress: passed to `check.check_paths`, to show progress.
         exclude: paths not to read (the outputs of this merge).
+        own: the merged unit's own return (`--own`), read as the root's when it does not say whose it is.
     """
     from cchc_excel.check.run import check_paths, find_files
 
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):
         roster = load_roster(roster, levels=spec.levels)
-    skip = {Path(p).resolve() for p in exclude}
+    skip = {Path(p).resolve() for p in (*exclude, *([own] if own else []))}
     files = [f for f in find_files(paths) if Path(f).resolve() not in skip]
-    if not files:
+    if not files and not own:
         where = ", ".join(str(p) for p in paths)
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where}.")
     if received is None:
         received = received_times(files)
     report = check_paths(files, spec, roster=roster, jobs=jobs, progress=progress)
+    mine = _check_own(own, spec, roster, unit_code, period) if own else []
     return merge_reports(report.files, spec, roster=roster, period=period, unit_code=unit_code,
-                         include_errors=include_errors, received=received)
+                         include_errors=include_errors, received=received, own=mine)
+
+
+def _check_own(own, spec: FormSpec, roster: Roster | None, unit_code: str | None, period) -> list:
+    """The merged unit's own return, checked: as the root's when the file does not say whose it is (a
+    file of another unit keeps its unit, and `merge_reports` refuses it)."""
+    from cchc_excel.check.run import check_paths
+
+    mine = check_paths([own], spec, roster=roster, period=period, jobs=1).files
+    if not mine:
+        raise CchcError(f"{own}: không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods) (--own).")
+    root = scope_of(roster, unit_code).root
+    if root is not None and not mine[0].unit and mine[0].status != "unreadable":
+        mine = check_paths([own], spec, roster=roster, unit_code=root.code, period=period, jobs=1).files
+    return mine

@@ -16,7 +16,9 @@ Over units:
 - `ratio`: recomputed from the aggregated numerator and denominator, never an average of percentages.
 - `mean`: rates: the mean over the units that reported, with n, min and max.
 - `flag`: how many units answered 1, out of those answering.
-- `choice`: how many units gave each code.
+- `choice`: how many units gave each code. The parent's form shows the code most units gave, or, for a
+  row whose spec declares codes that combine others (`combine: {2: [0, 1]}`), the code of everything the
+  units answered together (some online, some on paper: "Kết hợp").
 
 A record may stand for several units (the merged report of a district counts for its communes): its
 `weight` is the number of units behind it; it counts that many times in the `units` of a sum, maximum,
@@ -77,6 +79,7 @@ class Total:
         minimum, maximum: for a rate, the smallest and largest value reported.
         answered: for a flag or a choice, the number of units answering (with a valid code).
         mode: for a choice, the code most units gave (the smallest of tied codes); `tie` says a tie.
+        combined: for a choice whose spec combines codes, the code of all the answers together.
     """
 
     indicator: str
@@ -88,15 +91,17 @@ class Total:
     answered: int = 0
     mode: int | None = None
     tie: bool = False
+    combined: int | None = None
 
     @property
     def report_value(self):
         """What the form of the parent level shows: a flag is 1 when any unit answered 1, a choice is
-        the code most units gave, a rate is the mean; other rows their total. None when blank."""
+        the code all answers make together (a row with `combine`) or else the code most units gave, a rate
+        is the mean; other rows their total. None when blank."""
         if self.how == "flag":
             return None if not self.answered else int(self.value > 0)
         if self.how == "choice":
-            return self.mode
+            return self.combined if self.combined is not None else self.mode
         return self.value
 
     def to_dict(self) -> dict:
@@ -109,6 +114,8 @@ class Total:
             d["answered"] = self.answered
         elif self.how == "choice":
             d.update(answered=self.answered, mode=self.mode, tie=self.tie)
+            if self.combined is not None:
+                d["combined"] = self.combined
         return d
 
 
@@ -280,8 +287,27 @@ def _total(ind: Indicator, column: np.ndarray, weights: np.ndarray, covers: _Cov
         best = max(counts.values(), default=0)
         leaders = [c for c in codes if counts.get(c, 0) == best] if answered else []
         return Total(ind.id, how, {str(c): counts.get(c, 0) for c in codes}, answered, answered=answered,
-                     mode=min(leaders) if leaders else None, tie=len(leaders) > 1)
+                     mode=min(leaders) if leaders else None, tie=len(leaders) > 1,
+                     combined=combined_code(ind, counts))
     raise ValueError(f"{ind.id}: unknown aggregation over units {how!r}")
+
+
+def combined_code(ind: Indicator, counts: dict) -> int | None:
+    """The code that stands for every code answered (`counts`: {code: units}), by the row's `combine`
+    (each code stands for its parts, or for itself); None when the row combines nothing or no code does."""
+    if not ind.combine:
+        return None
+    parts = dict(ind.combine)
+    given = set().union(*(parts.get(code, (code,)) for code, n in counts.items() if n))
+    return next((code for code in ind.choice_codes if set(parts.get(code, (code,))) == given), None) if given else None
+
+
+def choice_counts(total: Total, ind: Indicator) -> str:
+    """The units per choice with their labels: `Trực tuyến: 6; Phát phiếu: 3; Kết hợp: 3` ("" if none)."""
+    if not total.answered:
+        return ""
+    labels = dict(ind.choices)
+    return "; ".join(f"{labels[int(code)]}: {n}" for code, n in total.value.items())
 
 
 def _ratio_total(ind: Indicator, totals: dict, frame: pd.DataFrame, weights: np.ndarray) -> Total:
@@ -437,7 +463,7 @@ def total_note(total: Total, ind: Indicator) -> str:
     if total.how == "choice":
         labels = dict(ind.choices)
         parts = "; ".join(f"{labels[int(code)]} {n}" for code, n in total.value.items())
-        tie = " (bằng nhau, lấy mã nhỏ nhất)" if total.tie else ""
+        tie = " (bằng nhau, lấy mã nhỏ nhất)" if total.tie and total.combined is None else ""
         return f"Số đơn vị chọn: {parts}{tie}"
     if total.how == "mean":
         return (f"Trung bình của {total.units} đơn vị; thấp nhất {vn_number(total.minimum, percent=True)}%, "

@@ -4,7 +4,7 @@ records are merged, and one status per unit (merged, errors, missing) and per fi
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
@@ -108,12 +108,17 @@ def is_late(moment: datetime | None, period: Period | None, deadline_day: int) -
     return moment.astimezone(VIETNAM).date() > period.deadline(deadline_day)
 
 
+OWN_REASON = "Báo cáo riêng của đơn vị tổng hợp (--own)"
+
+
 def file_status(e: Entry, verdict: Verdict, spec: FormSpec) -> FileStatus:
+    """A file's status; the merged unit's own return (`--own`) is never late and says what it is."""
+    reason = verdict.reason or (OWN_REASON if e.own else "")
     return FileStatus(
-        path=e.path, status=verdict.status, reason=verdict.reason, unit=e.unit.code if e.unit else None,
+        path=e.path, status=verdict.status, reason=reason, unit=e.unit.code if e.unit else None,
         unit_name=e.unit.name if e.unit else "", period=e.period_text, check_status=e.check_status,
         errors=e.errors, warnings=e.warnings, saved_at=e.saved_at, received=e.received,
-        late=is_late(e.received or e.saved_at, e.period, spec.deadline_day), sha256=e.sha256,
+        late=not e.own and is_late(e.received or e.saved_at, e.period, spec.deadline_day), sha256=e.sha256,
     )
 
 
@@ -129,9 +134,10 @@ def expected_units(scope: Scope, covered: dict, spec: FormSpec) -> list[Unit] | 
 
 
 def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, UnitReturns],
-                  files: list[FileStatus], unit_info: dict, target: Period) -> list[UnitStatus]:
+                  files: list[FileStatus], unit_info: dict, target: Period,
+                  own: frozenset = frozenset()) -> list[UnitStatus]:
     """One status per unit expected (with a roster: the root first when it sent its own return) or seen
-    (without)."""
+    (without); `own`, the paths of the root's own return (`--own`), makes the root's status say so."""
     files_of: dict[str, list[FileStatus]] = defaultdict(list)
     for f in files:
         if f.unit and f.status in ("merged", "errors", "superseded"):
@@ -143,7 +149,9 @@ def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, 
             codes = [root.code] + codes
     else:
         codes = sorted(by_unit)
-    return [_unit_status(unit_info[code], files_of.get(code, []), by_unit.get(code), target) for code in codes]
+    out = [_unit_status(unit_info[code], files_of.get(code, []), by_unit.get(code), target) for code in codes]
+    return [replace(u, reason="; ".join(x for x in (OWN_REASON, u.reason) if x)) if own & set(u.files) else u
+            for u in out]
 
 
 def _unit_status(unit, mine: list[FileStatus], returns: UnitReturns | None, target: Period) -> UnitStatus:

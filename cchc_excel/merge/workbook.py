@@ -1,15 +1,16 @@
 """OUT.xlsx of a merge, for people: the totals in the forms' own layout, then the detail behind them.
 
 The workbook is a filled template of the parent level (`template.write_template` with the totals as
-values, the counts behind flags, choices and rates in Ghi chú, and metadata saying it is a merged report
-of n units), so the level above checks and merges it like any other return. After the form sheets come:
+values, one short Ghi chú line per total, footnotes and a signature block under each form (`merge.notes`),
+and metadata saying it is a merged report of n units), so the level above checks and merges it like any
+other return. The cover lists the parent level's own rows still blank. After the form sheets come:
 
 - `Chi tiết BM1` ... `Chi tiết BM7`: one row per merged unit, one column per row of the form, with the
-  total line and the number of units behind each total;
+  total line, the number of units behind each total and how it was made, printed across pages;
 - `Tình hình nộp báo cáo`: one line per unit (status, file, received, late, errors, warnings);
 - `Các tệp đã nhận`: one line per file with its status and why (nothing is dropped silently);
-- `Kiểm tra`: every finding of every file (at most `merge.MAX_FINDINGS` lines, and it says so);
-- `Biểu đồ`: native Excel charts: who has reported, and per unit the shares of the spec's `charts` rows.
+- `Kiểm tra`: every finding of every file, in words (at most `merge.MAX_FINDINGS` lines, and it says so);
+- `Biểu đồ` (`merge.charts`): who has reported, and per unit the shares of the spec's `charts` rows.
 
 Text from the returns goes through `write_string`: a unit name starting with `=` stays text.
 Written atomically: an interrupted run never leaves a half-written file.
@@ -20,23 +21,26 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from cchc_excel.merge.totals import total_note
+from cchc_excel.merge.charts import CHARTS_SHEET, write_charts_sheet  # noqa: F401 (a sheet's name, here too)
+from cchc_excel.merge.notes import blank_own_rows, form_footnotes, merged_notes
+from cchc_excel.merge.totals import choice_counts, total_note
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.merge.result import FILE_STATUS_LABELS, MergeResult
 from cchc_excel.core.kinds import PERCENT_KINDS, WHOLE_KINDS
 from cchc_excel.core.periods import VIETNAM
-from cchc_excel.core.text import vn_date, vn_number
+from cchc_excel.core.text import vn_date
 from cchc_excel.check.report import SEVERITY_LABELS
-from cchc_excel.template.styles import (BORDER_COLOR, CHART_BARS, CHART_ERRORS, CHART_MERGED, CHART_MISSING,
-                                        FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, print_setup, row_height,
-                                        text_lines)
+from cchc_excel.template.styles import (BORDER_COLOR, FOOTER_PAGE, FORMULA_FILL, HEADER_FILL, Styles, merged_line,
+                                        print_setup, row_height, text_lines)
 from cchc_excel.ooxml.bulk import BulkRows
+from cchc_excel.template.cover import COVER, COVER_WIDTHS, cover_free_row, section
 
 STATUS_SHEET = "Tình hình nộp báo cáo"
 FILES_SHEET = "Các tệp đã nhận"
 FINDINGS_SHEET = "Kiểm tra"
-CHARTS_SHEET = "Biểu đồ"
-CHART_MAX_UNITS = 40  # bars per chart; beyond, the units with the lowest shares
+DETAIL_WIDTH = 14  # characters, each indicator's column of the detail sheets
+DETAIL_A4_COLUMNS = 6  # indicator columns that fit across A4 landscape at DETAIL_PRINT_SCALE
+DETAIL_PRINT_SCALE = 90  # percent
 
 
 def detail_sheet_name(form) -> str:
@@ -61,22 +65,13 @@ def write_merged_workbook(result: MergeResult, path: str | Path, *, password: st
     data = template_bytes(
         result.spec, level=result.level, unit=result.root, period=result.period, password=password,
         values=result.report_values(), notes=merged_notes(result),
+        footnotes=form_footnotes(result, detail_sheet_name), signature=True,
         reported_levels=frozenset(result.reported_levels), merged_units=result.merged_units,
         after_sheets=lambda workbook, styles: add_merge_sheets(workbook, styles, result, bulk),
     )
     with atomic_file(Path(path)) as out:
         bulk.write_to(data, out)
     return Path(path)
-
-
-def merged_notes(result: MergeResult) -> dict:
-    """Ghi chú of each total: how many units, and the counts behind a flag, a choice or a rate."""
-    notes = {}
-    for ind_id, total in result.totals.items():
-        note = total_note(total, result.spec[ind_id])
-        if note and total.units:  # a blank total says it all: no unit gave a value
-            notes[ind_id] = note
-    return notes
 
 
 def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk: BulkRows | None = None) -> None:
@@ -88,12 +83,13 @@ def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk:
     styles = styles or Styles(workbook)
     bulk = bulk or BulkRows(direct=True)
     fmt = _Formats(styles)
+    _cover_lines(workbook, styles, result)
     for form in result.spec.forms:
         _detail_sheet(workbook, fmt, result, form, bulk)
     _status_sheet(workbook, fmt, result, bulk)
     _files_sheet(workbook, fmt, result, bulk)
     _findings_sheet(workbook, fmt, result, bulk)
-    _charts_sheet(workbook, fmt, result)
+    write_charts_sheet(workbook, fmt, result, _subtitle(result))
 
 
 class _Formats:
@@ -121,6 +117,7 @@ class _Formats:
         self.total_percent = s.fmt(bold=True, bg_color=FORMULA_FILL, num_format="0.00", **border)
         self.units = s.fmt(italic=True, num_format="#,##0", align="center", **border)
         self.units_text = s.fmt(italic=True, **border)
+        self.how = s.fmt(italic=True, font_size=10, text_wrap=True, valign="top", **_nov(border))
         self.plain = s.fmt(**border)
 
     def value(self, kind: str, total: bool = False):
@@ -135,14 +132,37 @@ def _nov(border: dict) -> dict:
     return {k: v for k, v in border.items() if k != "valign"}
 
 
+def _cover_lines(workbook, styles: Styles, result: MergeResult) -> None:
+    """On the cover, under its summary: the rows of the merged unit's own level still blank, which no unit
+    below reports and the merged unit fills itself (`--own`, or typed here)."""
+    ws = workbook.get_worksheet_by_name(COVER)
+    if ws is None:
+        return
+    row = cover_free_row(result.spec)
+    level = result.spec.level_name(result.level)
+    section(ws, styles, row, f"SỐ LIỆU RIÊNG CỦA {level.upper()}")
+    blank = blank_own_rows(result)
+    width = sum(COVER_WIDTHS)
+    text = styles.fmt(valign="vcenter", text_wrap=True)
+    if not blank:
+        merged_line(ws, row + 1, 4, f"Các chỉ tiêu riêng của {level} đã có số liệu.", text, width)
+        return
+    merged_line(ws, row + 1, 4, f"{len(blank)} chỉ tiêu riêng của {level} còn để trống, cần đơn vị tổng hợp tự "
+                f"điền (nhập vào ô màu vàng ở biểu mẫu, hoặc tổng hợp lại với --own TỆP là báo cáo riêng của "
+                f"đơn vị):", text, width)
+    for i, ind in enumerate(blank, row + 2):
+        merged_line(ws, i, 4, f"{result.spec.form(ind.form).name}, dòng {ind.code}. {ind.label}", text,
+                    width)
+
+
 def _print_setup(ws, header_rows: int, landscape: bool = True) -> None:
     print_setup(ws, landscape=landscape, margins=(0.4, 0.4, 0.6, 0.6), repeat=(0, header_rows - 1),
                 footer=FOOTER_PAGE)
 
 
-def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int) -> None:
-    ws.merge_range(0, 0, 0, last_col, text, fmt.title)
-    ws.merge_range(1, 0, 1, last_col, subtitle, fmt.caption)
+def _title(ws, fmt: _Formats, text: str, subtitle: str, last_col: int, first_col: int = 0) -> None:
+    ws.merge_range(0, first_col, 0, last_col, text, fmt.title)
+    ws.merge_range(1, first_col, 1, last_col, subtitle, fmt.caption)
     ws.set_row(0, row_height(2, 13))
 
 
@@ -163,24 +183,28 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
     ws = workbook.add_worksheet(detail_sheet_name(form))
     first = 4  # columns STT, code, name, level before the indicators
     last_col = first + len(indicators) - 1
+    # Titled over columns of the first printed page only: a title merged over every column is cut by the
+    # pages, and one over the repeated columns A–C shows in pieces on every page.
     _title(ws, fmt, f"{form.name.upper()}. {form.title.upper()}: SỐ LIỆU TỪNG ĐƠN VỊ", _subtitle(result),
-           last_col)
+           min(last_col, first + DETAIL_A4_COLUMNS - 1), first_col=3)
     head = 3
     for col, text in enumerate(("STT", "Mã đơn vị", "Tên đơn vị", "Cấp")):
         ws.merge_range(head, col, head + 2, col, text, fmt.header)
-    widest = 1
+    widest = units = 1
     for j, ind in enumerate(indicators):
         col = first + j
         ws.write_string(head, col, f"{ind.code}.", fmt.header)
         ws.write_string(head + 1, col, ind.label, fmt.label)
         ws.write_string(head + 2, col, ind.unit or "", fmt.label)
-        widest = max(widest, text_lines(ind.label, 14, size=10))
+        widest = max(widest, text_lines(ind.label, DETAIL_WIDTH, size=10))
+        units = max(units, text_lines(ind.unit or "", DETAIL_WIDTH, size=10))
     ws.set_row(head + 1, row_height(min(widest, 14), 10))
+    ws.set_row(head + 2, row_height(units, 10))
     ws.set_column(0, 0, 5)
     ws.set_column(1, 1, 11)
     ws.set_column(2, 2, 28)
-    ws.set_column(3, 3, 11)
-    ws.set_column(first, last_col, 14)
+    ws.set_column(3, 3, 14)
+    ws.set_column(first, last_col, DETAIL_WIDTH)
     ws.freeze_panes(head + 3, 3)
 
     row = head + 3
@@ -191,14 +215,42 @@ def _detail_sheet(workbook, fmt: _Formats, result: MergeResult, form, bulk: Bulk
         ws.autofilter(head + 2, 0, end - 1, last_col)
     row = end
 
-    ws.merge_range(row, 0, row, 3, f"Tổng hợp ({result.merged_units} đơn vị)", fmt.total_text)
+    _total_lines(ws, fmt, result, indicators, row, first)
+    _detail_print(ws, head + 3, len(indicators))
+
+
+def _total_lines(ws, fmt: _Formats, result: MergeResult, indicators: list, row: int, first: int) -> None:
+    """Under the units: the total line, the units behind each total, and how each total was made (a
+    count of procedures says it is the largest, not a sum)."""
+    maxima = any(result.totals[ind.id].how == "max" for ind in indicators)
+    label = f"Tổng hợp ({result.merged_units} đơn vị" + ("; số thủ tục: lấy số lớn nhất)" if maxima else ")")
+    ws.merge_range(row, 0, row, 3, label, fmt.total_text)
     ws.merge_range(row + 1, 0, row + 1, 3, "Số đơn vị có số liệu", fmt.units_text)
+    ws.merge_range(row + 2, 0, row + 2, 3, "Cách tổng hợp", fmt.units_text)
+    lines = totals = 1
     for j, ind in enumerate(indicators):
         total = result.totals[ind.id]
         col = first + j
         _write_total(ws, row, col, total, ind, fmt)
         ws.write_number(row + 1, col, total.units, fmt.units)
-    _print_setup(ws, head + 3)
+        how = total_note(total, ind) if total.units else ""
+        ws.write_string(row + 2, col, how, fmt.how)
+        lines = max(lines, text_lines(how, DETAIL_WIDTH, 10))
+        if total.how == "choice":
+            totals = max(totals, text_lines(choice_counts(total, ind), DETAIL_WIDTH, bold=True))
+    ws.set_row(row, row_height(totals))
+    ws.set_row(row + 2, row_height(lines, 10))
+
+
+def _detail_print(ws, header_rows: int, columns: int) -> None:
+    """Landscape, A4 when the table fits at full size, else A3, split over pages across (the unit's code
+    and name repeated on each); never shrunk to one page wide, which made 3-point text of Biểu mẫu 7."""
+    _print_setup(ws, header_rows)
+    ws.repeat_rows(3, header_rows - 1)  # the table's header; the title is on the first page only
+    ws.set_paper(9 if columns <= DETAIL_A4_COLUMNS else 8)
+    ws.set_print_scale(DETAIL_PRINT_SCALE)  # also turns "fit to one page wide" off
+    ws.repeat_columns(0, 2)
+    ws.print_across()
 
 
 class _UnitRows:
@@ -228,8 +280,7 @@ def _write_total(ws, row: int, col: int, total, ind, fmt: _Formats) -> None:
         else:
             ws.write_blank(row, col, None, fmt.total_text)
     elif total.how == "choice":
-        text = "; ".join(f"{code}: {n}" for code, n in total.value.items()) if total.answered else ""
-        ws.write_string(row, col, text, fmt.total_text)
+        ws.write_string(row, col, choice_counts(total, ind), fmt.total_text)
     elif total.value is None:
         ws.write_blank(row, col, None, fmt.value(ind.kind, total=True))
     else:
@@ -263,17 +314,30 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
 
 
 def _status_summary(result: MergeResult) -> list[str]:
-    counts = {s: len(result.units_with(s)) for s in ("merged", "errors", "missing")}
+    counts = {s: len(result.units_with(s, below=True)) for s in ("merged", "errors", "missing")}
     expected = f"{result.expected} đơn vị phải báo cáo; " if result.expected is not None else ""
     by_file = {}
     for f in result.files:
         by_file[f.label] = by_file.get(f.label, 0) + 1
     files = "; ".join(f"{n} {label.lower()}" for label, n in by_file.items())
-    return [
+    lines = [
         f"{expected}{counts['merged']} đã tổng hợp, {counts['errors']} có lỗi, {counts['missing']} chưa nộp; "
         f"{len(result.late_units)} nộp muộn (hạn {vn_date(result.period.deadline(result.spec.deadline_day))}).",
         f"{len(result.files)} tệp đã nhận: {files or 'không có tệp nào'}.",
     ]
+    if result.root is not None:
+        lines.append(_own_line(result))
+    return lines
+
+
+def _own_line(result: MergeResult) -> str:
+    """What became of the merged unit's own return (its own rows, `--own`)."""
+    own = result.own_status
+    name = result.root.name if result.root is not None else ""
+    if own is None:
+        return (f"Chưa có báo cáo riêng của {name} (các chỉ tiêu của cấp mình): ghép vào bằng --own TỆP, hoặc "
+                "nhập ở các biểu mẫu; xem trang Thông tin chung.")
+    return f"Báo cáo riêng của {name}: {own.label.lower()}" + (f" ({own.reason})." if own.reason else ".")
 
 
 def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
@@ -296,17 +360,19 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
 
 def _findings_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -> None:
     ws = workbook.add_worksheet(FINDINGS_SHEET)
-    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Mức độ", "Vị trí", "Chỉ tiêu", "Quy tắc", "Nội dung")
+    headers = ("STT", "Tệp", "Mã đơn vị", "Tên đơn vị", "Mức độ", "Vị trí", "Chỉ tiêu", "Mã quy tắc", "Nội dung")
     last = len(headers) - 1
     shown = len(result.findings)
     note = f"{result.findings_total} phát hiện trong {len(result.files)} tệp"
     if result.findings_total > shown:
         note += f"; chỉ ghi {shown} dòng đầu"
     _title(ws, fmt, "KẾT QUẢ KIỂM TRA CÁC TỆP", note, last)
-    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.plain, fmt.plain, fmt.cell]
-    _long_table(ws, fmt, bulk, 3, headers, (6, 40, 11, 24, 10, 16, 12, 14, 70), formats,
-                _FindingRows(result.findings), wrap=(1, 3, 8), freeze=2,
+    formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.plain, fmt.cell]
+    _long_table(ws, fmt, bulk, 3, headers, (6, 34, 11, 22, 10, 17, 36, 14, 64), formats,
+                _FindingRows(result.findings, result.spec), wrap=(1, 3, 6, 8), freeze=2,
                 colours={4: {SEVERITY_LABELS["error"]: "bad", SEVERITY_LABELS["warning"]: "warn"}})
+    # The rule's id is for whoever compares with the JSON summary: kept, hidden, not printed.
+    ws.set_column(7, 7, 14, None, {"hidden": True})
 
 
 def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, formats, rows, *, wrap,
@@ -330,8 +396,9 @@ def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, f
 class _FindingRows:
     """The rows of the `Kiểm tra` sheet, made when asked for."""
 
-    def __init__(self, findings: list):
+    def __init__(self, findings: list, spec):
         self.findings = findings
+        self.spec = spec
 
     def __len__(self) -> int:
         return len(self.findings)
@@ -339,8 +406,10 @@ class _FindingRows:
     def __iter__(self):
         for i, finding in enumerate(self.findings, 1):
             issue = finding.issue
+            ind = self.spec.indicators.get(issue.indicator) if issue.indicator else None
+            where = f"{issue.sheet}, ô {issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
             yield (i, finding.path.name, finding.unit or "", finding.unit_name, SEVERITY_LABELS[issue.severity],
-                   issue.location, issue.indicator, issue.rule, issue.message)
+                   where, f"{ind.code}. {ind.label}" if ind else issue.indicator or "", issue.rule, issue.message)
 
 
 def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -> None:
@@ -352,83 +421,3 @@ def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -
         ws.conditional_format(first, col, last, col, {"type": "cell", "criteria": "==",
                                                       "value": '"' + text.replace('"', '""') + '"',
                                                       "format": dxf[colour]})
-
-
-# --------------------------------------------------------------------------------------- charts
-
-
-def _charts_sheet(workbook, fmt: _Formats, result: MergeResult) -> None:
-    ws = workbook.add_worksheet(CHARTS_SHEET)
-    name = CHARTS_SHEET
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 14)
-    ws.write_string(0, 0, f"BIỂU ĐỒ — {result.period.label.upper()}", fmt.bold)
-    ws.write_string(1, 0, _subtitle(result), fmt.italic)
-
-    # Who has reported.
-    row = 3
-    ws.write_string(row, 0, "Trạng thái", fmt.header)
-    ws.write_string(row, 1, "Số đơn vị", fmt.header)
-    counts = [("Đã tổng hợp", len(result.units_with("merged"))), ("Có lỗi", len(result.units_with("errors"))),
-              ("Chưa nộp", len(result.units_with("missing")))]
-    for i, (label, n) in enumerate(counts, 1):
-        ws.write_string(row + i, 0, label, fmt.plain)
-        ws.write_number(row + i, 1, n, fmt.integer)
-    pie = workbook.add_chart({"type": "pie"})
-    pie.add_series({
-        "name": "Tình hình nộp báo cáo",
-        "categories": [name, row + 1, 0, row + 3, 0],
-        "values": [name, row + 1, 1, row + 3, 1],
-        "data_labels": {"value": True, "percentage": True, "separator": "\n",
-                        "font": {"name": "Times New Roman"}},
-        "points": [{"fill": {"color": color}} for color in (CHART_MERGED, CHART_ERRORS, CHART_MISSING)],
-    })
-    pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": "Times New Roman", "size": 12}})
-    pie.set_legend({"position": "right", "font": {"name": "Times New Roman"}})
-    ws.insert_chart(row, 3, pie, {"x_scale": 1.0, "y_scale": 0.9})
-    row += 17
-
-    for ind_id in result.spec.charts:
-        if result.frame.empty:
-            break
-        row = _share_chart(workbook, ws, fmt, result, result.spec[ind_id], row)
-    print_setup(ws)
-
-
-def _share_chart(workbook, ws, fmt: _Formats, result: MergeResult, ind, row: int) -> int:
-    values = result.frame[ind.id].to_numpy()
-    pairs = [(result.unit_info[r.unit].name if r.unit in result.unit_info else r.unit, float(v))
-             for r, v in zip(result.records, values) if v == v]
-    if not pairs:
-        return row
-    pairs.sort(key=lambda p: p[1])
-    capped = len(pairs) > CHART_MAX_UNITS
-    # Excel draws a bar chart's first category at the bottom: highest first puts the lowest on top.
-    pairs = pairs[:CHART_MAX_UNITS][::-1]
-    title = f"{ind.label} (%)"
-    if capped:
-        title += f" — {CHART_MAX_UNITS} đơn vị thấp nhất"
-    ws.write_string(row, 0, "Đơn vị", fmt.header)
-    ws.write_string(row, 1, f"{ind.code}. %", fmt.header)
-    for i, (unit_name, value) in enumerate(pairs, 1):
-        ws.write_string(row + i, 0, unit_name, fmt.plain)
-        ws.write_number(row + i, 1, value, fmt.percent)
-    total = result.totals[ind.id].value
-    chart = workbook.add_chart({"type": "bar"})
-    chart.add_series({
-        "name": ind.label,
-        "categories": [CHARTS_SHEET, row + 1, 0, row + len(pairs), 0],
-        "values": [CHARTS_SHEET, row + 1, 1, row + len(pairs), 1],
-        "fill": {"color": CHART_BARS},
-        "data_labels": {"value": True, "num_format": "0.0", "font": {"name": "Times New Roman", "size": 9}},
-    })
-    chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 11}})
-    chart.set_x_axis({"min": 0, "max": 100, "num_format": "0", "num_font": {"name": "Times New Roman"},
-                      "name": "Chung: " + (vn_number(total, places=1, fixed=True) + "%" if total is not None else "—"),
-                      "name_font": {"name": "Times New Roman", "size": 10}})
-    chart.set_y_axis({"num_font": {"name": "Times New Roman", "size": 9}, "major_tick_mark": "none"})
-    chart.set_legend({"none": True})
-    height = max(260, 110 + 28 * len(pairs))
-    chart.set_size({"width": 760, "height": height})
-    ws.insert_chart(row, 3, chart)
-    return row + max(len(pairs) + 3, height // 20 + 3)

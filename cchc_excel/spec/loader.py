@@ -270,6 +270,7 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
         choices = tuple((k, _nfc(v)) for k, v in raw.items())
         if kind == "flag" and sorted(c for c, _ in choices) != [0, 1]:
             fail(where, "dòng Có/Không phải có đúng hai giá trị 0 và 1")
+    combine = _combine(row.get("combine"), kind, choices, where, fail)
     numerator = denominator = None
     if kind == "ratio":
         of = row.get("of")
@@ -279,9 +280,20 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
     return Indicator(
         id=indicator_id(form, code), form=form, code=code, label=label, note=_nfc(row.get("note")),
         unit=_nfc(row.get("unit")), kind=kind, levels=frozenset(own_levels), units=units, time=time,
-        italic=bool(row.get("italic", False)), choices=choices,
+        italic=bool(row.get("italic", False)), choices=choices, combine=combine,
         numerator=numerator, denominator=denominator,
     )
+
+
+def _combine(raw, kind: str, choices: tuple, where: str, fail) -> tuple:
+    """A choice row's `combine: {2: [0, 1]}` (code 2 stands for 0 and 1 together) as ((2, (0, 1)),)."""
+    if not raw:
+        return ()
+    codes = {c for c, _ in choices}
+    if kind != "choice" or not isinstance(raw, dict) or not all(
+            k in codes and isinstance(v, list) and len(v) > 1 and set(v) <= codes - {k} for k, v in raw.items()):
+        fail(where, "combine phải có dạng mã: [các mã gộp lại], ví dụ {2: [0, 1]}, với các mã trong choices")
+    return tuple((k, tuple(v)) for k, v in raw.items())
 
 
 def _link_rows(indicators: dict, fail) -> dict:

@@ -43,6 +43,7 @@ class Indicator:
     time: str
     italic: bool = False
     choices: tuple = ()  # ((code, label), ...) in printed order
+    combine: tuple = ()  # ((code, (part codes)), ...): a choice code standing for several others together
     numerator: str | None = None  # indicator ids, for ratio rows
     denominator: str | None = None
     parent: str | None = None

@@ -32,6 +32,7 @@ from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
 from cchc_excel.template.checks import build_checks, is_number, row_results
 from cchc_excel.template.cover import CoverInfo, cover_cell, write_cover, write_guide
+from cchc_excel.template.signature import Signature
 from cchc_excel.template.forms import FormContext, layout, ratio_value, write_form
 from cchc_excel.template.styles import FONT, FONT_SIZE, Styles
 from cchc_excel.core.atomic import write_bytes_atomic
@@ -52,8 +53,11 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
                    reported_levels: frozenset | None = None, merged_units: int | None = None,
                    before_sheets: SheetHook | Iterable[SheetHook] | None = None,
                    after_sheets: SheetHook | Iterable[SheetHook] | None = None,
-                   generated_at: datetime | None = None) -> bytes:
-    """The template as the bytes of an .xlsx file; the arguments are those of `write_template`."""
+                   generated_at: datetime | None = None, footnotes: dict | None = None,
+                   signature: bool = False) -> bytes:
+    """The template as the bytes of an .xlsx file; the arguments are those of `write_template`, and for a
+    report sent upward `footnotes` ({form number: [lines]} printed under the forms) and `signature` (the
+    signature block under each form)."""
     spec = _spec(spec)
     if level not in spec.levels:
         raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(spec.levels)}).")
@@ -61,7 +65,7 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
     reported = frozenset(reported_levels) if reported_levels else spec.reported_levels(level)
     generated_at = _utc(generated_at)
     ctx = _form_context(spec, reported, spec.level_name(level), unit, period, password,
-                        values=values, notes=notes, comments=comments)
+                        values=values, notes=notes, comments=comments, footnotes=footnotes, signature=signature)
     level_name = spec.level_name(level)
     if merged_units is not None:
         level_name += f" (báo cáo tổng hợp {merged_units} đơn vị)"
@@ -92,18 +96,19 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
 
 
 def _form_context(spec: FormSpec, reported: frozenset, level_name: str, unit: Unit | None,
-                  period: Period | None, password: str | None, *, values, notes, comments) -> FormContext:
-    """What the form sheets share: cells, typed and computed values, notes, comments and live checks."""
+                  period: Period | None, password: str | None, *, values, notes, comments, footnotes=None,
+                  signature: bool = False) -> FormContext:
+    """What the form sheets share: cells, typed and computed values, notes, comments and live checks, and
+    for a report sent upward the footnotes and the signature block under each form."""
     values = _typed_values(spec, values or {})
     notes = _by_indicator(spec, notes or {}, "notes")
     comments = _by_indicator(spec, comments or {}, "comments")
     checks = build_checks(spec, reported, level_name)
-    computed = dict(values)
-    for ind in spec.indicators.values():
-        if ind.kind == "ratio" and ind.levels & reported:
-            computed[ind.id] = ratio_value(values, ind)
+    computed = _with_ratios(spec, values, reported)
     ctx = FormContext(spec=spec, reported_levels=reported, cells=layout(spec), values=computed, notes=notes,
-                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password)
+                      comments=comments, checks=checks, unit_line=_unit_line(unit, period), password=password,
+                      footnotes=dict(footnotes or {}),
+                      signature=Signature.of(unit and unit.name) if signature else None)
     ctx.results = {i: row_results(checks.get(i, []), computed) for i in spec.indicators}
     return ctx
 
@@ -296,6 +301,15 @@ def _typed_values(spec: FormSpec, values: dict) -> dict:
             value = float(value)  # Decimal, numpy numbers
         out[ind_id] = unicodedata.normalize("NFC", value) if isinstance(value, str) else value
     return out
+
+
+def _with_ratios(spec: FormSpec, values: dict, reported: frozenset) -> dict:
+    """`values` with the ratio rows of the reported levels computed (the formulas' cached results)."""
+    computed = dict(values)
+    for ind in spec.indicators.values():
+        if ind.kind == "ratio" and ind.levels & reported:
+            computed[ind.id] = ratio_value(values, ind)
+    return computed
 
 
 def _by_indicator(spec: FormSpec, data: dict, what: str) -> dict:

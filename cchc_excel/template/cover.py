@@ -22,6 +22,12 @@ ERR, WARN = LETTER[COL_ERRORS], LETTER[COL_WARNINGS]
 # 0-based rows of the cover's inputs, each a defined name `cchc_<key>` on column B.
 NAMES = {"unit_name": 4, "unit_code": 5, "period": 7, "preparer": 13, "phone": 14, "email": 15, "date": 16}
 LEVEL_ROW = 6
+SUMMARY_ROW = 19  # the status line of the checks' summary, then its table of forms
+
+
+def cover_free_row(spec) -> int:
+    """The first row under the cover's summary (and a gap), for lines a caller adds (a merged report)."""
+    return SUMMARY_ROW + len(spec.forms) + 5
 
 MARGINS = (0.6, 0.5, 0.7, 0.7)  # print margins in inches: left, right, top, bottom
 
@@ -50,7 +56,7 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     merged_line(ws, 0, 4, spec.title, styles.title, total_width, 13, True)
     merged_line(ws, 1, 4, spec.issued_with, styles.caption, total_width)
     ws.set_row(2, 8)
-    _section(ws, styles, 3, "THÔNG TIN CHUNG")
+    section(ws, styles, 3, "THÔNG TIN CHUNG")
     row = _row_writer(ws, styles)
     text_rule = {"validate": "length", "criteria": "<=", "value": 250, "error_title": "Quá dài",
                  "error_message": "Nội dung quá dài (tối đa 250 ký tự)."}
@@ -69,13 +75,13 @@ def write_cover(workbook, styles, spec, info: CoverInfo, forms_ctx, password):
     row(9, "Hạn gửi báo cáo", info.deadline, True, fmt=plain)
     row(10, "Bộ biểu mẫu", info.spec_text, True, fmt=plain)
     ws.set_row(11, 8)
-    _section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
+    section(ws, styles, 12, "NGƯỜI LẬP BIỂU")
     _preparer_rows(ws, styles, row, text_rule)
     for key, r in NAMES.items():
         workbook.define_name(f"cchc_{key}", f"='{COVER}'!$B${r + 1}")
-    ws.set_row(17, 8)
-    _section(ws, styles, 18, "KIỂM TRA SỐ LIỆU")
-    _summary(ws, styles, spec, forms_ctx, first=19)
+    ws.set_row(SUMMARY_ROW - 2, 8)
+    section(ws, styles, SUMMARY_ROW - 1, "KIỂM TRA SỐ LIỆU")
+    _summary(ws, styles, spec, forms_ctx, first=SUMMARY_ROW)
     _page_setup(ws, password, center=True)
     return ws
 
@@ -211,7 +217,8 @@ def _ranges(rows: list) -> list:
     return [f"D{a + 1}:D{b + 1}" if a != b else f"D{a + 1}" for a, b in runs]
 
 
-def _section(ws, styles, row, text):
+def section(ws, styles, row, text):
+    """A section heading of the cover (`THÔNG TIN CHUNG`)."""
     ws.write_string(row, 0, text, styles.fmt(bold=True, valign="bottom", font_color=SECTION_FONT))
     ws.set_row(row, 22)
 

@@ -20,6 +20,7 @@ from cchc_excel.core.kinds import CODED_KINDS, QUANTITY_KINDS
 from cchc_excel.spec.expr import Ratio, Value, is_number
 from cchc_excel.template.metadata import defined_name
 from cchc_excel.template.checks import row_formulas
+from cchc_excel.template.signature import Signature, write_after_form
 from cchc_excel.template.styles import (BORDER_COLOR, CHECK_FONT, COMMENT_BORDER, COMMENT_FILL, FOOTER_SHEET_AND_PAGE,
                                         FORMULA_FILL, GREY_FILL, GREY_FONT, INPUT_FILL, merged_line, print_setup,
                                         row_height, text_lines)
@@ -63,6 +64,8 @@ class FormContext:
     unit_line: tuple  # ("text", str) or ("formula", formula, cached str)
     password: str | None
     results: dict = field(default_factory=dict)  # indicator id -> (text, errors, warnings)
+    footnotes: dict = field(default_factory=dict)  # form number -> lines printed under the form
+    signature: Signature | None = None  # the signature block under each form (a report sent upward)
 
     def concerned(self, ind) -> bool:
         if ind.kind == "header":
@@ -130,10 +133,14 @@ def write_form(workbook, styles, form, ctx: FormContext):
     last = FIRST_ROW + len(form.indicators) - 1
     for ind in form.indicators:
         _indicator_row(ws, styles, workbook, ind, ctx, ref)
+    end = last
     if form.footnote:
-        ws.merge_range(last + 2, 0, last + 2, COL_NOTE, "", styles.small_italic)
-        ws.write_string(last + 2, 0, form.footnote, styles.small_italic)
-        ws.set_row(last + 2, row_height(text_lines(form.footnote, 96, 10), 10))
+        end = last + 2
+        ws.merge_range(end, 0, end, COL_NOTE, "", styles.small_italic)
+        ws.write_string(end, 0, form.footnote, styles.small_italic)
+        ws.set_row(end, row_height(text_lines(form.footnote, 96, 10), 10))
+    end = write_after_form(ws, styles, end, COL_NOTE, sum(WIDTHS[c] for c in range(COL_NOTE + 1)),
+                           ctx.footnotes.get(form.number, ()), ctx.signature)
     # Colour the value cell of a row whose checks found something.
     first_a1 = FIRST_ROW + 1
     err, warn, check = LETTER[COL_ERRORS], LETTER[COL_WARNINGS], LETTER[COL_CHECK]
@@ -148,7 +155,7 @@ def write_form(workbook, styles, form, ctx: FormContext):
                                    "format": styles.warning_text_cf})
     # Print: A4 portrait, one page wide, the table header on every page, the check column left out.
     print_setup(ws, margins=(0.55, 0.4, 0.6, 0.6), center=True, repeat=(HEADER_ROW, HEADER_ROW + 1),
-                area=(0, 0, last + (2 if form.footnote else 0), COL_NOTE), footer=FOOTER_SHEET_AND_PAGE)
+                area=(0, 0, end, COL_NOTE), footer=FOOTER_SHEET_AND_PAGE)
     ws.freeze_panes(FIRST_ROW, 0)
     ws.protect(ctx.password or "", {"format_columns": True, "format_rows": True})
     return ws

@@ -29,6 +29,7 @@ CHART_MERGED = "#70AD47"  # green
 CHART_ERRORS = "#C00000"  # red
 CHART_MISSING = "#FFC000"  # amber
 CHART_BARS = "#4472C4"  # blue
+CHART_TOTAL = "#1F3864"  # dark blue: the parent's total among the units
 
 # Footers: the sheet name left and "Trang 1/3" right, or only the page centred (merged workbook).
 FOOTER_SHEET_AND_PAGE = '&L&"Times New Roman,Italic"&9&A&R&"Times New Roman,Regular"&9Trang &P/&N'
