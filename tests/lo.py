@@ -135,9 +135,15 @@ def type_cells(path, out_path, entries, reads=(), *, timeout: float = 180) -> di
             "timeout": timeout,
         }
         (tmp / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
-        proc = subprocess.run([SYSTEM_PYTHON, str(UNO_SCRIPT), str(tmp / "job.json"), str(tmp / "result.json")],
-                              capture_output=True, text=True, timeout=timeout + 30, env=_env(tmp))
         result_file = tmp / "result.json"
-        if proc.returncode != 0 or not result_file.exists():
-            raise RuntimeError(f"uno_type.py failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return json.loads(result_file.read_text(encoding="utf-8"))
+        # pyuno's client now and then dies of SIGSEGV (while connecting on a loaded machine, or tearing the
+        # bridge down after the result is written): the result file decides, and a crash before it is
+        # tried once more with a fresh profile.
+        for attempt in range(2):
+            job["profile"], job["pipe"] = str(tmp / f"profile{attempt}"), f"{job['pipe']}x{attempt}"
+            (tmp / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+            proc = subprocess.run([SYSTEM_PYTHON, str(UNO_SCRIPT), str(tmp / "job.json"), str(result_file)],
+                                  capture_output=True, text=True, timeout=timeout + 30, env=_env(tmp))
+            if result_file.exists():
+                return json.loads(result_file.read_text(encoding="utf-8"))
+        raise RuntimeError(f"uno_type.py failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -415,19 +415,18 @@ for name, flt, extra in [
     args = (pv("FilterName", flt), pv("Overwrite", True)) + ((extra,) if extra else ())
     uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(f"{outdir}/{name}"), args))
 doc.close(True)
+print("saved", flush=True)
 try:
     desktop.terminate()
 except Exception:  # the connection drops as the office exits
     pass
+import os
+os._exit(0)  # pyuno may crash while the interpreter tears the dead bridge down: the files are saved
 '''
 
 
-@pytest.fixture(scope="module")
-def lo_files(tmp_path_factory) -> Path:
-    """One LibreOffice run saves the test workbook as .ods, .xls and password-protected .xlsx/.ods."""
-    out = tmp_path_factory.mktemp("lo")
-    src = make_xlsx(out / "src.xlsx")
-    (out / "save.py").write_text(UNO_SCRIPT)
+def _save_with_libreoffice(src: Path, out: Path) -> subprocess.CompletedProcess:
+    """One headless office, driven by UNO_SCRIPT, saves `src` in the four forms; its result."""
     profile, home = tempfile.mkdtemp(), tempfile.mkdtemp()
     pipe = f"cchc_safety_{uuid.uuid4().hex}"
     env = {**os.environ, "HOME": home}
@@ -437,9 +436,8 @@ def lo_files(tmp_path_factory) -> Path:
                               start_new_session=True)  # soffice is a script: soffice.bin runs as its child
     python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
     try:
-        run = subprocess.run([python, str(out / "save.py"), pipe, str(src), str(out)], env=env,
-                             capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0, run.stderr
+        return subprocess.run([python, str(out / "save.py"), pipe, str(src), str(out)], env=env,
+                              capture_output=True, text=True, timeout=120)
     finally:
         try:
             office.wait(10)
@@ -450,6 +448,20 @@ def lo_files(tmp_path_factory) -> Path:
         office.wait(10)
         shutil.rmtree(profile, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lo_files(tmp_path_factory) -> Path:
+    """One LibreOffice run saves the test workbook as .ods, .xls and password-protected .xlsx/.ods."""
+    out = tmp_path_factory.mktemp("lo")
+    src = make_xlsx(out / "src.xlsx")
+    (out / "save.py").write_text(UNO_SCRIPT)
+    # pyuno's client now and then dies of SIGSEGV while connecting on a loaded machine: one more try
+    for _ in range(2):
+        run = _save_with_libreoffice(src, out)
+        if "saved" in run.stdout:
+            break
+    assert "saved" in run.stdout, (run.returncode, run.stderr)
     return out
 
 
