@@ -16,13 +16,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from cchc_excel.errors import UnreadableFile
+from cchc_excel.ooxml.gate import NotWorkbook
 
 __all__ = ["doc_to_docx", "soffice", "TIMEOUT"]
 
 TIMEOUT = 60.0  # seconds a conversion may take
-_ASK_DOCX = ("hãy đề nghị đơn vị mở bằng Word, lưu lại dạng \"Word Document (.docx)\" rồi gửi lại "
-             "(hoặc gửi tệp Excel biểu mẫu đã điền)")
+_ASK_DOCX = ("hãy đề nghị đơn vị mở bằng Word, lưu lại dạng \"Word Document (.docx)\" rồi gửi lại, "
+             "hoặc gửi tệp Excel biểu mẫu đã điền")
 
 
 def soffice() -> str | None:
@@ -34,13 +34,14 @@ def doc_to_docx(path: Path, data: bytes | None = None, *, timeout: float = TIMEO
     """The bytes of `path` (or `data`, a zip member shown as `path`) converted to .docx.
 
     Raises:
-        UnreadableFile: LibreOffice is not installed, fails, or takes longer than `timeout`.
+        NotWorkbook: LibreOffice is not installed, fails, or takes longer than `timeout` (the file is
+            then listed as no return, saying what to send instead).
     """
     program = soffice()
     name = Path(path).name
     if program is None:
-        raise UnreadableFile(f'Tệp "{name}" là tài liệu Word 97–2003 (.doc); máy này chưa cài LibreOffice để '
-                             f"chuyển đổi, {_ASK_DOCX}.")
+        raise NotWorkbook(f'Tệp "{name}" là tài liệu Word (.doc) dạng Word 97–2003; máy này chưa cài LibreOffice '
+                          f"để chuyển đổi, {_ASK_DOCX}.", "doc")
     with tempfile.TemporaryDirectory(prefix="cchc-doc-") as tmp:
         tmp = Path(tmp)
         source = tmp / "in" / "bao-cao.doc"  # a plain name: the sender's is not ours to put on a command line
@@ -58,8 +59,8 @@ def doc_to_docx(path: Path, data: bytes | None = None, *, timeout: float = TIMEO
         _run(cmd, env, timeout, name)
         result = out / "bao-cao.docx"
         if not result.is_file():
-            raise UnreadableFile(f'Không chuyển được tệp "{name}" (.doc) sang .docx: tệp có thể bị hỏng hoặc '
-                                 f"được đặt mật khẩu; {_ASK_DOCX}.")
+            raise NotWorkbook(f'Tệp "{name}" là tài liệu Word (.doc) nhưng không chuyển được sang .docx (tệp có '
+                              f"thể bị hỏng hoặc được đặt mật khẩu); {_ASK_DOCX}.", "doc")
         return result.read_bytes()
 
 
@@ -74,5 +75,5 @@ def _run(cmd: list, env: dict, timeout: float, name: str) -> None:
         except (OSError, AttributeError):  # AttributeError: no process groups on Windows
             proc.kill()
         proc.wait()
-        raise UnreadableFile(f'Chuyển tệp "{name}" (.doc) sang .docx mất quá {int(timeout)} giây nên đã dừng; '
-                             f"{_ASK_DOCX}.") from None
+        raise NotWorkbook(f'Tệp "{name}" là tài liệu Word (.doc) nhưng chuyển sang .docx mất quá {int(timeout)} '
+                          f"giây nên đã dừng; {_ASK_DOCX}.", "doc") from None

@@ -25,7 +25,7 @@ from pathlib import Path
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster
-from cchc_excel.errors import CchcError, UnreadableFile
+from cchc_excel.errors import CchcError
 from cchc_excel.ooxml.a1 import split_ref
 from cchc_excel.ooxml.gate import Limits, NotWorkbook, open_checked
 from cchc_excel.read import layout as lay
@@ -39,6 +39,7 @@ SHEET = "Phụ lục I"  # the one sheet a document is laid out as (never shown:
 HEAD_PARAGRAPHS = 20  # paragraphs at the top searched for the unit's name and the period
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CLOSING = ("tren day la bao cao", "tren day la ket qua")
+_INSTEAD = "hãy đề nghị đơn vị gửi lại, hoặc gửi tệp Excel biểu mẫu đã điền"
 
 
 def read_docx(path, spec: FormSpec | str | Path | None = None, *, roster: Roster | None = None,
@@ -48,11 +49,14 @@ def read_docx(path, spec: FormSpec | str | Path | None = None, *, roster: Roster
     installed). Arguments as for `reader.read_workbook`.
 
     Raises:
-        UnreadableFile: naming the file, when it cannot be opened, or holds no Phụ lục I.
+        UnreadableFile: naming the file, when the gate refuses it.
+        NotWorkbook: naming the file, when it is broken, holds no Phụ lục I, or is a .doc that cannot be
+            converted: it is then listed as no return, saying what to send instead.
     """
     path = Path(path)
     asked_period = parse_period(period) if period is not None and period != "" else None
     checked = open_checked(path, limits, data=data, word=True)
+    what = "tài liệu Word (.doc)" if checked.format == "doc" else "tài liệu Word (.docx)"
     try:
         if checked.format == "doc":
             from cchc_excel.read.convert import doc_to_docx
@@ -63,12 +67,13 @@ def read_docx(path, spec: FormSpec | str | Path | None = None, *, roster: Roster
         if checked.format != "docx":
             raise NotWorkbook(f'Tệp "{path.name}" không phải tài liệu Word.', checked.format)
         book = DocxBook(path, checked.data, limits.max_rows, limits.max_cols)
-        return _DocxReader(book, spec, roster, unit_code, asked_period).read()
+        return _DocxReader(book, spec, roster, unit_code, asked_period, what=what).read()
     except CchcError:
         raise
     except Exception as e:  # any parser failure: the user gets a sentence, never a traceback
         detail = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise UnreadableFile(f"Không đọc được tệp {path.name}: tài liệu Word bị hỏng ({detail}).") from e
+        raise NotWorkbook(f'Tệp "{path.name}" là {what} nhưng bị hỏng, không đọc được ({detail}); {_INSTEAD}.',
+                          "docx") from e
     finally:
         checked.close()
 
@@ -200,15 +205,20 @@ class DocxBook:
 # --- the reader --------------------------------------------------------------------------------------
 
 class _DocxReader(_Reader):
-    """The workbook reader's steps on a `DocxBook`; places told in Word's terms afterwards."""
+    """The workbook reader's steps on a `DocxBook`; places told in Word's terms afterwards. `what` names
+    the document ("tài liệu Word (.docx)") in messages."""
+
+    def __init__(self, book: DocxBook, spec, roster, unit_code, period, *, what: str):
+        super().__init__(book, spec, roster, unit_code, period)
+        self.what = what
 
     def read(self) -> Submission:
         sub = super().read()
-        if not self.locator.places:
-            raise UnreadableFile(
-                f'Tệp "{self.book.path.name}" là tài liệu Word nhưng không tìm thấy Phụ lục I (bảng số liệu '
-                f"các Biểu mẫu 1 đến {self.spec.forms[-1].number} với cột STT và cột \"Số liệu\"); hãy đề "
-                "nghị đơn vị gửi kèm Phụ lục I hoặc tệp Excel biểu mẫu đã điền.")
+        if not self.locator.places:  # a narrative alone is no return: said, never silence
+            raise NotWorkbook(
+                f'Tệp "{self.book.path.name}" là {self.what} nhưng không tìm thấy Phụ lục I (bảng số liệu các '
+                f"Biểu mẫu 1 đến {self.spec.forms[-1].number} có cột STT và cột \"Số liệu\"); hãy đề nghị "
+                "đơn vị gửi kèm Phụ lục I, hoặc gửi tệp Excel biểu mẫu đã điền.", "docx")
         sub.file_format = "docx"
         self._word_places(sub)
         return sub
