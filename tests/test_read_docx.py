@@ -175,3 +175,49 @@ def test_doc_is_converted_by_libreoffice(seed, tmp_path):
     word = check_file(doc_path, roster=ROSTER)
     again = check_file(docx_path, roster=ROSTER)
     assert word.values == again.values and findings(word) == findings(again)
+
+
+# --- the report draft from the command line, read back ------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def run(*args):
+    from click.testing import CliRunner
+
+    from cchc_excel.cli import cli
+
+    return CliRunner().invoke(cli, [*map(str, args)], catch_exceptions=False)
+
+
+def test_aggregate_report_reads_back_as_the_parents_return(tmp_path):
+    from cchc_excel.merge.run import aggregate_paths
+
+    report = tmp_path / "BAO-CAO.docx"
+    done = run("aggregate", SAMPLES / "returns", "--roster", SAMPLES / "roster.csv", "--under", "540",
+               "--period", "2023-Q2", "-o", tmp_path / "th.xlsx", "--report", report, "-j", "1")
+    assert done.exit_code == 0, done.output
+    assert f"Đã ghi: {tmp_path / 'th.xlsx'}, {report}" in done.output
+    result = aggregate_paths([SAMPLES / "returns"], roster=ROSTER, unit_code="540", period="2023-Q2", jobs=1)
+    back = check_file(report, roster=ROSTER)
+    assert (back.status, back.unit["code"], back.period, back.merged_units) == ("ok", "540", "2023-Q2", 14)
+    assert back.issues == []
+    expected = result.report_values()
+    assert {k: v for k, v in back.values.items() if v is not None} == {
+        k: v for k, v in expected.items() if v is not None}
+    assert back.values["BM3-3.1.1"] == 7708 and back.values["BM3-3.1"] == 98.62
+
+
+def test_report_of_one_units_own_return(seed, tmp_path):
+    word = write_word_return(tmp_path / "tqb.docx", seed)
+    out = tmp_path / "BAO-CAO.docx"
+    done = run("report", word, "--roster", SAMPLES / "roster.csv", "-o", out)
+    assert done.exit_code == 0, done.output
+    doc = Document(str(out))
+    assert any(p.text.startswith("Trong quý II/2023, UBND phường tiếp nhận 399 hồ sơ TTHC") for p in doc.paragraphs)
+    back = check_file(out, roster=ROSTER)
+    # the ratios as recomputed: BM7-2.4 (blank in the seed) 399/399, BM3-3.2 (0 PAKN of 0) none
+    expected = {**{k: v for k, v in SEED.items() if k != "BM3-3.2"}, "BM7-2.4": 100}
+    assert back.unit["code"] == "22240" and {k: v for k, v in back.values.items() if v is not None} == expected
+    missing = run("report", write_word_return(tmp_path / "bang.docx", seed, heading=False), "-o", tmp_path / "x.docx")
+    assert missing.exit_code == 1 and "không xác định được đơn vị" in missing.output

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import zipfile
 from datetime import timezone
 from pathlib import Path
 
@@ -26,12 +27,15 @@ from cchc_excel.core.findings import Issue
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster
 from cchc_excel.errors import CchcError
+from cchc_excel.ooxml import custom
 from cchc_excel.ooxml.a1 import split_ref
+from cchc_excel.ooxml.custom import read_custom_properties
 from cchc_excel.ooxml.gate import Limits, NotWorkbook, open_checked
 from cchc_excel.read import layout as lay
 from cchc_excel.read.reader import _Reader
 from cchc_excel.read.submission import CellRef, Submission
 from cchc_excel.spec.model import FormSpec
+from cchc_excel.template import metadata
 
 __all__ = ["read_docx", "DocxBook", "SHEET"]
 
@@ -39,6 +43,7 @@ SHEET = "Phụ lục I"  # the one sheet a document is laid out as (never shown:
 HEAD_PARAGRAPHS = 20  # paragraphs at the top searched for the unit's name and the period
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CLOSING = ("tren day la bao cao", "tren day la ket qua")
+_GROUPED = re.compile(r"^[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?$")
 _INSTEAD = "hãy đề nghị đơn vị gửi lại, hoặc gửi tệp Excel biểu mẫu đã điền"
 
 
@@ -66,7 +71,7 @@ def read_docx(path, spec: FormSpec | str | Path | None = None, *, roster: Roster
             checked = open_checked(path, limits, data=converted, word=True)
         if checked.format != "docx":
             raise NotWorkbook(f'Tệp "{path.name}" không phải tài liệu Word.', checked.format)
-        book = DocxBook(path, checked.data, limits.max_rows, limits.max_cols)
+        book = DocxBook(path, checked.data, limits.max_rows, limits.max_cols, zip=checked.zip)
         return _DocxReader(book, spec, roster, unit_code, asked_period, what=what).read()
     except CchcError:
         raise
@@ -138,10 +143,11 @@ class DocxBook:
 
     format = "docx"
 
-    def __init__(self, path: Path, data: bytes, max_rows: int, max_cols: int = 256):
+    def __init__(self, path: Path, data: bytes, max_rows: int, max_cols: int = 256, *, zip=None):
         from docx import Document
 
         self.path = Path(path)
+        self.meta = _our_metadata(zip or zipfile.ZipFile(io.BytesIO(data)))
         self.max_rows, self.max_cols = max_rows, max_cols
         self.sheet_names, self.hidden = [SHEET], set()
         self.truncated: dict = {}
@@ -166,6 +172,8 @@ class DocxBook:
                 continue
             tables += 1
             for n, row in enumerate(_table_rows(block, self.max_cols), 1):
+                if self.meta:  # our report writes 7.708 and 13.692,3: its dots group thousands, no doubt
+                    row = [_GROUPED.sub(lambda m: m[0].replace(".", ""), t) for t in row]
                 self.places[len(rows)] = (tables, n)
                 rows.append(row)
                 if tables == 1 and not any(self.paragraphs):
@@ -202,6 +210,18 @@ class DocxBook:
         pass
 
 
+def _our_metadata(zf) -> dict:
+    """Our metadata (`template.metadata.KEYS`) from the custom properties `word.report` writes; {} in a
+    document we did not make."""
+    if custom.PART not in zf.NameToInfo:
+        return {}
+    info = zf.getinfo(custom.PART)
+    with zf.open(info) as f:
+        props = read_custom_properties(f.read(info.file_size))
+    meta = {key: props.get(metadata.PROPERTY_PREFIX + key, "") for key in metadata.KEYS}
+    return meta if meta["generator"].startswith(metadata.GENERATOR) and meta["spec_id"] else {}
+
+
 # --- the reader --------------------------------------------------------------------------------------
 
 class _DocxReader(_Reader):
@@ -211,6 +231,9 @@ class _DocxReader(_Reader):
     def __init__(self, book: DocxBook, spec, roster, unit_code, period, *, what: str):
         super().__init__(book, spec, roster, unit_code, period)
         self.what = what
+
+    def _metadata(self) -> tuple[dict, dict]:
+        return dict(self.book.meta), {}  # no layout: a document's rows are found by their STT codes
 
     def read(self) -> Submission:
         sub = super().read()
