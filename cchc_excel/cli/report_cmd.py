@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.cli.common import (argument, command, library_errors, option, period_option, roster_option,
-                                   spec_option, unit_option)
+from cchc_excel.cli.common import (argument, command, echo_json, json_option, library_errors, option,
+                                   period_option, roster_option, spec_option, unit_option)
 
 
 @command("report")
@@ -17,8 +17,9 @@ from cchc_excel.cli.common import (argument, command, library_errors, option, pe
 @roster_option("để nhận ra đơn vị theo tên ghi trong tệp.")
 @period_option("kỳ của tệp, khi tệp không ghi rõ.")
 @unit_option("Mã đơn vị của tệp, khi tệp không ghi rõ.")
+@json_option("kết quả ({\"report\", \"unit\", \"period\", \"errors\", \"warnings\"})")
 @spec_option
-def report(path, output, roster, period, unit_code, spec):
+def report(path, output, roster, period, unit_code, as_json, spec):
     """Soạn dự thảo báo cáo CCHC (Word) từ báo cáo số liệu của một đơn vị.
 
     TỆP là báo cáo số liệu của đơn vị (tệp Excel biểu mẫu đã điền, hoặc báo cáo Word có Phụ lục I). TỆP.docx
@@ -38,6 +39,9 @@ def report(path, output, roster, period, unit_code, spec):
         result = own_result(path, spec, roster=roster, unit_code=unit_code, period=period)
         write_outputs(result, None, report_path=output, write_report=write_report)
     errors = sum(f.errors for f in result.files)
+    if as_json:
+        echo_json({"report": str(output), "unit": result.root.code, "period": result.period.code,
+                   "errors": errors, "warnings": sum(f.warnings for f in result.files)})
     if errors:
         click.echo(f"Cảnh báo: tệp còn {errors} lỗi; hãy kiểm tra bằng cchc check trước khi gửi báo cáo.", err=True)
-    click.echo(f"Đã ghi: {output}")
+    click.echo(f"Đã ghi: {output}", err=as_json)
