@@ -221,3 +221,16 @@ def test_report_of_one_units_own_return(seed, tmp_path):
     assert back.unit["code"] == "22240" and {k: v for k, v in back.values.items() if v is not None} == expected
     missing = run("report", write_word_return(tmp_path / "bang.docx", seed, heading=False), "-o", tmp_path / "x.docx")
     assert missing.exit_code == 1 and "không xác định được đơn vị" in missing.output
+
+
+def test_the_report_says_when_it_was_made(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from cchc_excel.word import own_result, write_report
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    out = write_report(own_result(SAMPLES / "returns" / "22240_phuong-tam-quan-bac_2023-Q2.xlsx", roster=ROSTER),
+                       tmp_path / "BAO-CAO.docx")
+    sub = read_docx(out, roster=ROSTER)
+    assert before - timedelta(seconds=1) <= sub.saved_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert (sub.template["level"], sub.template["reported_levels"], sub.template["merged"]) == ("xa", "xa", "1")

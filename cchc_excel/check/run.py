@@ -5,8 +5,9 @@ a zip bomb, ...) gets status `unreadable` and one error issue (rule `unreadable`
 Vietnamese message. Only bad arguments (a broken spec, roster or period) raise, as `CchcError`s.
 
 `check_paths` takes files and folders (searched recursively), checks every file in sorted order and
-spreads many files over worker processes in chunks. Every file gets its line: one that is no workbook
-(a PDF, a Word document, an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
+spreads many files over worker processes in chunks. A Word report (.docx, .doc) is read as a return by
+`read.docx`. Every file gets its line: one that is no return (a PDF, a Word document without Phụ lục I,
+an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
 saying what it is and what to send instead; a zip is opened and each file in it checked as a return of
 its own, shown as `archive.zip!inner.xlsx` (a zip inside it is not opened: rule `nested-archive`).
 

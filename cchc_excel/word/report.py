@@ -66,8 +66,12 @@ def write_report(result: MergeResult, path: str | Path, *, date: Date | None = N
 def _metadata(doc, result: MergeResult) -> None:
     """Our templates' metadata as custom properties, so that the level above reads the report back as the
     merged return it is (its level, the row levels it covers, the units behind it)."""
-    meta = template_metadata(result.spec, result.level, result.reported_levels, result.root, result.period,
-                             datetime.now(timezone.utc), result.merged_units)
+    now = datetime.now(timezone.utc)
+    meta = template_metadata(result.spec, result.level, result.reported_levels, result.root, result.period, now,
+                             result.merged_units)
+    # python-docx's blank document says it was made and saved in 2013: the reader takes "saved" for the
+    # return's time (latest wins), so say when this one was
+    doc.core_properties.created = doc.core_properties.modified = now.replace(tzinfo=None)
     blob = custom_properties_xml({metadata.PROPERTY_PREFIX + key: value for key, value in meta.items()})
     package = doc.part.package
     package.relate_to(Part(PackURI("/" + custom.PART), custom.CONTENT_TYPE, blob, package), custom.RELATIONSHIP)
