@@ -83,11 +83,30 @@ def test_the_same_numbers_give_the_same_findings_as_a_workbook(seed, tmp_path, l
     assert word.status == "errors" and (word.unit["code"], word.period) == ("22240", "2023-Q2")
 
 
+def drop_paragraphs(path: Path, *starts: str) -> Path:
+    doc = Document(str(path))
+    for p in doc.paragraphs:
+        if p.text.startswith(starts):
+            p._p.getparent().remove(p._p)
+    doc.save(str(path))
+    return path
+
+
 def test_the_roster_and_the_closing_sentence_name_the_unit(seed, tmp_path):
-    # no letterhead: "Trên đây là báo cáo ... của UBND phường Tam Quan Bắc./." names it
-    path = write_word_return(tmp_path / "bc.docx", seed, unit_line="")
+    # no letterhead, no place before the date: "Trên đây là báo cáo ... của UBND phường Tam Quan Bắc./."
+    path = drop_paragraphs(write_word_return(tmp_path / "bc.docx", seed, unit_line=""), "Tam Quan Bắc, ngày")
     sub = read_docx(path, roster=ROSTER)
     assert sub.unit.code == "22240" and str(sub.period) == "2023-Q2"
+    assert not {i.rule for i in sub.issues} & {"unit-unknown", "period-unknown"}
+    # the letterhead as Word users lay it out: a borderless table of two columns above the text
+    doc = Document(str(write_word_return(tmp_path / "le.docx", seed, unit_line="")))
+    head = doc.add_table(rows=1, cols=2)
+    head.cell(0, 0).text = "UBND THỊ XÃ HOÀI NHƠN\nUBND PHƯỜNG TAM QUAN BẮC\nSố: 45/BC-UBND"
+    head.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    doc.element.body.insert(0, head._tbl)
+    doc.save(str(tmp_path / "le.docx"))
+    drop_paragraphs(tmp_path / "le.docx", "Tam Quan Bắc, ngày", "Trên đây")
+    assert read_docx(tmp_path / "le.docx", roster=ROSTER).unit.code == "22240"  # the ward, not its thị xã
     bare = read_docx(write_word_return(tmp_path / "bang.docx", seed, heading=False))
     assert bare.unit is None and bare.period is None
     assert {i.rule for i in bare.issues} >= {"unit-unknown", "period-unknown"}  # as for a workbook
