@@ -76,9 +76,8 @@ def read_docx(path, spec: FormSpec | str | Path | None = None, *, roster: Roster
     except CchcError:
         raise
     except Exception as e:  # any parser failure: the user gets a sentence, never a traceback
-        detail = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise NotWorkbook(f'Tệp "{path.name}" là {what} nhưng bị hỏng, không đọc được ({detail}); {_INSTEAD}.',
-                          "docx") from e
+        raise NotWorkbook(f'Tệp "{path.name}" là {what}, không phải sổ tính Excel, và bị hỏng nên không đọc được '
+                          f"số liệu; {_INSTEAD}.", "docx") from e
     finally:
         checked.close()
 
