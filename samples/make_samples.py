@@ -13,6 +13,7 @@ real Q2/2023 return (the seed report). The returns show what a district meets in
 - Tam Quan Nam has more staff present than assigned (a warning);
 - Hoài Châu sends late, with a number typed as text ("1.234");
 - Hoài Phú returns a hand-made workbook in the familiar layout (all forms down one sheet);
+- Hoài Mỹ sends its report in Word instead of the workbook: the narrative, then Phụ lục I as tables;
 - Hoài Xuân sends last quarter's file by mistake; Hoài Sơn sends nothing: two units missing.
 """
 
@@ -170,13 +171,56 @@ def write_hand_made(path: Path, spec, unit_name: str, values: dict, saved: datet
     wb.close()
 
 
+def write_word_report(path: Path, spec, unit_name: str, values: dict, saved: datetime) -> None:
+    """The report as officials type it in Word: the heading, a paragraph, the closing sentence, then Phụ lục
+    I with each Biểu mẫu's title above its table (`STT | Chỉ tiêu thống kê | Kết quả thống kê (Đơn vị
+    tính, Số liệu) | Ghi chú`); numbers without thousands dots, decimals with a comma, ratios worked out."""
+    from docx import Document
+
+    from cchc_excel.core.text import vn_number
+    from cchc_excel.spec.expr import ratio
+
+    doc = Document()
+    doc.core_properties.modified = saved.astimezone(timezone.utc).replace(tzinfo=None)
+    doc.core_properties.created = doc.core_properties.modified
+    for text in (f"UBND {unit_name.upper()}", "BÁO CÁO", "Kết quả công tác cải cách hành chính quý II/2023",
+                 "I. CÔNG TÁC CHỈ ĐẠO, ĐIỀU HÀNH CẢI CÁCH HÀNH CHÍNH",
+                 "Trong quý II/2023, UBND xã đã ban hành các văn bản chỉ đạo, triển khai công tác cải cách "
+                 "hành chính theo kế hoạch năm.",
+                 f"Trên đây là báo cáo kết quả công tác cải cách hành chính quý II/2023 của UBND {unit_name.lower()}"
+                 "./.".replace("ubnd xã", "UBND xã"), "Phụ lục I", spec.title):
+        doc.add_paragraph(text)
+    for form in spec.forms:
+        doc.add_paragraph(form.name)
+        doc.add_paragraph(form.title)
+        table = doc.add_table(rows=2, cols=5)
+        table.style = "Table Grid"
+        top, second = table.rows
+        for cell, text in zip(top.cells, ("STT", "Chỉ tiêu thống kê", "Kết quả thống kê", "", "Ghi chú")):
+            cell.text = text
+        second.cells[2].text, second.cells[3].text = "Đơn vị tính", "Số liệu"
+        for i in (0, 1, 4):
+            top.cells[i].merge(second.cells[i])
+        top.cells[2].merge(top.cells[3])
+        for ind in form.indicators:
+            value = values.get(ind.id)
+            if ind.kind == "ratio":
+                value = ratio(values.get(ind.numerator), values.get(ind.denominator))
+            cells = table.add_row().cells
+            typed = "" if value is None else vn_number(value, group=False)
+            for cell, text in zip(cells, (ind.code + ".", ind.full_label, ind.unit, typed, "")):
+                cell.text = text
+        doc.add_paragraph("")
+    doc.save(path)
+
+
 def main(out: Path = HERE) -> None:
     spec = load_spec()
     write_roster(out / "roster.csv")
     roster = load_roster(out / "roster.csv", levels=spec.levels)
     returns = out / "returns"
     returns.mkdir(exist_ok=True)
-    for old in returns.glob("*.xlsx"):
+    for old in [*returns.glob("*.xlsx"), *returns.glob("*.docx")]:
         old.unlink()
     rng = random.Random(20230614)
 
@@ -206,11 +250,14 @@ def main(out: Path = HERE) -> None:
                             datetime(2023, 6, 19, 10, 10, tzinfo=VN))
         elif code == "22208":  # Hoài Xuân: last quarter's file by mistake
             put(code, values, datetime(2023, 6, 16, 11, 0, tzinfo=VN), period=parse_period("2023-Q1"))
+        elif code == "22215":  # Hoài Mỹ: the report in Word
+            write_word_report(returns / "Bao cao CCHC quy II-2023 xa Hoai My.docx", spec, "Xã Hoài Mỹ", values,
+                              on_time)
         elif code == "22217":  # Hoài Sơn: nothing
             continue
         else:
             put(code, values, on_time)
-    print(f"Đã tạo {len(list(returns.glob('*.xlsx')))} tệp trong {returns}")
+    print(f"Đã tạo {len([*returns.glob('*.xlsx'), *returns.glob('*.docx')])} tệp trong {returns}")
 
 
 if __name__ == "__main__":

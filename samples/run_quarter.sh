@@ -29,7 +29,8 @@ cchc check "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --period "$PERIOD" 
 echo
 echo "== 4. Tổng hợp báo cáo của thị xã =="
 cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" \
-    -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv"
+    -o "$OUT/tong-hop_${DISTRICT}_${PERIOD}.xlsx" --csv "$OUT/so-lieu_${DISTRICT}_${PERIOD}.csv" \
+    --report "$OUT/bao-cao_${DISTRICT}_${PERIOD}.docx"
 # the same merge as one JSON document (for scripts): --json prints it on stdout
 cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTRICT" --period "$PERIOD" \
     --json > "$OUT/tong-hop_${DISTRICT}_${PERIOD}.json"
@@ -40,4 +41,5 @@ echo "  bieu-mau/   biểu mẫu đã khóa của từng đơn vị"
 echo "  thu-gui/    thư (.eml) kèm biểu mẫu, sẵn sàng gửi"
 echo "  phan-hoi/   tệp phản hồi cho các đơn vị có lỗi hoặc cảnh báo"
 echo "  tong-hop_${DISTRICT}_${PERIOD}.xlsx   báo cáo tổng hợp của thị xã (kèm tình hình nộp báo cáo, biểu đồ)"
+echo "  bao-cao_${DISTRICT}_${PERIOD}.docx   dự thảo báo cáo CCHC của thị xã (Word, kèm Phụ lục I)"
 echo "  tong-hop_${DISTRICT}_${PERIOD}.json   tóm tắt tổng hợp (JSON), so-lieu_${DISTRICT}_${PERIOD}.csv   số liệu dạng bảng"

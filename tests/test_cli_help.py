@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cchc_excel.cli import COMMANDS, cli, vietnamese
 from conftest import ROOT
 
-QUARTER = ["template", "distribute", "collect", "check", "aggregate"]
+QUARTER = ["template", "distribute", "collect", "check", "aggregate", "report"]
 # What click writes in English when nobody translates it: usage pieces, type names, section titles, notes.
 ENGLISH = re.compile(r"\[OPTIONS\]|\bCOMMAND\b|\[ARGS\]|\bTEXT\b|\bINTEGER\b|\bFLOAT\b|\bRANGE\b|\bPATHS?\b|"
                      r"\bFILE\b|\bFILENAME\b|\bDIRECTORY\b|\bBOOLEAN\b|\bSOURCES?\b|\bUsage\b|\bOptions\b|"

@@ -5,8 +5,9 @@ a zip bomb, ...) gets status `unreadable` and one error issue (rule `unreadable`
 Vietnamese message. Only bad arguments (a broken spec, roster or period) raise, as `CchcError`s.
 
 `check_paths` takes files and folders (searched recursively), checks every file in sorted order and
-spreads many files over worker processes in chunks. Every file gets its line: one that is no workbook
-(a PDF, a Word document, an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
+spreads many files over worker processes in chunks. A Word report (.docx, .doc) is read as a return by
+`read.docx`. Every file gets its line: one that is no return (a PDF, a Word document without Phụ lục I,
+an image, a lock file) is `unreadable` with one error issue (rule `not-a-return`)
 saying what it is and what to send instead; a zip is opened and each file in it checked as a return of
 its own, shown as `archive.zip!inner.xlsx` (a zip inside it is not opened: rule `nested-archive`).
 
@@ -109,18 +110,20 @@ def _check_path(path: str, spec, roster, unit_code, period, keep_submission: boo
     return _check_source(path, None, (spec, roster, unit_code, period, keep_submission))
 
 
-def _check_source(path: str, data: bytes | None, args: tuple, depth: int = 0) -> list:
-    """Check the file `path` or, with `data`, a member of a zip shown as `path`."""
+def _check_source(path: str, data: bytes | None, args: tuple, depth: int = 0, read=None) -> list:
+    """Check the file `path` or, with `data`, a member of a zip shown as `path`; `read` is the reader
+    (default: the workbook reader)."""
     spec, roster, unit_code, period, keep_submission = args
     name = os.path.basename(path) or path
     companion = _companion(name.rsplit(MEMBER_SEP, 1)[-1] if data is not None else name, name)
     if companion:
         return [_not_a_return(path, companion)]
     try:
-        sub = _read_workbook(Path(path), spec, roster=roster, unit_code=unit_code, period=period,
-                             **({"data": data} if data is not None else {}))
+        sub = (read or _read_workbook)(Path(path), spec, roster=roster, unit_code=unit_code, period=period,
+                                       **({"data": data} if data is not None else {}))
     except NotWorkbook as e:
-        return _OTHER_FILES.get(e.kind, _other_file)(path, data, e, args, depth)
+        other = _OTHER_FILES.get(e.kind, _other_file) if read is None else _other_file
+        return other(path, data, e, args, depth)
     except UnreadableFile as e:
         return [_unreadable(path, str(e), _digest(path, data, UNREADABLE_HASH_LIMIT))]
     except FileNotFoundError:
@@ -177,9 +180,10 @@ def _other_file(path: str, data, error: NotWorkbook, args: tuple, depth: int) ->
 
 
 def _word_document(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> list:
-    """A Word document (.docx, .doc): not read yet, listed as no return; a reader of Word returns takes
-    this place in `_OTHER_FILES`."""
-    return [_not_a_return(path, str(error))]
+    """A Word document (.docx, .doc): its Phụ lục I read as a return (`read.docx`)."""
+    from cchc_excel.read.docx import read_docx
+
+    return _check_source(path, data, args, depth, read=read_docx)
 
 
 def _archive(path: str, data, error: NotWorkbook, args: tuple, depth: int) -> list:

@@ -23,6 +23,9 @@ from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, js
               "sách.")
 @option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.csv",
         help="Ghi thêm số liệu dạng bảng dài (mỗi dòng một đơn vị, kỳ, chỉ tiêu), UTF-8 có BOM.")
+@option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="TỆP.docx",
+        help="Ghi thêm dự thảo báo cáo CCHC (Word) của đơn vị tổng hợp: các phần của báo cáo với số liệu "
+             "tổng hợp, rồi Phụ lục I.")
 @json_option("bản tóm tắt ({\"period\", \"units\", \"files\", \"totals\"})")
 @option("--include-errors", is_flag=True, help="Tổng hợp cả các báo cáo còn lỗi.")
 @option("--own", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="TỆP",
@@ -31,7 +34,8 @@ from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, js
 @spec_option
 @jobs_option
 @old_spelling("--unit", "under")
-def aggregate(paths, output, roster, period, under, csv_path, as_json, include_errors, own, spec, jobs):
+def aggregate(paths, output, roster, period, under, csv_path, report_path, as_json, include_errors, own, spec,
+              jobs):
     """Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên.
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
@@ -45,20 +49,21 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
         cchc aggregate bao-cao-ve/ -o tong-hop-2023-Q2.xlsx --roster don-vi.csv --under HN --period 2023-Q2
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --csv so-lieu.csv --json > tom-tat.json
         cchc aggregate bao-cao-ve/ --roster don-vi.csv --json > tom-tat.json
+        cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --under HN --report BAO-CAO.docx
     """
     from cchc_excel.merge.exports import summary
     from cchc_excel.merge.outputs import check_outputs, write_outputs
     from cchc_excel.merge.run import aggregate_paths
 
-    if output is None and not as_json:
-        raise click.BadParameter("cần tệp Excel tổng hợp sẽ ghi ra (hoặc --json).", param_hint="-o/--output")
+    if output is None and not as_json and report_path is None:
+        raise click.BadParameter("cần tệp Excel tổng hợp sẽ ghi ra (hoặc --json, --report).", param_hint="-o/--output")
     if under and roster is None:
         raise click.BadParameter("cần --roster để biết các đơn vị trực thuộc.", param_hint="--under")
     if under:
         unit_in(roster, under, "--under")
     bar = progress_bar(sys.stderr, "Đang đọc", show=not as_json)
     with library_errors(hint="-o/--csv"):  # before reading: a wrong target costs no time
-        outputs = check_outputs(output, csv_path=csv_path)
+        outputs = check_outputs(output, csv_path=csv_path, report_path=report_path)
     with library_errors():
         try:
             result = aggregate_paths(paths, spec, roster=roster, period=period, unit_code=under,
@@ -67,7 +72,8 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
         finally:
             if bar:
                 bar.clear()
-        write_outputs(result, output, csv_path=csv_path)
+        write_outputs(result, output, csv_path=csv_path, report_path=report_path,
+                      write_report=_report_writer() if report_path else None)
     if as_json:
         echo_json(summary(result))
     else:
@@ -75,6 +81,12 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
             click.echo(line)
     if outputs:
         click.echo("Đã ghi: " + ", ".join(str(p) for p in outputs), err=as_json)
+
+
+def _report_writer():
+    from cchc_excel.word import write_report
+
+    return write_report
 
 
 def summary_lines(result) -> list[str]:

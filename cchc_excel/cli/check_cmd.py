@@ -35,7 +35,8 @@ _STYLES = {
 def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
     """Kiểm tra các tệp báo cáo CCHC đơn vị gửi về.
 
-    ĐƯỜNG_DẪN là tệp hoặc thư mục (tìm cả thư mục con các tệp .xlsx, .xlsm, .xls, .ods). Mỗi tệp có một
+    ĐƯỜNG_DẪN là tệp hoặc thư mục (tìm cả thư mục con các tệp .xlsx, .xlsm, .xls, .ods, và báo cáo Word
+    .docx, .doc có Phụ lục I: số liệu đọc từ các bảng của Phụ lục I). Mỗi tệp có một
     dòng trạng thái (Đạt, Có cảnh báo, Có lỗi, Không đọc được) và danh sách lỗi, cảnh báo theo ô, lỗi trước.
     Mã thoát: 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi hoặc không đọc được, 2 khi dùng sai lệnh.
 

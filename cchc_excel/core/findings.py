@@ -3,11 +3,13 @@ something (the reader, the rules, the merge) makes `Issue`s; `check.report` gath
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # errors first
+_A1 = re.compile(r"\$?[A-Za-z]{1,3}\$?[0-9]{1,7}")
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,8 @@ class Issue:
         rule: the rule id from the spec (`BM1-R1`), a check id of the spec (`ratio`, `not-whole`) or a
             finding of the reader (`row-missing`, `unreadable`).
         indicator: the row concerned, `BM3-3.1.2`, or "" for the file as a whole.
-        sheet: sheet title where it was found, or "".
-        cell: A1 reference, or "".
+        sheet: sheet title where it was found (a Word return: the form, `Biểu mẫu 3`), or "".
+        cell: A1 reference (a Word return: `mục 3.1.2 (bảng 3, dòng 21)`), or "".
         message: Vietnamese text for the unit, without the location prefix.
     """
 
@@ -38,10 +40,17 @@ class Issue:
 
     @property
     def location(self) -> str:
-        """`Biểu mẫu 3!D21`, `Biểu mẫu 3` or "" ."""
+        """`Biểu mẫu 3!D21`, `Biểu mẫu 3` or ""; in a Word return `Biểu mẫu 3, mục 3.1.2 (bảng 3, dòng 21)`."""
         if self.sheet and self.cell:
-            return f"{self.sheet}!{self.cell}"
-        return self.sheet
+            return f"{self.sheet}!{self.cell}" if _A1.fullmatch(self.cell) else f"{self.sheet}, {self.cell}"
+        return self.sheet or self.cell
+
+    @property
+    def place(self) -> str:
+        """The location in words: `Biểu mẫu 3, ô D21`, or as `location` says it in a Word return."""
+        if self.sheet and self.cell and _A1.fullmatch(self.cell):
+            return f"{self.sheet}, ô {self.cell}"
+        return self.location
 
     def text(self) -> str:
         """The message with its location, as shown to a person."""

@@ -37,7 +37,7 @@ _WINDOWS_LOCKED = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: ope
 
 
 def check_outputs(workbook: str | Path | None, json_path: str | Path | None = None,
-                  csv_path: str | Path | None = None) -> list[Path]:
+                  csv_path: str | Path | None = None, report_path: str | Path | None = None) -> list[Path]:
     """The outputs asked for, in that order (None left out), after refusing the same path twice, a target
     that is an existing folder and a parent that is a file.
 
@@ -45,7 +45,8 @@ def check_outputs(workbook: str | Path | None, json_path: str | Path | None = No
         OutputError: naming the path.
     """
     named = [(Path(p), what) for p, what in ((workbook, "bảng tổng hợp"), (json_path, "tệp JSON"),
-                                             (csv_path, "tệp CSV")) if p is not None]
+                                             (csv_path, "tệp CSV"), (report_path, "báo cáo Word"))
+             if p is not None]
     seen: dict[str, tuple[Path, str]] = {}
     for path, what in named:
         key = os.path.normcase(os.path.abspath(path))
@@ -62,19 +63,22 @@ def check_outputs(workbook: str | Path | None, json_path: str | Path | None = No
 
 
 def write_outputs(result: MergeResult, workbook: str | Path | None, *, json_path: str | Path | None = None,
-                  csv_path: str | Path | None = None, password: str | None = None) -> list[Path]:
-    """Write OUT.xlsx (`merge.workbook`), the JSON summary and the CSV (`merge.exports`), those given, all
-    or none (see the module docstring); folders are created as needed. Returns the paths written.
+                  csv_path: str | Path | None = None, password: str | None = None,
+                  report_path: str | Path | None = None, write_report=None) -> list[Path]:
+    """Write OUT.xlsx (`merge.workbook`), the JSON summary and the CSV (`merge.exports`), and the report
+    draft (`write_report(result, path)`, from a later stage: `word.write_report`), those given, all or none
+    (see the module docstring); folders are created as needed. Returns the paths written.
 
     Raises:
         OutputError: one Vietnamese line naming the file that could not be written.
     """
     from cchc_excel.merge.workbook import write_merged_workbook
 
-    targets = check_outputs(workbook, json_path, csv_path)
+    targets = check_outputs(workbook, json_path, csv_path, report_path)
     writers = [lambda p: write_merged_workbook(result, p, password=password)] if workbook is not None else []
     writers += [lambda p: exports.write_json(result, p)] if json_path is not None else []
     writers += [lambda p: exports.write_csv(result, p)] if csv_path is not None else []
+    writers += [lambda p: write_report(result, p)] if report_path is not None else []
     temps: list[Path] = []
     current = targets[0] if targets else None
     try:

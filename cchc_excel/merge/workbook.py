@@ -407,7 +407,7 @@ class _FindingRows:
         for i, finding in enumerate(self.findings, 1):
             issue = finding.issue
             ind = self.spec.indicators.get(issue.indicator) if issue.indicator else None
-            where = f"{issue.sheet}, ô {issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
+            where = issue.place
             yield (i, finding.path.name, finding.unit or "", finding.unit_name, SEVERITY_LABELS[issue.severity],
                    where, f"{ind.code}. {ind.label}" if ind else issue.indicator or "", issue.rule, issue.message)
 

@@ -117,13 +117,15 @@ def inspect_file(path: Path | str, limits: Limits = Limits()) -> str:
     return checked.format
 
 
-def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | None = None) -> CheckedFile:
+def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | None = None,
+                 word: bool = False) -> CheckedFile:
     """`inspect_file`, keeping what it read: for .xlsx and .ods the file's bytes (at most
     `limits.max_file_bytes`) and the zip opened on them; for .xls nothing (python-calamine reads the path).
     The caller closes it.
 
     With `data`, the file's bytes are `data` (a member of a zip, read into memory) and `path` only names
-    it; the bytes are then kept for .xls too."""
+    it; the bytes are then kept for .xls too. With `word`, Word documents pass too, as format "docx" (after
+    the same bomb and XML checks) or "doc"; spreadsheets are then refused as `NotWorkbook`."""
     path = Path(path)
     name = path.name
     try:
@@ -137,12 +139,12 @@ def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | N
             if head.startswith(b"PK"):
                 data = head + f.read(limits.max_file_bytes + 1 - len(head))
             elif head.startswith(OLE_MAGIC):
-                return CheckedFile(_check_ole(f, size, name), data)
+                return CheckedFile(_check_ole(f, size, name, word), data)
             else:
                 raise _not_book(name, *_describe(head))
         zf = zipfile.ZipFile(io.BytesIO(data))
         try:
-            return CheckedFile(_check_zip(zf, name, limits), data, zf)
+            return CheckedFile(_check_zip(zf, name, limits, word), data, zf)
         except BaseException:
             zf.close()
             raise
@@ -153,10 +155,14 @@ def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | N
                              else f'Không đọc được tệp "{name}" ({e.strerror or e}).') from e
 
 
-def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits) -> str:
+def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits, word: bool = False) -> str:
     infos = check_zip_limits(zf, name, limits)
     names = set(zf.namelist())
-    if "xl/workbook.xml" in names:
+    if word:
+        if "word/document.xml" not in names:
+            raise _not_book(name, *_describe_zip(zf, names))
+        kind = "docx"
+    elif "xl/workbook.xml" in names:
         kind = "xlsx"
     elif "mimetype" in names and zf.open("mimetype").read(100).strip() == ODS_MIME:
         kind = "ods"
@@ -224,10 +230,12 @@ def _member_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, n: int) -> bytes:
     return zlib.decompressobj(-15).decompress(data, n)  # raw deflate, output bounded by n
 
 
-def _check_ole(f, size: int, name: str) -> str:
+def _check_ole(f, size: int, name: str, word: bool = False) -> str:
     streams, book_head = _ole_scan(f, size)
     if "encryptioninfo" in streams or "encryptedpackage" in streams:
         raise UnreadableFile(_PASSWORD.format(name))
+    if word and "worddocument" in streams:
+        return "doc"
     if "workbook" in streams or "book" in streams:
         pos = 0  # BIFF records: type (2 bytes), length (2 bytes), data. FILEPASS (0x2F) follows BOF.
         while pos + 4 <= len(book_head):

@@ -88,7 +88,7 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
         write_form(workbook, styles, form, ctx)
     for hook in _hooks(after_sheets):
         hook(workbook, styles)
-    meta = _metadata(spec, level, reported, unit, period, generated_at, merged_units)
+    meta = template_metadata(spec, level, reported, unit, period, generated_at, merged_units)
     _write_metadata(workbook, meta, ctx.cells, password)
     _set_properties(workbook, spec, period, generated_at, meta)
     workbook.close()
@@ -360,7 +360,8 @@ def _version() -> str:
         return "0"
 
 
-def _metadata(spec, level, reported, unit, period, generated_at, merged_units) -> dict:
+def template_metadata(spec, level, reported, unit, period, generated_at, merged_units) -> dict:
+    """The metadata pairs (`metadata.KEYS`) of a template, or of a merged report (`merged_units` not None)."""
     meta = {
         "generator": f"{metadata.GENERATOR} {_version()}",
         "spec_id": spec.id,

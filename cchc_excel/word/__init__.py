@@ -5,6 +5,7 @@ tables of the merged values.
 May import every stage before it: `core`, `spec`, `ooxml`, `template`, `read`, `check`, `merge`, `mail`.
 """
 
+from cchc_excel.word.own import own_result
 from cchc_excel.word.report import write_report
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "own_result"]

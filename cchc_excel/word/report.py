@@ -5,14 +5,20 @@ Nghị định 30/2020, the sections with each area's paragraph built from the m
 
 from __future__ import annotations
 
-from datetime import date as Date
+from datetime import date as Date, datetime, timezone
 from pathlib import Path
 
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.shared import Mm, Pt
 
 from cchc_excel.core.atomic import atomic_file
 from cchc_excel.errors import SpecError
 from cchc_excel.merge.result import MergeResult
+from cchc_excel.ooxml import custom
+from cchc_excel.ooxml.custom import custom_properties_xml
+from cchc_excel.template import metadata
+from cchc_excel.template.build import template_metadata
 from cchc_excel.word import layout as L
 from cchc_excel.word.appendix import write_appendix
 from cchc_excel.word.text import ReportContext, fill, paragraph, plain, unit_kind
@@ -51,9 +57,24 @@ def write_report(result: MergeResult, path: str | Path, *, date: Date | None = N
     _closing_blocks(doc, ctx, text)
     L.page_break(doc)
     write_appendix(doc, result)
+    _metadata(doc, result)
     with atomic_file(Path(path)) as out:
         doc.save(out)
     return Path(path)
+
+
+def _metadata(doc, result: MergeResult) -> None:
+    """Our templates' metadata as custom properties, so that the level above reads the report back as the
+    merged return it is (its level, the row levels it covers, the units behind it)."""
+    now = datetime.now(timezone.utc)
+    meta = template_metadata(result.spec, result.level, result.reported_levels, result.root, result.period, now,
+                             result.merged_units)
+    # python-docx's blank document says it was made and saved in 2013: the reader takes "saved" for the
+    # return's time (latest wins), so say when this one was
+    doc.core_properties.created = doc.core_properties.modified = now.replace(tzinfo=None)
+    blob = custom_properties_xml({metadata.PROPERTY_PREFIX + key: value for key, value in meta.items()})
+    package = doc.part.package
+    package.relate_to(Part(PackURI("/" + custom.PART), custom.CONTENT_TYPE, blob, package), custom.RELATIONSHIP)
 
 
 def _issuer_lines(ctx: ReportContext) -> list[str]:
