@@ -92,8 +92,9 @@ class Report:
 
     @property
     def valid(self) -> bool:
-        """True when no file has errors or is unreadable."""
-        return all(f.status in ("ok", "warnings") for f in self.files)
+        """True when no file has errors, is unreadable or is our feedback sent back unchanged. A blank
+        form (`empty`) is no wrong file: its unit has not reported yet, as if it had sent nothing."""
+        return all(f.status in ("ok", "warnings", "empty") for f in self.files)
 
     @property
     def exit_code(self) -> int:

@@ -36,7 +36,7 @@ def standing(sub, issues: list) -> tuple[list, str | None]:
     issues = _period_error(sub, issues)
     if sub.cells and not _entered(sub.spec, sub.values, sub.texts):  # forms found, and no number in them
         when = f" {sub.period.label}" if sub.period else ""
-        return issues + [Issue("error", EMPTY_RULE, message=(
+        return issues + [Issue("warning", EMPTY_RULE, message=(
             f"Chưa nhập số liệu: các Biểu mẫu của tệp không có số liệu nào (biểu mẫu trống gửi lại?); hãy "
             f"điền số liệu{when} rồi gửi lại."))], "empty"
     meta = sub.template or {}
