@@ -102,11 +102,12 @@ class Report:
         return 0 if self.valid else 1
 
     def summary(self) -> dict:
-        """Counts of files by status and of issues by severity."""
-        by_status = {status: 0 for status in STATUSES}
+        """Counts of files by status (`empty` and `feedback_unchanged` only when there are some) and of
+        issues by severity."""
+        by_status = {status: 0 for status in STATUSES[:4]}
         by_severity = {severity: 0 for severity in SEVERITIES}
         for f in self.files:
-            by_status[f.status] += 1
+            by_status[f.status] = by_status.get(f.status, 0) + 1
             for issue in f.issues:
                 by_severity[issue.severity] += 1
         return {"files": len(self.files), **by_status, "issues": by_severity, "valid": self.valid}
@@ -133,7 +134,7 @@ class Report:
     def summary_text(self) -> str:
         """One Vietnamese sentence: `12 tệp: 8 đạt, 2 có cảnh báo, 1 có lỗi, 1 không đọc được.`"""
         s = self.summary()
-        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s[status]]
+        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s.get(status)]
         issues = s["issues"]
         counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
         return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."

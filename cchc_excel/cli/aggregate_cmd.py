@@ -36,9 +36,10 @@ def aggregate(paths, output, roster, period, under, csv_path, as_json, include_e
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
     có một trạng thái: đã tổng hợp, bản cũ đã thay, có lỗi, không đọc được, kỳ khác, đơn vị không rõ, ngoài
-    phạm vi, tệp trùng, chưa nhập số liệu (biểu mẫu trống), tệp phản hồi gửi lại chưa sửa. Với --roster, mỗi đơn vị có một trạng thái: đã tổng hợp, có lỗi, chưa nộp (và nộp
-    muộn). TỆP.xlsx là biểu mẫu của cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như
-    một báo cáo), kèm số liệu từng đơn vị, tình hình nộp báo cáo, kết quả kiểm tra và biểu đồ.
+    phạm vi, tệp trùng, chưa nhập số liệu (biểu mẫu trống), tệp phản hồi gửi lại chưa sửa. Với --roster,
+    mỗi đơn vị có một trạng thái: đã tổng hợp, có lỗi, chưa nộp (và nộp muộn). TỆP.xlsx là biểu mẫu của
+    cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như một báo cáo), kèm số liệu từng đơn
+    vị, tình hình nộp báo cáo, kết quả kiểm tra và biểu đồ.
 
     \b
     Ví dụ:

@@ -27,7 +27,8 @@ from cchc_excel.spec.model import FormSpec
 
 @dataclass(frozen=True)
 class Verdict:
-    """What becomes of a file: one of `result.FILE_STATUSES` or `NO_RETURN_STATUSES`, and why (Vietnamese, "" for a plain merge)."""
+    """What becomes of a file: one of `result.FILE_STATUSES` or `NO_RETURN_STATUSES`, and why (Vietnamese,
+    "" for a plain merge)."""
 
     status: str
     reason: str = ""

@@ -25,8 +25,8 @@ def summary(result: MergeResult) -> dict:
 
     `{"period", "unit", "level", "units": {"expected", "received", "merged", "missing", "with_errors",
     "late"}, "missing_reasons": {code: why}, "files": [{"path", "unit", "period", "status", "reason"}],
-    "totals": {id: {"value", "units", ...}}, "notes"}`. A flag's value is the number of units answering 1, a choice's value the count of each
-    code, a rate's value the mean (with n, min and max).
+    "totals": {id: {"value", "units", ...}}, "notes"}`. A flag's value is the number of units answering 1,
+    a choice's value the count of each code, a rate's value the mean (with n, min and max).
     """
     units = result.units
     received = [u.unit.code for u in units if u.files and u.status != "missing"]
