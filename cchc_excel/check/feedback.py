@@ -14,9 +14,11 @@ unit fixes its numbers in a file the tool reads back like any return, with:
   cell in this workbook's own layout (the returned file's cell, when it differs, is named in the text).
   Findings about the file as a whole (another period, an unknown unit) are only listed there.
 
-Which files get one: those with an error or a warning. A file with information findings only (how a
-value was read) is fine as it is, and an unreadable file has no values and no known unit to send a
-template to: neither gets a workbook.
+Which files get one: those with an error or a warning, but a file a later return of the same unit and
+period without errors supersedes. A file with information findings only (how a value was read) is fine as
+it is, an unreadable file has no values and no known unit to send a template to, and our own feedback sent
+back unchanged is known by its metadata (`returned.py`): none of them gets a workbook. A file of another
+period than the one asked gets a blank template of the asked period, never its numbers under that title.
 
 Unknown unit or period: the template leaves them for the unit to type on `Thông tin chung` and the sheet
 says so. Unknown level: the level whose rows cover most of the filled cells (on a tie the spec's default
@@ -45,6 +47,7 @@ from pathlib import Path
 from cchc_excel.check.feedback_plan import absolute, make_plan
 from cchc_excel.check.feedback_sheet import TABLE_ROW, write_sheet
 from cchc_excel.check.report import FileReport, Report
+from cchc_excel.check.returned import superseded_by_clean
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.errors import CchcError
 from cchc_excel.ooxml.xmltext import unescape
@@ -59,8 +62,9 @@ SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as check
 
 
 def needs_feedback(file_report: FileReport) -> bool:
-    """Whether a file gets a feedback workbook: it was read, and it has an error or a warning."""
-    if file_report.status == "unreadable":
+    """Whether a file gets a feedback workbook: it was read, is not our feedback sent back unchanged (the
+    unit has that one already), and it has an error or a warning."""
+    if file_report.status in ("unreadable", "feedback_unchanged"):
         return False
     return any(issue.severity in ("error", "warning") for issue in file_report.issues)
 
@@ -95,6 +99,7 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
         plan.spec, level=plan.level, unit=plan.unit, period=plan.period, password=password,
         values=plan.values, notes=plan.notes, comments=plan.comments, reported_levels=plan.reported_levels,
         merged_units=plan.merged_units, before_sheets=first_sheet, generated_at=generated_at,
+        feedback={"feedback_for": plan.sha256 or "", "feedback_values": plan.digest},
     )
 
 
@@ -129,12 +134,16 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
 
 def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None = None,
                     generated_at: datetime | None = None, problems: list | None = None) -> list[Path]:
-    """`write_feedback` for every file of `report`; returns the paths written, in the report's order.
+    """`write_feedback` for every file of `report` but those a later return of the same unit and period
+    without errors supersedes; returns the paths written, in the report's order.
 
     With `problems` (a list), a file whose feedback cannot be written, even for a bug, adds a sentence
     there and the other units still get theirs; without it the first failure raises."""
     written = []
+    superseded = superseded_by_clean(report.files)
     for file_report in report.files:
+        if file_report.path in superseded:
+            continue
         try:
             path = write_feedback(file_report, out_dir, password=password, generated_at=generated_at)
         except Exception as e:

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_excel.check.report import SEVERITY_LABELS, SEVERITY_RANK, FileReport
+from cchc_excel.check.returned import values_digest, wrong_period_text
 from cchc_excel.check.rules import format_number, indicator_label
 from cchc_excel.core.kinds import PERCENT_KINDS
 from cchc_excel.core.periods import Period, parse_period
@@ -61,27 +62,13 @@ class Plan:
     source: str
     saved_at: datetime | None
     sha256: str
+    digest: str = ""  # `returned.values_digest` of the values and notes carried
 
 
 def make_plan(fr: FileReport) -> Plan:
     """What the feedback workbook of `fr` shows: its template (level, unit, period), values, findings."""
-    sub = fr.submission
     spec = _spec_of(fr)
-    if sub is not None:
-        unit, period, level = sub.unit, sub.period, sub.level
-        values, texts, notes = sub.values, sub.texts, sub.notes
-        reported = sub.reported_levels or fr.reported_levels
-        saved_at = sub.saved_at or fr.saved_at
-    else:
-        unit = Unit(fr.unit["code"], fr.unit.get("name") or fr.unit["code"], fr.unit.get("level") or "") \
-            if fr.unit else None
-        period = parse_period(fr.period) if fr.period else None
-        level = (fr.unit or {}).get("level") or None
-        values = {i.id: fr.values.get(i.id) for i in spec.value_indicators if i.is_input}
-        texts, notes = {}, {}
-        reported = fr.reported_levels
-        saved_at = fr.saved_at
-
+    unit, period, level, values, texts, notes, reported, saved_at = _returned(fr, spec)
     remarks = []
     if unit is None:
         remarks.append("Chưa xác định được đơn vị gửi báo cáo: hãy ghi tên và mã đơn vị ở trang “Thông tin chung”.")
@@ -99,7 +86,44 @@ def make_plan(fr: FileReport) -> Plan:
         remarks.append(f"Chưa xác định được cấp của đơn vị: tệp này dùng mẫu của {spec.level_name(level)}, "
                        "cấp có các dòng khớp nhất với số liệu đã ghi.")
     reported = frozenset(reported) if reported else spec.reported_levels(level)
+    if fr.other_period:  # never another period's numbers under this period's title: a blank template
+        values, texts, notes = {}, {}, {}
+        remarks.append(_wrong_period(fr, period))
 
+    carried, dropped = _carried(spec, values, texts, reported)
+    if fr.other_period:
+        findings = [Finding("error", None, "", "", "", "", _wrong_period(fr, period))]
+    else:
+        findings = _findings(fr, spec, reported, dropped, level)
+    comments = _comments(spec, findings, reported)
+    notes = {k: v for k, v in notes.items() if k in spec.indicators}
+    return Plan(
+        spec=spec, level=level, reported_levels=reported, merged_units=fr.merged_units, unit=unit,
+        period=period, values=carried, notes=notes,
+        comments=comments, findings=tuple(findings), remarks=tuple(remarks),
+        source=str(absolute(Path(fr.path))), saved_at=saved_at, sha256=fr.sha256,
+        digest=values_digest(spec, carried, notes),
+    )
+
+
+def _returned(fr: FileReport, spec: FormSpec) -> tuple:
+    """(unit, period, level, values, texts, notes, reported levels, saved time) of the returned file, from
+    its submission when kept, else from the report (texts and notes are then unknown)."""
+    sub = fr.submission
+    if sub is not None:
+        return (sub.unit, sub.period, sub.level, sub.values, sub.texts, sub.notes,
+                sub.reported_levels or fr.reported_levels, sub.saved_at or fr.saved_at)
+    unit = Unit(fr.unit["code"], fr.unit.get("name") or fr.unit["code"], fr.unit.get("level") or "") \
+        if fr.unit else None
+    period = parse_period(fr.period) if fr.period else None
+    level = (fr.unit or {}).get("level") or None
+    values = {i.id: fr.values.get(i.id) for i in spec.value_indicators if i.is_input}
+    return unit, period, level, values, {}, {}, fr.reported_levels, fr.saved_at
+
+
+def _carried(spec: FormSpec, values: dict, texts: dict, reported: frozenset) -> tuple[dict, dict]:
+    """The values carried into the template's rows of the `reported` levels, and those dropped (rows the
+    template locks)."""
     carried, dropped = {}, {}
     for ind in spec.value_indicators:
         raw = texts.get(ind.id)
@@ -112,15 +136,13 @@ def make_plan(fr: FileReport) -> Plan:
             dropped[ind.id] = raw
         elif ind.kind != "ratio":  # a ratio row is the template's formula again
             carried[ind.id] = raw
+    return carried, dropped
 
-    findings = _findings(fr, spec, reported, dropped, level)
-    comments = _comments(spec, findings, reported)
-    return Plan(
-        spec=spec, level=level, reported_levels=reported, merged_units=fr.merged_units, unit=unit,
-        period=period, values=carried, notes={k: v for k, v in notes.items() if k in spec.indicators},
-        comments=comments, findings=tuple(findings), remarks=tuple(remarks),
-        source=str(absolute(Path(fr.path))), saved_at=saved_at, sha256=fr.sha256,
-    )
+
+def _wrong_period(fr: FileReport, period: Period | None) -> str:
+    stated = parse_period(fr.other_period)
+    return wrong_period_text(stated, period) if period is not None else \
+        f"Đơn vị gửi nhầm biểu mẫu {stated.label}."
 
 
 def _spec_of(fr: FileReport) -> FormSpec:

@@ -8,8 +8,11 @@ from datetime import datetime
 
 from cchc_excel.core.findings import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, Issue  # noqa: F401
 
-STATUSES = ("ok", "warnings", "errors", "unreadable")
-STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được"}
+# `empty`: no number in any form (a blank template sent back); `feedback_unchanged`: our feedback workbook
+# sent back as it was written (see `returned.py`). Neither is a return: never merged.
+STATUSES = ("ok", "warnings", "errors", "unreadable", "empty", "feedback_unchanged")
+STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được",
+                 "empty": "Chưa nhập số liệu", "feedback_unchanged": "Tệp phản hồi gửi lại chưa sửa"}
 
 
 def status_of(issues) -> str:
@@ -28,7 +31,7 @@ class FileReport:
 
     Attributes:
         path: the file as given.
-        status: `ok`, `warnings`, `errors` or `unreadable`.
+        status: `ok`, `warnings`, `errors`, `unreadable`, `empty` or `feedback_unchanged`.
         unit: {"code", "name", "level"} of the reporting unit, or None when unknown.
         period: `2023-Q2`, or None when unknown.
         spec: id of the form spec the file was read with, or None when it could not be read.
@@ -39,6 +42,7 @@ class FileReport:
         saved_at: when the workbook says it was last saved, or None.
         reported_levels: the row levels the return covers ({"xa"} for a ward; more for a merged report).
         merged_units: for a merged report made by this tool, how many units it stands for, else None.
+        other_period: the period the file itself is of (`2023-Q1`) when another was asked, else None.
         submission: the `Submission` read, when asked for (never serialized).
     """
 
@@ -53,6 +57,7 @@ class FileReport:
     saved_at: datetime | None = None
     reported_levels: frozenset = frozenset()
     merged_units: int | None = None
+    other_period: str | None = None
     submission: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -61,7 +66,7 @@ class FileReport:
 
     @property
     def status_label(self) -> str:
-        """`Đạt`, `Có cảnh báo`, `Có lỗi`, `Không đọc được`."""
+        """`Đạt`, `Có cảnh báo`, `Có lỗi`, `Không đọc được`, `Chưa nhập số liệu`, ..."""
         return STATUS_LABELS[self.status]
 
     def count(self, severity: str) -> int:
@@ -87,8 +92,9 @@ class Report:
 
     @property
     def valid(self) -> bool:
-        """True when no file has errors or is unreadable."""
-        return all(f.status in ("ok", "warnings") for f in self.files)
+        """True when no file has errors, is unreadable or is our feedback sent back unchanged. A blank
+        form (`empty`) is no wrong file: its unit has not reported yet, as if it had sent nothing."""
+        return all(f.status in ("ok", "warnings", "empty") for f in self.files)
 
     @property
     def exit_code(self) -> int:
@@ -96,11 +102,12 @@ class Report:
         return 0 if self.valid else 1
 
     def summary(self) -> dict:
-        """Counts of files by status and of issues by severity."""
-        by_status = {status: 0 for status in STATUSES}
+        """Counts of files by status (`empty` and `feedback_unchanged` only when there are some) and of
+        issues by severity."""
+        by_status = {status: 0 for status in STATUSES[:4]}
         by_severity = {severity: 0 for severity in SEVERITIES}
         for f in self.files:
-            by_status[f.status] += 1
+            by_status[f.status] = by_status.get(f.status, 0) + 1
             for issue in f.issues:
                 by_severity[issue.severity] += 1
         return {"files": len(self.files), **by_status, "issues": by_severity, "valid": self.valid}
@@ -127,7 +134,7 @@ class Report:
     def summary_text(self) -> str:
         """One Vietnamese sentence: `12 tệp: 8 đạt, 2 có cảnh báo, 1 có lỗi, 1 không đọc được.`"""
         s = self.summary()
-        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s[status]]
+        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s.get(status)]
         issues = s["issues"]
         counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
         return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."

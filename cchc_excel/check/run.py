@@ -34,6 +34,7 @@ from cchc_excel.ooxml.gate import NotWorkbook
 from cchc_excel.read.archive import MEMBER_SEP, Archive
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
+from cchc_excel.check.returned import other_period, standing
 from cchc_excel.core.roster import Roster, load_roster
 from cchc_excel.core.text import SPREADSHEET_SUFFIXES  # noqa: F401 (part of this module's names)
 from cchc_excel.check.rules import evaluate, issue_order
@@ -154,9 +155,10 @@ def _file_report(path: str, sub, digest: str, keep_submission: bool) -> FileRepo
             "error", "internal", message=f"Không kiểm tra hết được tệp do lỗi của chương trình "
                                          f"({type(e).__name__}); hãy gửi tệp này cho người quản trị công cụ.")]
         values = dict(sub.values)
+    issues, status = standing(sub, issues)  # another period, a blank form, our feedback sent back as it was
     return FileReport(
         path=path,
-        status=status_of(issues),
+        status=status or status_of(issues),
         unit=sub.unit.to_dict() if sub.unit is not None else None,
         period=str(sub.period) if sub.period is not None else None,
         spec=sub.spec.id,
@@ -166,6 +168,7 @@ def _file_report(path: str, sub, digest: str, keep_submission: bool) -> FileRepo
         saved_at=sub.saved_at,
         reported_levels=frozenset(sub.reported_levels or ()),
         merged_units=_merged_units(sub.template),
+        other_period=other_period(sub),
         submission=sub if keep_submission else None,
     )
 

@@ -40,9 +40,10 @@ def aggregate(paths, output, roster, period, under, csv_path, report_path, as_js
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
     có một trạng thái: đã tổng hợp, bản cũ đã thay, có lỗi, không đọc được, kỳ khác, đơn vị không rõ, ngoài
-    phạm vi, tệp trùng. Với --roster, mỗi đơn vị có một trạng thái: đã tổng hợp, có lỗi, chưa nộp (và nộp
-    muộn). TỆP.xlsx là biểu mẫu của cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như
-    một báo cáo), kèm số liệu từng đơn vị, tình hình nộp báo cáo, kết quả kiểm tra và biểu đồ.
+    phạm vi, tệp trùng, chưa nhập số liệu (biểu mẫu trống), tệp phản hồi gửi lại chưa sửa. Với --roster,
+    mỗi đơn vị có một trạng thái: đã tổng hợp, có lỗi, chưa nộp (và nộp muộn). TỆP.xlsx là biểu mẫu của
+    cấp trên đã điền số tổng hợp (cấp trên kiểm tra và tổng hợp tiếp như một báo cáo), kèm số liệu từng đơn
+    vị, tình hình nộp báo cáo, kết quả kiểm tra và biểu đồ.
 
     \b
     Ví dụ:
@@ -91,18 +92,20 @@ def _report_writer():
 
 def summary_lines(result) -> list[str]:
     """What the command prints: the units' and files' statuses, who is missing or wrong, the notes."""
-    from cchc_excel.merge.run import FILE_STATUSES, FILE_STATUS_LABELS
+    from cchc_excel.merge.run import FILE_STATUS_LABELS, FILE_STATUSES, NO_RETURN_STATUSES
 
     who = f" — {result.root.name}" if result.root else ""
     n = {s: len(result.units_with(s)) for s in ("merged", "errors", "missing")}
     expected = f"{result.expected} đơn vị phải báo cáo; " if result.expected is not None else ""
     lines = [f"Tổng hợp {result.period.label}{who}: {expected}{n['merged']} đã tổng hợp, {n['errors']} có lỗi, "
              f"{n['missing']} chưa nộp; {len(result.late_units)} nộp muộn."]
-    by_status = {s: len(result.files_with(s)) for s in FILE_STATUSES}
+    by_status = {s: len(result.files_with(s)) for s in FILE_STATUSES + NO_RETURN_STATUSES}
     parts = "; ".join(f"{k} {FILE_STATUS_LABELS[s].lower()}" for s, k in by_status.items() if k)
     lines.append(f"{len(result.files)} tệp: {parts or 'không có tệp nào'}.")
     for status, title in (("missing", "Chưa nộp"), ("errors", "Có lỗi")):
-        names = [f"{u.unit.name} ({u.unit.code})" for u in result.units if u.status == status]
+        # a unit missing with files (a blank form, feedback sent back unchanged) says why
+        names = [f"{u.unit.name} ({u.unit.code}{'; ' + u.reason if status == 'missing' and u.files else ''})"
+                 for u in result.units if u.status == status]
         if names:
             shown = ", ".join(names[:20]) + (f" và {len(names) - 20} đơn vị khác" if len(names) > 20 else "")
             lines.append(f"{title}: {shown}.")

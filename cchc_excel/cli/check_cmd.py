@@ -36,9 +36,11 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
     """Kiểm tra các tệp báo cáo CCHC đơn vị gửi về.
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục (tìm cả thư mục con các tệp .xlsx, .xlsm, .xls, .ods, và báo cáo Word
-    .docx, .doc có Phụ lục I: số liệu đọc từ các bảng của Phụ lục I). Mỗi tệp có một
-    dòng trạng thái (Đạt, Có cảnh báo, Có lỗi, Không đọc được) và danh sách lỗi, cảnh báo theo ô, lỗi trước.
-    Mã thoát: 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi hoặc không đọc được, 2 khi dùng sai lệnh.
+    .docx, .doc có Phụ lục I: số liệu đọc từ các bảng của Phụ lục I). Mỗi tệp có một dòng trạng thái (Đạt,
+    Có cảnh báo, Có lỗi, Không đọc được, Chưa nhập số liệu, Tệp phản hồi gửi lại chưa sửa) và danh sách lỗi,
+    cảnh báo theo ô, lỗi trước. Tệp của kỳ khác kỳ --period là có lỗi.
+    Mã thoát: 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi, không đọc được hoặc là tệp phản hồi gửi lại
+    chưa sửa, 2 khi dùng sai lệnh.
 
     \b
     Ví dụ:

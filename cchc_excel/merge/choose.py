@@ -3,6 +3,8 @@ decides, and the notes (Vietnamese) it has to tell.
 
 1. `exclusions`: duplicates, unreadable files, units unknown or outside the scope.
 2. `target_period` and `off_period`: the period merged, and the files of other periods.
+   `not_returns`: blank templates sent back and feedback workbooks sent back unchanged: never merged,
+   and never superseding anything.
 3. `latest_versions`: the latest version of each unit and period wins, the others are `superseded`.
 4. `unit_returns`: returns with errors are left out (unless `include_errors`); a unit's returns are
    rolled up to the period, and those a longer one of the unit covers are `superseded`.
@@ -25,7 +27,8 @@ from cchc_excel.spec.model import FormSpec
 
 @dataclass(frozen=True)
 class Verdict:
-    """What becomes of a file: one of `result.FILE_STATUSES`, and why (Vietnamese, "" for a plain merge)."""
+    """What becomes of a file: one of `result.FILE_STATUSES` or `NO_RETURN_STATUSES`, and why (Vietnamese,
+    "" for a plain merge)."""
 
     status: str
     reason: str = ""
@@ -97,6 +100,19 @@ def off_period(entries: list[Entry], target: Period) -> Verdicts:
         elif not target.contains(e.period):
             verdicts[e] = Verdict("other_period", f"Báo cáo {e.period.label}, không thuộc {target.label}")
     return verdicts
+
+
+# What `cchc check` says a file is that is no return, and why it is left out.
+NOT_RETURNS = {
+    "empty": "Chưa nhập số liệu: biểu mẫu không có số liệu nào",
+    "feedback_unchanged": "Tệp phản hồi gửi lại mà chưa sửa số liệu: không phải báo cáo mới",
+}
+
+
+def not_returns(entries: list[Entry]) -> Verdicts:
+    """Blank templates sent back and our feedback sent back unchanged."""
+    return {e: Verdict(e.check_status, NOT_RETURNS[e.check_status]) for e in entries
+            if e.check_status in NOT_RETURNS}
 
 
 # ---------------------------------------------------------------------------------------------------

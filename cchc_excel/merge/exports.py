@@ -24,12 +24,12 @@ def summary(result: MergeResult) -> dict:
     """The JSON summary of a merge.
 
     `{"period", "unit", "level", "units": {"expected", "received", "merged", "missing", "with_errors",
-    "late"}, "files": [{"path", "unit", "period", "status", "reason"}], "totals": {id: {"value", "units",
-    ...}}, "notes"}`. A flag's value is the number of units answering 1, a choice's value the count of each
-    code, a rate's value the mean (with n, min and max).
+    "late"}, "missing_reasons": {code: why}, "files": [{"path", "unit", "period", "status", "reason"}],
+    "totals": {id: {"value", "units", ...}}, "notes"}`. A flag's value is the number of units answering 1,
+    a choice's value the count of each code, a rate's value the mean (with n, min and max).
     """
     units = result.units
-    received = [u.unit.code for u in units if u.files]
+    received = [u.unit.code for u in units if u.files and u.status != "missing"]
     return {
         "period": result.period.code,
         "unit": result.root.to_dict() if result.root else None,
@@ -42,6 +42,7 @@ def summary(result: MergeResult) -> dict:
             "with_errors": result.units_with("errors"),
             "late": result.late_units,
         },
+        "missing_reasons": {u.unit.code: u.reason for u in units if u.status == "missing"},
         "files": [f.to_dict() for f in result.files],
         "totals": {k: t.to_dict() for k, t in result.totals.items()},
         "notes": list(result.notes),

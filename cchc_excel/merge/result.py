@@ -18,10 +18,13 @@ from cchc_excel.spec.model import FormSpec
 
 FILE_STATUSES = ("merged", "superseded", "errors", "unreadable", "other_period", "unknown_unit",
                  "other_unit", "duplicate")
+# Files `cchc check` found to be no return: a blank template sent back, our feedback sent back unchanged.
+NO_RETURN_STATUSES = ("empty", "feedback_unchanged")
 FILE_STATUS_LABELS = {
     "merged": "Đã tổng hợp", "superseded": "Bản cũ (đã thay)", "errors": "Có lỗi (chưa tổng hợp)",
     "unreadable": "Không đọc được", "other_period": "Kỳ báo cáo khác", "unknown_unit": "Đơn vị không rõ",
-    "other_unit": "Ngoài phạm vi tổng hợp", "duplicate": "Tệp trùng",
+    "other_unit": "Ngoài phạm vi tổng hợp", "duplicate": "Tệp trùng", "empty": "Chưa nhập số liệu",
+    "feedback_unchanged": "Tệp phản hồi gửi lại chưa sửa",
 }
 UNIT_STATUSES = ("merged", "errors", "missing")
 UNIT_STATUS_LABELS = {"merged": "Đã tổng hợp", "errors": "Có lỗi", "missing": "Chưa nộp"}
@@ -34,7 +37,7 @@ class FileStatus:
 
     Attributes:
         path: the file.
-        status: one of FILE_STATUSES; `reason` says why in Vietnamese ("" for a plain merge).
+        status: one of FILE_STATUSES or NO_RETURN_STATUSES; `reason` says why in Vietnamese ("" for a plain merge).
         unit, unit_name: the unit it reports for (code and name), or None / "".
         period: the period code it reports (`2023-Q2`), or None.
         check_status: what `cchc check` said (ok, warnings, errors, unreadable).

@@ -10,7 +10,9 @@ for the period merged, what each file is:
 - `errors`: it has errors the unit must fix (merged anyway with `include_errors`);
 - `unreadable`; `other_period`; `unknown_unit` (not identified, or not in the roster);
 - `other_unit`: in the roster but outside the unit merged (`--unit`);
-- `duplicate`: the same bytes as another file.
+- `duplicate`: the same bytes as another file;
+- `empty` (a blank template sent back), `feedback_unchanged` (our feedback sent back as it was): no
+  return, never merged and never superseding one; the unit stays missing, and says why.
 
 With a roster, every unit under the merged one gets one status: `merged`, `errors` or `missing`, and a
 return received after the deadline is flagged late. `aggregate_paths` reads and checks the files (the
@@ -26,20 +28,21 @@ from cchc_excel.core.periods import Period
 from cchc_excel.core.roster import Roster, load_roster
 from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
-from cchc_excel.merge.choose import (exclusions, latest_versions, off_period, target_period, undecided,
-                                     unit_returns)
+from cchc_excel.merge.choose import (exclusions, latest_versions, not_returns, off_period, target_period,
+                                     undecided, unit_returns)
 from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, own_entries, read_entries, scope_of
 from cchc_excel.merge.levels import top_level
-from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, UNIT_STATUS_LABELS,
-                                     UNIT_STATUSES, FileStatus, Finding, MergeResult, UnitStatus)
+from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, NO_RETURN_STATUSES,
+                                     UNIT_STATUS_LABELS, UNIT_STATUSES, FileStatus, Finding, MergeResult,
+                                     UnitStatus)
 from cchc_excel.merge.totals import aggregate_units, value_frame
 from cchc_excel.merge.units import (coverage, expected_units, file_status, merged_records, unit_order,
                                     unit_statuses)
 from cchc_excel.spec.model import FormSpec
 from cchc_excel.spec.loader import load_spec
 
-__all__ = ["FILE_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS", "MAX_FINDINGS",
-           "FileStatus", "UnitStatus", "Finding", "MergeResult", "CheckedFile", "merge_reports",
+__all__ = ["FILE_STATUSES", "NO_RETURN_STATUSES", "FILE_STATUS_LABELS", "UNIT_STATUSES", "UNIT_STATUS_LABELS",
+           "MAX_FINDINGS", "FileStatus", "UnitStatus", "Finding", "MergeResult", "CheckedFile", "merge_reports",
            "aggregate_paths", "received_times"]
 
 
@@ -79,6 +82,7 @@ def merge_reports(
     verdicts = exclusions(entries, roster, scope)
     target = target_period(period, undecided(entries, verdicts))
     verdicts |= off_period(undecided(entries, verdicts), target)
+    verdicts |= not_returns(undecided(entries, verdicts))
     latest = latest_versions(undecided(entries, verdicts))
     verdicts |= latest.verdicts
     by_unit, chosen = unit_returns(latest.winners, spec, target, include_errors)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cchc_excel.core.periods import VIETNAM, Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.merge.choose import UnitReturns, Verdict, Verdicts
+from cchc_excel.merge.choose import NOT_RETURNS, UnitReturns, Verdict, Verdicts
 from cchc_excel.merge.inputs import Entry, Scope
 from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import FileStatus, UnitStatus
@@ -140,7 +140,7 @@ def unit_statuses(scope: Scope, expected: list[Unit] | None, by_unit: dict[str, 
     (without); `own`, the paths of the root's own return (`--own`), makes the root's status say so."""
     files_of: dict[str, list[FileStatus]] = defaultdict(list)
     for f in files:
-        if f.unit and f.status in ("merged", "errors", "superseded"):
+        if f.unit and f.status in ("merged", "errors", "superseded", *NOT_RETURNS):
             files_of[f.unit].append(f)
     root = scope.root
     if expected is not None:
@@ -159,7 +159,7 @@ def _unit_status(unit, mine: list[FileStatus], returns: UnitReturns | None, targ
     bad = [f for f in mine if f.status == "errors"]
     shown = used or bad
     if not shown:
-        return UnitStatus(unit, "missing", f"Chưa nhận báo cáo {target.label}")
+        return _missing(unit, [f for f in mine if f.status in NOT_RETURNS], target)
     received = max((f.received or f.saved_at for f in shown if f.received or f.saved_at), default=None)
     common = dict(files=tuple(f.path for f in shown), received=received, late=any(f.late for f in shown),
                   errors=sum(f.errors for f in shown), warnings=sum(f.warnings for f in shown))
@@ -170,3 +170,13 @@ def _unit_status(unit, mine: list[FileStatus], returns: UnitReturns | None, targ
     if bad:
         reason = "; ".join(x for x in (reason, "tệp " + ", ".join(f.path.name for f in bad) + " có lỗi") if x)
     return UnitStatus(unit, "merged", reason, missing_periods=missing, **common)
+
+
+def _missing(unit, strays: list[FileStatus], target: Period) -> UnitStatus:
+    """A unit with no return: none received, or only files that are none (a blank form, our feedback sent
+    back unchanged), which say why."""
+    if not strays:
+        return UnitStatus(unit, "missing", f"Chưa nhận báo cáo {target.label}")
+    reason = "; ".join(f"{f.label} (tệp {f.path.name})" for f in strays)
+    received = max((f.received or f.saved_at for f in strays if f.received or f.saved_at), default=None)
+    return UnitStatus(unit, "missing", reason, files=tuple(f.path for f in strays), received=received)

@@ -152,6 +152,7 @@ def identify(sub, meta: dict, *, roster: Roster | None, unit_code: str | None, p
         except CchcError:
             meta_period = None
     found_period = meta_period or find_period_in(title_texts(), file_stem)
+    sub.stated_period = found_period
     if period:
         sub.period = period
         if found_period and found_period != period:

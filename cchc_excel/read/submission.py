@@ -30,6 +30,8 @@ class Submission:
         spec: the form spec it was read with.
         unit: the reporting unit (from the template's metadata, the roster or the command line), or None.
         period: the period it reports, or None when unknown.
+        stated_period: the period the workbook itself names (metadata, title rows, file name), or None;
+            differs from `period` when another one was asked for.
         level: the unit's level (`xa`, `huyen`, `so`, `tinh`), or None when unknown.
         reported_levels: the row levels this report covers: {level} for a unit's own return, more for a
             merged report of a parent level (from the template metadata).
@@ -50,6 +52,7 @@ class Submission:
     spec: FormSpec
     unit: Unit | None = None
     period: Period | None = None
+    stated_period: Period | None = None
     level: str | None = None
     reported_levels: frozenset = frozenset()
     values: dict = field(default_factory=dict)

@@ -54,10 +54,10 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
                    before_sheets: SheetHook | Iterable[SheetHook] | None = None,
                    after_sheets: SheetHook | Iterable[SheetHook] | None = None,
                    generated_at: datetime | None = None, footnotes: dict | None = None,
-                   signature: bool = False) -> bytes:
+                   signature: bool = False, feedback: dict | None = None) -> bytes:
     """The template as the bytes of an .xlsx file; the arguments are those of `write_template`, and for a
     report sent upward `footnotes` ({form number: [lines]} printed under the forms) and `signature` (the
-    signature block under each form)."""
+    signature block under each form); for a feedback workbook `feedback`, its `metadata.FEEDBACK_KEYS`."""
     spec = _spec(spec)
     if level not in spec.levels:
         raise CchcError(f"Cấp {level!r} không hợp lệ (chỉ nhận: {', '.join(spec.levels)}).")
@@ -89,6 +89,7 @@ def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, uni
     for hook in _hooks(after_sheets):
         hook(workbook, styles)
     meta = template_metadata(spec, level, reported, unit, period, generated_at, merged_units)
+    meta.update({key: str(feedback[key]) for key in metadata.FEEDBACK_KEYS if feedback and key in feedback})
     _write_metadata(workbook, meta, ctx.cells, password)
     _set_properties(workbook, spec, period, generated_at, meta)
     workbook.close()
@@ -120,8 +121,9 @@ def _set_properties(workbook, spec: FormSpec, period: Period | None, generated_a
         "subject": spec.title, "author": metadata.GENERATOR, "created": generated_at.replace(tzinfo=None),
         "comments": f"{spec.id} {spec.version}",
     })
-    for key in metadata.KEYS:
-        workbook.set_custom_property(metadata.PROPERTY_PREFIX + key, meta[key], "text")
+    for key in metadata.KEYS + metadata.FEEDBACK_KEYS:
+        if key in meta:
+            workbook.set_custom_property(metadata.PROPERTY_PREFIX + key, meta[key], "text")
 
 
 def write_template(path: str | Path, spec: FormSpec | str | Path | None = None, *, level: str,
@@ -384,7 +386,7 @@ def template_metadata(spec, level, reported, unit, period, generated_at, merged_
 
 def _write_metadata(workbook, meta: dict, cells: dict, password: str | None) -> None:
     ws = workbook.add_worksheet(metadata.SHEET)
-    for row, key in enumerate(metadata.KEYS):
+    for row, key in enumerate(k for k in metadata.KEYS + metadata.FEEDBACK_KEYS if k in meta):
         ws.write_string(row, 0, key)
         ws.write_string(row, 1, meta[key])
     header = metadata.LAYOUT_ROW - 1

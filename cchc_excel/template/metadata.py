@@ -29,6 +29,11 @@ KEYS = (
     "merged",         # "1" for a merged report of several units, else "0"
     "units_merged",   # number of units behind a merged report
 )
+# Written (after KEYS) only in a feedback workbook (`check.feedback`), so that, sent back, it is known as one.
+FEEDBACK_KEYS = (
+    "feedback_for",     # sha256 of the returned file the feedback answers
+    "feedback_values",  # digest of the values and notes it carried (`check.returned.values_digest`)
+)
 
 
 def defined_name(indicator_id: str) -> str:
@@ -53,7 +58,7 @@ def parse_sheet(rows: list[list]) -> tuple[dict, dict]:
             continue
         cells = [("" if v is None else str(v)) for v in row[:3]] + ["", "", ""]
         if i < LAYOUT_ROW:
-            if cells[0] in KEYS:
+            if cells[0] in KEYS or cells[0] in FEEDBACK_KEYS:
                 value = row[1] if len(row) > 1 else ""
                 # calamine gives numbers back as floats: a unit code typed as 22240 becomes 22240.0
                 if isinstance(value, float) and value.is_integer():
