@@ -3,7 +3,7 @@ something (the reader, the rules, the merge) makes `Issue`s; `check.report` gath
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
@@ -23,6 +23,8 @@ class Issue:
         sheet: sheet title where it was found, or "".
         cell: A1 reference, or "".
         message: Vietnamese text for the unit, without the location prefix.
+        explanation: the unit's own words in the Ghi chú beside the row, for a warning ("" for none):
+            an explained warning no longer counts against the file; an error stays an error.
     """
 
     severity: str
@@ -31,6 +33,7 @@ class Issue:
     sheet: str = ""
     cell: str = ""
     message: str = ""
+    explanation: str = ""
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -43,12 +46,29 @@ class Issue:
             return f"{self.sheet}!{self.cell}"
         return self.sheet
 
+    @property
+    def explained(self) -> bool:
+        """A warning the unit explained in Ghi chú."""
+        return self.severity == "warning" and bool(self.explanation)
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts against the file: an error, or a warning not explained."""
+        return self.severity == "error" or (self.severity == "warning" and not self.explanation)
+
+    @property
+    def shown_message(self) -> str:
+        """The message, with the unit's explanation when the warning has one."""
+        if self.explained:
+            return f"{self.message} (đã giải trình: {self.explanation})"
+        return self.message
+
     def text(self) -> str:
         """The message with its location, as shown to a person."""
-        return f"{self.location}: {self.message}" if self.location else self.message
+        return f"{self.location}: {self.shown_message}" if self.location else self.shown_message
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "severity": self.severity,
             "rule": self.rule,
             "indicator": self.indicator,
@@ -56,3 +76,15 @@ class Issue:
             "cell": self.cell,
             "message": self.message,
         }
+        if self.explanation:
+            out["explanation"] = self.explanation
+        return out
+
+
+def explain(issues, notes: dict) -> list:
+    """`issues` with each warning on a row that has a Ghi chú (`notes`: indicator id -> text) marked as
+    explained by it. Errors and findings about the file as a whole are left as they are."""
+    if not notes:
+        return list(issues)
+    return [replace(i, explanation=notes[i.indicator])
+            if i.severity == "warning" and i.indicator and notes.get(i.indicator) else i for i in issues]
