@@ -134,3 +134,19 @@ def test_ods_error_cells_and_external_links_are_seen():
                               (1, 3): CellError("Err:502")}}
     assert flags["BM1"]["A2"] == (True, False, True) and flags["BM1"]["B2"] == (True, False, False)
     assert extents["BM1"] == (2, 4)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_ods_keeps_error_cells_and_links_apart(tmp_path):
+    """Saved as .ods by LibreOffice: the error cell and the linked number are findings as in the xlsx; a
+    legacy .xls cannot tell an error cell from a blank one (python-calamine gives '' for both)."""
+    import lo
+
+    path = write_handmade(tmp_path / "bc.xlsx", SPEC, {"BM1-1": Formula("=1/0", "#DIV/0!"),
+                                                       "BM1-2.1": Formula("=[1]Sheet1!D5", 7), "BM1-2.2": 3},
+                          layout="sheets")
+    ods = lo.convert(path, "ods", tmp_path / "out")
+    sub = read_workbook(ods)
+    assert findings(sub, "cell-error", "external-link") == [("error", "cell-error", "BM1-1"),
+                                                            ("error", "external-link", "BM1-2.1")]
+    assert (sub.values["BM1-1"], sub.values["BM1-2.1"], sub.values["BM1-2.2"]) == (None, None, 3)
