@@ -37,6 +37,8 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục (tìm cả thư mục con các tệp .xlsx, .xlsm, .xls, .ods). Mỗi tệp có một
     dòng trạng thái (Đạt, Có cảnh báo, Có lỗi, Không đọc được) và danh sách lỗi, cảnh báo theo ô, lỗi trước.
+    Cảnh báo ở dòng mà đơn vị đã ghi lý do vào cột Ghi chú được coi là đã giải trình, không tính vào trạng
+    thái của tệp; lỗi thì vẫn là lỗi.
     Mã thoát: 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi hoặc không đọc được, 2 khi dùng sai lệnh.
 
     \b
