@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import xlsxwriter
 
-from cchc_excel.core.roster import Unit, load_roster, unit_code
+from cchc_excel.core.roster import Unit, find_unit, load_roster, unit_code
 from cchc_excel.errors import RosterError
 from cchc_excel.read.reader import read_workbook
 from cchc_excel.spec.loader import load_spec
@@ -25,6 +25,7 @@ def test_a_code_written_as_a_float_is_the_code(tmp_path):
     roster = load_roster(roster_csv(tmp_path, "540.0,Thị xã Hoài Nhơn,huyen,\n22202.0,Phường Bồng Sơn,xa,540.0\n"))
     assert list(roster.units) == ["540", "22202"]
     assert roster.get("22202").parent == "540"
+    assert find_unit(roster, "540.0").code == "540"  # an option copied from a spreadsheet
 
 
 @pytest.mark.parametrize("shown", ["05/01/2023", "1/5/23", "2023-01-05", "5-Jan", "Jan-05", "2.2202E+04",

@@ -294,5 +294,10 @@ def find_unit(roster: Roster, code: str) -> Unit:
     """
     unit = roster.get(code)
     if unit is None:
+        try:
+            unit = roster.get(unit_code(code))  # `--under 540.0`, copied from a spreadsheet
+        except ValueError:
+            unit = None
+    if unit is None:
         raise RosterError(f"không có đơn vị mã {code!r} trong {roster.source or 'danh sách đơn vị'}.")
     return unit
