@@ -150,3 +150,29 @@ def test_libreoffice_ods_keeps_error_cells_and_links_apart(tmp_path):
     assert findings(sub, "cell-error", "external-link") == [("error", "cell-error", "BM1-1"),
                                                             ("error", "external-link", "BM1-2.1")]
     assert (sub.values["BM1-1"], sub.values["BM1-2.1"], sub.values["BM1-2.2"]) == (None, None, 3)
+
+
+def test_our_templates_fast_path_sees_them_too(tmp_path):
+    """Our template is read column by column from its XML (`ooxml.fast`): the same findings."""
+    import re
+
+    from cchc_excel.core.roster import Unit
+    from cchc_excel.template.build import write_template
+
+    ward = Unit("HN-BS", "Phường Bồng Sơn", "xa")
+    path = write_template(tmp_path / "bs.xlsx", SPEC, level="xa", unit=ward, period="2023-Q2",
+                          values={"BM1-1": 123457, "BM1-2.1": 123458, "BM1-2.2": 3})
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for name, data in parts.items():
+        if name.startswith("xl/worksheets/"):
+            data = re.sub(rb'(<c r="D\d+"[^>]*?)><v>123457</v>', rb'\1 t="e"><f>1/0</f><v>#DIV/0!</v>', data)
+            parts[name] = re.sub(rb'(<c r="D\d+"[^>]*?)><v>123458</v>', rb'\1><f>[1]BM1!D9</f><v>9</v>', data)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    sub = read_workbook(path)
+    assert sub.template is not None
+    assert findings(sub, "cell-error", "external-link") == [("error", "cell-error", "BM1-1"),
+                                                            ("error", "external-link", "BM1-2.1")]
+    assert (sub.values["BM1-1"], sub.values["BM1-2.1"], sub.values["BM1-2.2"]) == (None, None, 3)
