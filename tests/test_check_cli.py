@@ -333,7 +333,7 @@ def test_real_template_of_the_seed_ward(real_files):
 def test_real_template_with_an_overwritten_formula(real_files):
     report = check_file(real_files / "overwritten.xlsx")
     assert [(i.severity, i.rule, i.indicator) for i in report.issues if i.severity != "info"] == [
-        ("warning", "formula-overwritten", "BM3-3.1")]
+        ("error", "formula-overwritten", "BM3-3.1")]
     assert "ô công thức đã bị ghi đè bằng số 90; giá trị tính lại là 100" in report.issues[0].message
 
 

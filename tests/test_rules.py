@@ -228,12 +228,22 @@ def test_formula_overwritten():
     meta = {"generator": "cchc_excel 0.1.0", "spec_id": "cv371-2022"}
     values = {"BM1-2": 50, "BM1-2.1": 25, "BM1-2.2": 12}
     issue = only(values, template=meta)  # our template: the ratio cell lost its formula
-    assert (issue.severity, issue.rule, issue.indicator) == ("warning", "formula-overwritten", "BM1-2")
+    assert (issue.severity, issue.rule, issue.indicator) == ("error", "formula-overwritten", "BM1-2")
     assert issue.message == ("Tỷ lệ hoàn thành Kế hoạch CCHC năm: ô công thức đã bị ghi đè bằng số 50; "
                              "giá trị tính lại là 48.")
     assert found(values, template=meta, formulas={"BM1-2"}) == []  # formula intact: nothing typed
     assert found({**values, "BM1-2": 48}, template=meta) == []  # overwritten but agrees
     assert found(values) == [("error", "ratio", "BM1-2")]  # someone else's workbook: a contradiction
+
+
+def test_formula_overwritten_is_as_grave_as_the_same_numbers_in_a_handmade_layout():
+    """One contradiction, one severity: a typed ratio that disagrees is an error in our template too."""
+    meta = {"generator": "cchc_excel 0.1.0", "spec_id": "cv371-2022"}
+    values = {"BM3-3.1": 90, "BM3-3.1.1": 10, "BM3-3.1.2": 10}
+    ours, theirs = only(values, template=meta), only(values)
+    assert (ours.rule, theirs.rule) == ("formula-overwritten", "ratio")
+    assert ours.severity == theirs.severity == "error"
+    assert SPEC.checks["formula-overwritten"].severity == SPEC.checks["ratio"].severity
 
 
 def test_parent_blank():

@@ -7,8 +7,9 @@
 * `write_handmade(path, spec, values, layout="stacked" | "sheets", ...)`: what officials make themselves,
   with title rows, a two-row header, a column-number row, page-break header repeats and extra columns.
 
-Values are given per indicator id as they would sit in the cell: a number, a string (typed text), or
-`Pct(0.48)` for a number in a percent-formatted cell.
+Values are given per indicator id as they would sit in the cell: a number, a string (typed text),
+`Pct(0.48)` for a number in a percent-formatted cell, or `Formula("=1/0", "#DIV/0!")` for a formula with
+its cached result.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ class Pct:
     value: float
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell and the result the file keeps for it (an error code such as `#DIV/0!` is kept as an
+    error cell)."""
+
+    text: str
+    cached: object = 0
+
+
 def stt(code: str, style: str = "dot"):
     """The STT cell as people write it: `3.1.2.` (dot), `3.1.2` (plain) or a number where one can be."""
     if style == "dot":
@@ -42,6 +52,8 @@ def stt(code: str, style: str = "dot"):
 def _write(ws, row, col, value, formats):
     if isinstance(value, Pct):
         ws.write_number(row, col, value.value, formats["pct"])
+    elif isinstance(value, Formula):
+        ws.write_formula(row, col, value.text, None, value.cached)
     elif isinstance(value, bool) or value is None:
         if value is not None:
             ws.write_boolean(row, col, value)

@@ -63,10 +63,10 @@ SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as check
 
 def needs_feedback(file_report: FileReport) -> bool:
     """Whether a file gets a feedback workbook: it was read, is not our feedback sent back unchanged (the
-    unit has that one already), and it has an error or a warning."""
+    unit has that one already), and it has an error or a warning not explained in Ghi chú."""
     if file_report.status in ("unreadable", "feedback_unchanged"):
         return False
-    return any(issue.severity in ("error", "warning") for issue in file_report.issues)
+    return any(issue.counts for issue in file_report.issues)
 
 
 def feedback_bytes(file_report: FileReport, *, password: str | None = None,

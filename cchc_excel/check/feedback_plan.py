@@ -168,7 +168,7 @@ def _findings(fr: FileReport, spec: FormSpec, reported: frozenset, dropped: dict
     findings = []
     for issue in sorted(fr.issues, key=lambda i: SEVERITY_RANK[i.severity]):
         ind = spec.indicators.get(issue.indicator)
-        text = issue.message
+        text = issue.shown_message
         if ind is not None:
             sheet, row = cells[ind.id]
             cell = f"D{row + 1}"

@@ -16,8 +16,9 @@ STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có l
 
 
 def status_of(issues) -> str:
-    """`errors` when any issue is an error, else `warnings` when any is a warning, else `ok`."""
-    severities = {issue.severity for issue in issues}
+    """`errors` when any issue is an error, else `warnings` when any warning is not explained in Ghi
+    chú, else `ok`."""
+    severities = {issue.severity for issue in issues if issue.counts}
     if "error" in severities:
         return "errors"
     if "warning" in severities:
@@ -137,6 +138,9 @@ class Report:
         parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s.get(status)]
         issues = s["issues"]
         counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
+        explained = sum(1 for f in self.files for i in f.issues if i.explained)
+        if explained:
+            counts += f", trong đó {explained} cảnh báo đã giải trình"
         return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."
 
     def lines(self) -> list:
@@ -156,7 +160,7 @@ class Report:
                 cols = [label, issue.location.ljust(width)] if width else [label]
                 if id_width:
                     cols.append(issue.indicator.ljust(id_width))
-                cols.append(issue.message)
+                cols.append(issue.shown_message)
                 out.append((issue.severity, "  " + "  ".join(cols)))
         out.append(("summary", self.summary_text()))
         return out

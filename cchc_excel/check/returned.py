@@ -34,7 +34,9 @@ def standing(sub, issues: list) -> tuple[list, str | None]:
     """The findings of a read `Submission` with those about what the file is, and the status that this
     decides (`empty`, `feedback_unchanged`), or None when its findings decide."""
     issues = _period_error(sub, issues)
-    if sub.cells and not _entered(sub.spec, sub.values, sub.texts):  # forms found, and no number in them
+    # forms found and no number in them; a cell in error (`#DIV/0!` read as blank) is something to fix
+    if sub.cells and not _entered(sub.spec, sub.values, sub.texts) and \
+            not any(i.severity == "error" and i.cell for i in issues):
         when = f" {sub.period.label}" if sub.period else ""
         return issues + [Issue("warning", EMPTY_RULE, message=(
             f"Chưa nhập số liệu: các Biểu mẫu của tệp không có số liệu nào (biểu mẫu trống gửi lại?); hãy "

@@ -33,6 +33,7 @@ from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.ooxml.gate import NotWorkbook
 from cchc_excel.read.archive import MEMBER_SEP, Archive
 from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.check.explain import explain_issues
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
 from cchc_excel.check.returned import other_period, standing
 from cchc_excel.core.roster import Roster, load_roster
@@ -147,7 +148,7 @@ def _check_source(path: str, data: bytes | None, args: tuple, depth: int = 0, re
 def _file_report(path: str, sub, digest: str, keep_submission: bool) -> FileReport:
     try:
         rule_issues, values = evaluate(sub)
-        issues = _merge(sub.issues, rule_issues, sub.spec)
+        issues = explain_issues(_merge(sub.issues, rule_issues, sub.spec), sub)
     except Exception as e:  # a rule that trips on a value nobody foresaw must not stop the others
         if os.environ.get("CCHC_DEBUG"):
             traceback.print_exc()

@@ -38,7 +38,8 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
     ĐƯỜNG_DẪN là tệp hoặc thư mục (tìm cả thư mục con các tệp .xlsx, .xlsm, .xls, .ods, và báo cáo Word
     .docx, .doc có Phụ lục I: số liệu đọc từ các bảng của Phụ lục I). Mỗi tệp có một dòng trạng thái (Đạt,
     Có cảnh báo, Có lỗi, Không đọc được, Chưa nhập số liệu, Tệp phản hồi gửi lại chưa sửa) và danh sách lỗi,
-    cảnh báo theo ô, lỗi trước. Tệp của kỳ khác kỳ --period là có lỗi.
+    cảnh báo theo ô, lỗi trước. Tệp của kỳ khác kỳ --period là có lỗi. Cảnh báo ở dòng mà đơn vị đã ghi lý
+    do vào cột Ghi chú được coi là đã giải trình, không tính vào trạng thái của tệp; lỗi thì vẫn là lỗi.
     Mã thoát: 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi, không đọc được hoặc là tệp phản hồi gửi lại
     chưa sửa, 2 khi dùng sai lệnh.
 

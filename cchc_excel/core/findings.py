@@ -4,7 +4,7 @@ something (the reader, the rules, the merge) makes `Issue`s; `check.report` gath
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
@@ -25,6 +25,8 @@ class Issue:
         sheet: sheet title where it was found (a Word return: the form, `Biểu mẫu 3`), or "".
         cell: A1 reference (a Word return: `mục 3.1.2 (bảng 3, dòng 21)`), or "".
         message: Vietnamese text for the unit, without the location prefix.
+        explanation: the unit's own words in the Ghi chú beside the row, for a warning ("" for none):
+            an explained warning no longer counts against the file; an error stays an error.
     """
 
     severity: str
@@ -33,6 +35,7 @@ class Issue:
     sheet: str = ""
     cell: str = ""
     message: str = ""
+    explanation: str = ""
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -52,12 +55,29 @@ class Issue:
             return f"{self.sheet}, ô {self.cell}"
         return self.location
 
+    @property
+    def explained(self) -> bool:
+        """A warning the unit explained in Ghi chú."""
+        return self.severity == "warning" and bool(self.explanation)
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts against the file: an error, or a warning not explained."""
+        return self.severity == "error" or (self.severity == "warning" and not self.explanation)
+
+    @property
+    def shown_message(self) -> str:
+        """The message, with the unit's explanation when the warning has one."""
+        if self.explained:
+            return f"{self.message} (đã giải trình: {self.explanation})"
+        return self.message
+
     def text(self) -> str:
         """The message with its location, as shown to a person."""
-        return f"{self.location}: {self.message}" if self.location else self.message
+        return f"{self.location}: {self.shown_message}" if self.location else self.shown_message
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "severity": self.severity,
             "rule": self.rule,
             "indicator": self.indicator,
@@ -65,3 +85,15 @@ class Issue:
             "cell": self.cell,
             "message": self.message,
         }
+        if self.explanation:
+            out["explanation"] = self.explanation
+        return out
+
+
+def explain(issues, notes: dict) -> list:
+    """`issues` with each warning on a row that has a Ghi chú (`notes`: indicator id -> text) marked as
+    explained by it. Errors and findings about the file as a whole are left as they are."""
+    if not notes:
+        return list(issues)
+    return [replace(i, explanation=notes[i.indicator])
+            if i.severity == "warning" and i.indicator and notes.get(i.indicator) else i for i in issues]

@@ -22,6 +22,45 @@ from cchc_excel.errors import RosterError
 COLUMNS = ("ma_don_vi", "ten_don_vi", "cap", "don_vi_cha", "email")
 REQUIRED = ("ma_don_vi", "ten_don_vi", "cap")
 
+# What Excel makes of a code typed into a cell not formatted as text, then saved as CSV or read back.
+_FLOAT_CODE = re.compile(r"(\d+)\.0+")  # 22202 stored as a number and written 22202.0: unambiguous
+_SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?e[+-]?\d+", re.I)  # 1.23457E+11: digits lost
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DATE_WORDS = re.compile(rf"\d{{1,2}}-(?:{_MONTHS})(?:-\d{{2,4}})?|(?:{_MONTHS})-\d{{2,4}}", re.I)  # 5-Jan, Jan-05
+_DATE_NUMBERS = re.compile(r"(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?")
+MAX_EXACT_CODE = 10 ** 15  # Excel keeps 15 significant digits of a number
+
+
+def unit_code(text: str) -> str:
+    """A unit code as written in a roster or a return, with what Excel did to it undone where that is
+    unambiguous (`22202.0` -> `22202`).
+
+    Raises:
+        ValueError: with a Vietnamese reason, when Excel made the code a date or cut its digits
+            (`1.23457E+11`): the code cannot be told back.
+    """
+    text = text.strip()
+    m = _FLOAT_CODE.fullmatch(text)
+    if m:
+        return m.group(1)
+    if _SCIENTIFIC.fullmatch(text):
+        raise ValueError(f"mã {text!r} đã bị Excel đổi thành dạng số mũ hoặc làm tròn, mất chữ số")
+    if _DATE_WORDS.fullmatch(text) or _looks_like_date(text):
+        raise ValueError(f"mã {text!r} đã bị Excel đổi thành ngày tháng")
+    return text
+
+
+def _looks_like_date(text: str) -> bool:
+    m = _DATE_NUMBERS.fullmatch(text)
+    if not m:
+        return False
+    a, b, c = (int(g) for g in (m.group(1), m.group(3), m.group(4)))
+    if len(m.group(1)) == 4:  # 2023-01-05
+        return 1 <= b <= 12 and 1 <= c <= 31
+    if len(m.group(4)) not in (2, 4) or len(m.group(1)) > 2:
+        return False
+    return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12  # 05/01/2023, 1/5/23
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -174,8 +213,10 @@ def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
 
 def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
+        if abs(value) >= MAX_EXACT_CODE:  # beyond 15 digits Excel has rounded it: `unit_code` refuses it
+            return f"{value:.6e}"
         return str(int(value))  # a code typed as a number: 22240.0 -> "22240"
-    return "" if value is None else str(value)
+    return "" if value is None else str(value)  # a date as 2023-01-05: `unit_code` refuses it
 
 
 def _build(rows: list[tuple[int, list[str]]], source: str, levels: dict) -> Roster:
@@ -196,8 +237,15 @@ def _build(rows: list[tuple[int, list[str]]], source: str, levels: dict) -> Rost
         i = columns.get(name)
         return row[i] if i is not None and i < len(row) else ""
 
+    def code_in(row, line, name):
+        try:
+            return unit_code(col(row, name))
+        except ValueError as e:
+            raise RosterError(f"{source}, dòng {line}, cột {name}: {e}; hãy định dạng cột này là Văn bản (Text) "
+                              "rồi gõ lại mã đơn vị.") from None
+
     for line, row in rows[1:]:
-        code = col(row, "ma_don_vi")
+        code = code_in(row, line, "ma_don_vi")
         if not code:
             raise RosterError(f"{source}, dòng {line}: thiếu mã đơn vị (ma_don_vi).")
         if code in roster.units:
@@ -209,7 +257,7 @@ def _build(rows: list[tuple[int, list[str]]], source: str, levels: dict) -> Rost
         name = col(row, "ten_don_vi")
         if not name:
             raise RosterError(f"{source}, dòng {line}: thiếu tên đơn vị (ten_don_vi) của mã {code}.")
-        roster.units[code] = Unit(code, name, level, col(row, "don_vi_cha") or None, col(row, "email"))
+        roster.units[code] = Unit(code, name, level, code_in(row, line, "don_vi_cha") or None, col(row, "email"))
     for unit in list(roster.units.values()):
         if unit.parent and unit.parent not in roster.units:
             roster.warnings.append(
@@ -245,6 +293,11 @@ def find_unit(roster: Roster, code: str) -> Unit:
         RosterError: `code` is not in the roster; the message names the roster's file.
     """
     unit = roster.get(code)
+    if unit is None:
+        try:
+            unit = roster.get(unit_code(code))  # `--under 540.0`, copied from a spreadsheet
+        except ValueError:
+            unit = None
     if unit is None:
         raise RosterError(f"không có đơn vị mã {code!r} trong {roster.source or 'danh sách đơn vị'}.")
     return unit

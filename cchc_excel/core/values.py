@@ -18,7 +18,8 @@ Conventions of hand-typed text:
   not zero. `48%` is 48 for a ratio or rate.
 
 Excel quirks: a percent-formatted cell stores 48% as 0.48 (pass `percent_format=True`); typing `1/2` makes a
-date; python-calamine returns formula errors such as `#DIV/0!` as '' (so they read as blank).
+date; python-calamine returns formula errors such as `#DIV/0!` as '' (the reader finds them in the
+xlsx and ods XML: `read.form_values`).
 """
 
 from __future__ import annotations

@@ -409,7 +409,7 @@ class _FindingRows:
             ind = self.spec.indicators.get(issue.indicator) if issue.indicator else None
             where = issue.place
             yield (i, finding.path.name, finding.unit or "", finding.unit_name, SEVERITY_LABELS[issue.severity],
-                   where, f"{ind.code}. {ind.label}" if ind else issue.indicator or "", issue.rule, issue.message)
+                   where, f"{ind.code}. {ind.label}" if ind else issue.indicator or "", issue.rule, issue.shown_message)
 
 
 def _colour(ws, fmt: _Formats, first: int, last: int, col: int, colours: dict) -> None:

@@ -11,6 +11,9 @@ for huge sheets) decodes them here, so a cell reads the same whichever path its 
 * `t="d"` (an ISO 8601 date, as LibreOffice and openpyxl may write) as `datetime`, `time` or `date`
   by its form, or its text when it is none;
 * `t="e"` (a formula error) as `CellError("#DIV/0!")`, where python-calamine gives ''.
+
+`is_external_formula` tells a formula that takes its value from another workbook, whose cached result
+is whatever that workbook held when last linked.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-__all__ = ["EPOCH_1900", "PLAIN", "CellError", "NumberFormats", "decode_cell", "is_empty", "serial_value"]
+__all__ = ["EPOCH_1900", "PLAIN", "CellError", "NumberFormats", "decode_cell", "is_empty", "is_external_formula",
+           "serial_value"]
 
 EPOCH_1900 = datetime(1899, 12, 30)  # day 60 is the 29/02/1900 Excel believes in: later days count from here
 _EPOCH_1900_EARLY = datetime(1899, 12, 31)  # days 1-59: day 1 is 01/01/1900
@@ -38,6 +42,20 @@ class CellError:
 
     def __str__(self) -> str:
         return self.code
+
+
+_FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
+# xlsx: Excel writes `[1]Sheet1!A1` (the index of an externalLink part); other writers may keep the file's
+# name, `'[Book2.xlsx]Sheet 1'!A1`. Structured references (`Table1[Col]`, `[@Col]`) are neither.
+# ods: LibreOffice writes `['file:///C:/b.ods'#$Sheet1.A1]`.
+_EXTERNAL = re.compile(r"(?<![\w\]])'?\[(?:\d+|[^\[\]']+\.(?:xls[xmb]?|ods|csv))\]|\['?[a-z]+:[^\]]*#\$", re.I)
+
+
+def is_external_formula(formula: str) -> bool:
+    """Whether a formula (xlsx `<f>` text or ods `table:formula`) refers to another workbook."""
+    if not formula or "[" not in formula:
+        return False
+    return bool(_EXTERNAL.search(_FORMULA_STRING.sub('""', formula)))
 
 
 @dataclass(frozen=True, slots=True)

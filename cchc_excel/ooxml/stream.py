@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 from cchc_excel.ooxml.a1 import cell_name, split_ref
-from cchc_excel.ooxml.cells import PLAIN, NumberFormats, decode_cell
+from cchc_excel.ooxml.cells import PLAIN, CellError, NumberFormats, decode_cell, is_external_formula
 from cchc_excel.ooxml.strings import needed_strings
 from cchc_excel.ooxml.xmltext import decode_escapes
 
@@ -61,7 +61,8 @@ class StreamedSheet:
         rows: rows from A1 as python-calamine would give them (`cells.decode_cell`), as wide as the widest.
         more_rows: how many rows with cells were seen beyond the row limit (0 or 1: parsing stops there).
         wide: whether cells beyond the column limit were left out.
-        flags: {A1 ref: (holds a formula, is percent-formatted)} of the cells read that have either.
+        flags: {A1 ref: (holds a formula, is percent-formatted, the formula refers to another workbook)}
+            of the cells read that have a formula or a percent format.
     """
 
     rows: list
@@ -96,10 +97,11 @@ class _SheetReader:
     def __init__(self, max_rows: int, max_cols: int, formats: NumberFormats):
         self.max_rows, self.max_cols, self.formats = max_rows, max_cols, formats
         self.cells: dict[int, dict[int, object]] = {}
-        self.flags: dict[str, tuple[bool, bool]] = {}
+        self.flags: dict[str, tuple[bool, bool, bool]] = {}
         self.row, self.col, self.kind, self.style = -1, -1, "n", None
         self.text: list[str] = []
-        self.in_v = self.in_t = self.in_rph = self.formula = False
+        self.formula_text: list[str] = []
+        self.in_v = self.in_t = self.in_rph = self.in_f = self.formula = False
         self.more, self.wide = 0, False
 
     def start(self, tag, attrs):
@@ -118,6 +120,7 @@ class _SheetReader:
             style = attrs.get("s")
             self.style = int(style) if style and style.isdigit() else None
             self.text = []
+            self.formula_text = []
             self.formula = False
         elif name == "v":
             self.in_v = True
@@ -126,11 +129,13 @@ class _SheetReader:
         elif name == "rPh":
             self.in_rph = True
         elif name == "f":
-            self.formula = True
+            self.formula = self.in_f = True
 
     def end(self, tag):
         name = _local(tag)
-        if name == "v":
+        if name == "f":
+            self.in_f = False
+        elif name == "v":
             self.in_v = False
         elif name == "t":
             self.in_t = False
@@ -142,12 +147,15 @@ class _SheetReader:
     def chars(self, data):
         if self.in_v or (self.in_t and not self.in_rph):
             self.text.append(data)
+        elif self.in_f:
+            self.formula_text.append(data)
 
     def _cell(self) -> None:
         inside = self.col < self.max_cols
         percent = self.style is not None and self.style in self.formats.percents
         if inside and (self.formula or percent):
-            self.flags[cell_name(self.row, self.col)] = (self.formula, percent)
+            external = is_external_formula("".join(self.formula_text))
+            self.flags[cell_name(self.row, self.col)] = (self.formula, percent, external)
         text = decode_escapes("".join(self.text))  # expat has decoded XML's escapes, not OOXML's
         if self.kind == "s":
             value = _Shared(text.strip()) if text.strip().isdigit() else ""
@@ -177,22 +185,25 @@ def _dense(cells: dict, strings: dict, formats: NumberFormats) -> list[list]:
     return rows
 
 
-def scan_ods(zf: zipfile.ZipFile, max_rows: int, max_cols: int) -> tuple[dict, dict]:
+def scan_ods(zf: zipfile.ZipFile, max_rows: int, max_cols: int) -> tuple[dict, dict, dict]:
     """One pass over an ods's content.xml, before python-calamine opens it.
 
     Returns:
-        (flags, extents): sheet -> {A1 ref: (holds a formula, is a percentage)} for the cells of the first
-        `max_rows` rows and `max_cols` columns that have either; sheet -> (rows, columns) from A1 to the
-        farthest cell with content, repeats counted (`table:number-rows-repeated`,
-        `table:number-columns-repeated`): python-calamine keeps that whole rectangle in memory.
+        (flags, extents, errors): sheet -> {A1 ref: (holds a formula, is a percentage, the formula refers
+        to another workbook)} for the cells of the first `max_rows` rows and `max_cols` columns that have a
+        formula or a percentage; sheet -> (rows, columns) from A1 to the farthest cell with content,
+        repeats counted (`table:number-rows-repeated`, `table:number-columns-repeated`): python-calamine
+        keeps that whole rectangle in memory; sheet -> {(row, column): `CellError`} for the formula errors
+        (`calcext:value-type="error"`, shown `#DIV/0!` or `Err:502`), which python-calamine reads as ''.
     """
     scan = _OdsScan(max_rows, max_cols)
     parser = _safe_parser()  # no namespace processing: tags and attributes keep their prefixes
     parser.StartElementHandler = scan.start
     parser.EndElementHandler = scan.end
+    parser.CharacterDataHandler = scan.chars
     with zf.open("content.xml") as stream:
         _feed(parser, stream)
-    return scan.flags, scan.extents
+    return scan.flags, scan.extents, scan.errors
 
 
 class _OdsScan:
@@ -200,8 +211,10 @@ class _OdsScan:
 
     def __init__(self, max_rows: int, max_cols: int):
         self.max_rows, self.max_cols = max_rows, max_cols
-        self.flags: dict[str, dict[str, tuple[bool, bool]]] = {}
+        self.flags: dict[str, dict[str, tuple[bool, bool, bool]]] = {}
         self.extents: dict[str, tuple[int, int]] = {}
+        self.errors: dict[str, dict[tuple, CellError]] = {}
+        self.error_text: list | None = None  # the shown text of an error cell being read
         self.sheet: str | None = None
         self.row, self.col, self.row_repeat = -1, 0, 1
         self.cell: list | None = None  # [column right of the cell, whether it has content]
@@ -229,8 +242,11 @@ class _OdsScan:
         percent = attrs.get("office:value-type") == "percentage"
         first = self.col
         if (formula or percent) and self.row < self.max_rows:
+            flag = (formula, percent, is_external_formula(attrs.get("table:formula", "")))
             for c in range(first, min(first + repeat, self.max_cols)):
-                self.flags[self.sheet][cell_name(self.row, c)] = (formula, percent)
+                self.flags[self.sheet][cell_name(self.row, c)] = flag
+        if attrs.get("calcext:value-type") == "error" and self.row < self.max_rows and first < self.max_cols:
+            self.error_text = [first, min(first + repeat, self.max_cols)]
         self.col += repeat
         # content: a value type, a formula, or (seen below) any element inside the cell
         self.cell = [first + repeat, formula or "office:value-type" in attrs]
@@ -244,11 +260,21 @@ class _OdsScan:
         elif name == "table-row":
             self.row += self.row_repeat - 1
         elif name in ("table-cell", "covered-table-cell") and self.cell is not None:
+            if self.error_text is not None:
+                first, last, *text = self.error_text
+                self.error_text = None
+                error = CellError("".join(text).strip() or "#N/A")
+                for c in range(first, last):
+                    self.errors.setdefault(self.sheet, {})[(self.row, c)] = error
             right, filled = self.cell
             self.cell = None
             if filled:
                 rows, cols = self.extents.get(self.sheet, (0, 0))
                 self.extents[self.sheet] = (max(rows, self.row + self.row_repeat), max(cols, right))
+
+    def chars(self, data):
+        if self.error_text is not None:
+            self.error_text.append(data)
 
 
 def _count(text: str | None) -> int:

@@ -193,6 +193,9 @@ class DocxBook:
     def formula_cells(self, sheet: str, refs) -> set:
         return set()
 
+    def external_cells(self, sheet: str, refs) -> set:
+        return set()  # a document has no formulas, so no links to other workbooks either
+
     def is_percent(self, sheet: str, ref: str) -> bool:
         return False  # a document holds what was typed: "48%" is text, read as 48
 

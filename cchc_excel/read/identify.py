@@ -14,7 +14,7 @@ import re
 from cchc_excel.core.findings import Issue
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, find_period, parse_period
-from cchc_excel.core.roster import Roster, Unit
+from cchc_excel.core.roster import Roster, Unit, unit_code
 from cchc_excel.core.text import fold
 from cchc_excel.spec.model import FormSpec
 
@@ -179,8 +179,19 @@ def identify(sub, meta: dict, *, roster: Roster | None, unit_code: str | None, p
     return issues
 
 
+def _roster_code(code: str, roster: Roster | None) -> str:
+    """`code`, or the roster's code it stands for when Excel changed it (`22202.0` for `22202`)."""
+    if roster is None or code in roster:
+        return code
+    try:
+        known = unit_code(code)
+    except ValueError:
+        return code
+    return known if known in roster else code
+
+
 def _meta_unit(meta: dict, roster: Roster | None) -> Unit | None:
-    code = meta.get("unit_code", "").strip()
+    code = _roster_code(meta.get("unit_code", "").strip(), roster)
     if not code:
         return None
     if roster is not None and code in roster:
@@ -189,6 +200,7 @@ def _meta_unit(meta: dict, roster: Roster | None) -> Unit | None:
 
 
 def _unit_by_code(code: str, meta_unit: Unit | None, roster: Roster | None) -> Unit:
+    code = _roster_code(code, roster)
     if roster is not None and code in roster:
         return roster.get(code)
     if meta_unit is not None and meta_unit.code == code:

@@ -21,7 +21,8 @@ recomputes them from their numerator and denominator. Findings made while readin
 Rules of the findings: `read-conversion` (info: how a typed value was understood), `template-changed`,
 `other-spec`, `other-level`, `other-unit`, `other-period`, `unit-unknown`, `period-unknown`,
 `form-missing`, `form-duplicate`, `row-missing`, `row-unknown`, `row-duplicate`, `row-by-label`,
-`value-column-guessed`, `sheet-truncated`.
+`value-column-guessed`, `sheet-truncated`; errors naming the cell where a value cannot be the unit's
+number (`form_values.py`): `cell-error`, `external-link`, `not-finite`.
 """
 
 from __future__ import annotations

@@ -34,16 +34,18 @@ from xml.parsers.expat import ExpatError
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from cchc_excel.ooxml import fast, parts
-from cchc_excel.ooxml.cells import NumberFormats
+from cchc_excel.ooxml.cells import NumberFormats, is_external_formula
 from cchc_excel.ooxml.gate import abnormal
 from cchc_excel.ooxml.stream import scan_ods, stream_xlsx_rows
 from cchc_excel.ooxml.strings import SharedStrings
 from cchc_excel.ooxml.styles import date_styles, duration_styles, percent_styles
-from cchc_excel.ooxml.xmltext import attributes
+from cchc_excel.ooxml.xmltext import attributes, unescape
 
 __all__ = ["Book", "STREAM_THRESHOLD"]
 
 STREAM_THRESHOLD = 2_000_000  # bytes of uncompressed sheet XML above which an xlsx sheet is streamed
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>")
+_BRACKET_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>[^<]*\[")
 
 
 # --- the workbook ------------------------------------------------------------------------------------
@@ -86,7 +88,8 @@ class Book:
         self._styles: bytes | None = None
         self._formats: NumberFormats | None = None
         self._strings: SharedStrings | None = None
-        self._flags: dict[str, dict] = {}  # sheet -> {A1 ref: (formula, percent)}, ods and streamed xlsx
+        self._flags: dict[str, dict] = {}  # sheet -> {A1 ref: (formula, percent, external)}, ods, streamed xlsx
+        self._ods_errors: dict[str, dict] = {}  # sheet -> {(row, col): CellError}, ods
         if file_format == "ods":
             self._scan_ods()
         if file_format == "xlsx" and self.sheet_parts():
@@ -169,7 +172,11 @@ class Book:
             self.too_wide.add(sheet)
             rows = [row[:self.max_cols] for row in rows]
         xml = self.sheet_xml(sheet) if self.format == "xlsx" else None
-        for r, c, error in fast.error_cells(xml) if xml else ():  # python-calamine gives them as ''
+        if xml:
+            errors = fast.error_cells(xml)
+        else:
+            errors = [(r, c, error) for (r, c), error in self._ods_errors.get(sheet, {}).items()]
+        for r, c, error in errors:  # python-calamine gives them as ''
             if r < len(rows) and c < len(rows[r]):
                 rows[r][c] = error
         return rows
@@ -265,6 +272,24 @@ class Book:
         cells = self._cell_flags(sheet)
         return {ref for ref in refs if cells.get(ref, (False, False))[0]}
 
+    def external_cells(self, sheet: str, refs) -> set:
+        """Which of `refs` hold a formula that takes its value from another workbook (`[1]Sheet1!A1`):
+        its cached result is whatever that workbook held once. Empty for .xls, where calamine cannot tell."""
+        refs = list(refs)
+        xml = self.sheet_xml(sheet) if self.format == "xlsx" and refs else None
+        if xml is not None:
+            if not _BRACKET_FORMULA.search(xml):  # no formula with a bracket: the common case, one search
+                return set()
+            found = set()
+            for ref in refs:
+                m = fast.find_cell(xml, ref)
+                f = _FORMULA.search(m.content) if m and m.content else None
+                if f and is_external_formula(unescape(f.group(1).decode("utf-8", "replace"))):
+                    found.add(ref)
+            return found
+        cells = self._cell_flags(sheet) if refs else {}
+        return {ref for ref in refs if cells.get(ref, (False, False, False))[2]}
+
     def is_percent(self, sheet: str, ref: str) -> bool:
         """Whether the cell is percent-formatted (Excel stores 48% as 0.48 there)."""
         if self.format == "xlsx":
@@ -303,7 +328,7 @@ class Book:
         exceeds the limits (a cell repeated a thousand times over a million rows is a 1 KB file); keep the
         formula and percent flags of its cells."""
         try:
-            self._flags, extents = scan_ods(self.zip(), self.max_rows, self.max_cols)
+            self._flags, extents, self._ods_errors = scan_ods(self.zip(), self.max_rows, self.max_cols)
         except (ExpatError, KeyError, ValueError):
             self._flags = {}  # python-calamine will say what is wrong with it
             return
