@@ -175,8 +175,9 @@ def test_xls_whose_sheet_spans_65535_by_255_is_refused_unread(tmp_path, containe
     assert path.stat().st_size < 10_000
     with pytest.raises(UnreadableFile) as err:
         inspect_file(path)
-    assert str(err.value) == ('Tệp "bm.xls" bất thường: trang tính \'Biểu mẫu 1\' trải trên 65.535 dòng × 255 cột '
-                              '(16.711.425 ô, giới hạn 2.000.000 ô), quá lớn; để an toàn, hệ thống không đọc tệp này.')
+    assert str(err.value) == (
+        'Tệp "bm.xls" bất thường: trang tính \'Biểu mẫu 1\' trải trên 65.535 dòng × 255 cột (16.711.425 ô, '
+        'giới hạn 2.000.000 ô), quá lớn; để an toàn, hệ thống không đọc tệp này.')
 
 
 def test_small_xls_in_the_mini_stream_is_read(tmp_path):

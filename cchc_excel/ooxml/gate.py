@@ -1,7 +1,8 @@
 """The gate every returned file passes before any parser touches it.
 
 `inspect_file` looks only at the container: the zip central directory (declared sizes, never
-decompressing to check), the prolog of each XML part (at most 4 KB), or the directory of an OLE2 file.
+decompressing to check), the package's relationships, the prolog of each XML part (at most 4 KB), or the
+directory and the cell records of an OLE2 file.
 It returns the format ("xlsx", "ods" or "xls") or raises `UnreadableFile` with a Vietnamese message that
 names the file; a file that is no workbook at all raises `NotWorkbook`, which names what it is (`kind`:
 "zip" for a plain archive, "docx", "doc", "pdf", ...). It costs a fraction of a millisecond on a normal
@@ -19,6 +20,9 @@ Format quirks this relies on:
   An encrypted .xls keeps its Workbook stream, with a FILEPASS record among the first records.
   An encrypted .ods stays a zip whose META-INF/manifest.xml has <manifest:encryption-data> elements.
 - Many "xls" files exported by web software are HTML tables or Excel 2003 XML with an .xls name.
+- python-calamine parses every sheet of an .xls when it opens it, as a dense rectangle from A1 to the
+  farthest cell: the gate reads the Workbook stream (`ooxml.ole`) and measures its sheets (`ooxml.biff`)
+  against `Limits.max_cells` first. That is the one check that reads a whole stream.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ cells at A1 and XFD1048576 ask for 512 GB and abort the process. An xlsx sheet w
 instead (`ooxml.stream`), stopping at the limits, so it costs little time and bounded memory; so is one
 whose rectangle holds more than `max_cells` cells. An `.ods` is scanned first (`ooxml.stream.scan_ods`)
 and refused when its sheets' rectangles hold more than `max_cells`; the gate does the same for an `.xls`
-(`ooxml.biff`). python-calamine parses every sheet of those two when it opens the file. Both xlsx paths of our own decode their cells
-with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its sheet takes.
+(`ooxml.biff`): python-calamine parses every sheet of those two when it opens the file. Both xlsx paths of
+our own decode their cells with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its
+sheet takes. The package's parts are found through its relationships (`ooxml.parts.locate`).
 """
 
 from __future__ import annotations
