@@ -39,22 +39,26 @@ def sheet_extents(stream: bytes) -> dict[str, tuple[int, int]]:
     """Sheet name -> (rows, columns) from A1 to its farthest cell with content, for every worksheet of
     a workbook stream; chart and macro sheets left out. Raises struct.error when records are cut off."""
     out = {}
+    head = struct.Struct("<HHHH").unpack_from  # type, length and, for a cell, its row and column
+    cells, end = CELLS, len(stream) - 8
     for offset, name in _boundsheets(stream):
         rows = cols = depth = 0
         pos = offset
-        while pos + 4 <= len(stream):
-            rtype, rlen = struct.unpack_from("<HH", stream, pos)
-            if rtype == BOF and pos != offset:  # an embedded chart's substream, to its own EOF
+        while pos <= end:  # one unpack a record: a few hundred thousand records a second
+            rtype, rlen, row, col = head(stream, pos)
+            if rtype in cells:
+                if rtype == MULRK and rlen >= 6:
+                    col = struct.unpack_from("<H", stream, pos + 2 + rlen)[0]
+                if row >= rows:
+                    rows = row + 1
+                if col >= cols:
+                    cols = col + 1
+            elif rtype == BOF and pos != offset:  # an embedded chart's substream, to its own EOF
                 depth += 1
             elif rtype == EOF:
                 if not depth:
                     break
                 depth -= 1
-            if rtype in CELLS and rlen >= 4:
-                row, col = struct.unpack_from("<HH", stream, pos + 4)
-                if rtype == MULRK and rlen >= 6:
-                    col = struct.unpack_from("<H", stream, pos + 4 + rlen - 2)[0]
-                rows, cols = max(rows, row + 1), max(cols, col + 1)
             pos += 4 + rlen
         out[name] = (rows, cols)
     return out

@@ -42,6 +42,7 @@ class OleFile:
             fat += ids[:-1]
             s = ids[-1]
         self.fat_sectors = fat[:n_fat]
+        self._fat: dict[int, tuple] = {}
         self.entries: dict[str, tuple[int, int, int]] = {}
         root = None
         for data in self._chain(dir_start, limit=1024):
@@ -67,7 +68,10 @@ class OleFile:
         idx, slot = divmod(s, self.per)
         if idx >= len(self.fat_sectors):
             raise ValueError("FAT too short")
-        return struct.unpack_from("<I", self.sector(self.fat_sectors[idx]), slot * 4)[0]
+        ids = self._fat.get(idx)
+        if ids is None:  # each FAT sector read once
+            ids = self._fat[idx] = struct.unpack(f"<{self.per}I", self.sector(self.fat_sectors[idx]))
+        return ids[slot]
 
     def _chain(self, s: int, limit: int):
         """The sectors of the chain from `s`, at most `limit` of them."""
