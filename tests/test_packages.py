@@ -256,11 +256,13 @@ def _ods(path: Path, sheets: dict[str, tuple[int, int]]) -> Path:
     return path
 
 
-def _xlsx_corners(path: Path, rows: int, cols: int) -> Path:
+def _xlsx_corners(path: Path, sheets: list[tuple[int, int]]) -> Path:
+    """An xlsx whose sheets hold a cell at A1 and one at (rows, cols) each."""
     wb = xlsxwriter.Workbook(path)
-    ws = wb.add_worksheet("Biểu mẫu 1")
-    ws.write_number(0, 0, 1)
-    ws.write_number(rows - 1, cols - 1, 2)
+    for n, (rows, cols) in enumerate(sheets, 1):
+        ws = wb.add_worksheet(f"Biểu mẫu {n}")
+        ws.write_number(0, 0, 1)
+        ws.write_number(rows - 1, cols - 1, 2)
     wb.close()
     return path
 
@@ -276,7 +278,10 @@ def test_no_file_takes_the_reader_past_300_mb(tmp_path):
         "two.ods": (_ods(tmp_path / "two.ods", {"A": (8000, 200), "B": (8000, 200)}), "tổng cộng 3.200.000 ô"),
         "under.ods": (_ods(tmp_path / "under.ods", {"S": (7800, 256)}), "read"),
         # Within max_rows × max_cols, so once read whole by calamine: streamed now.
-        "corners.xlsx": (_xlsx_corners(tmp_path / "corners.xlsx", 20000, 256), "read"),
+        "corners.xlsx": (_xlsx_corners(tmp_path / "corners.xlsx", [(20000, 256)]), "read"),
+        # Each sheet within the limits, all of them together not: 8 × 41 MB of rows kept (350 MB).
+        "sheets.xlsx": (_xlsx_corners(tmp_path / "sheets.xlsx", [(20000, 256)] * 8),
+                        "tổng cộng 10.240.000 ô (giới hạn 5.120.000 ô)"),
     }
     for name, (path, expected) in cases.items():
         outcome, mb = peak(path)

@@ -83,6 +83,7 @@ class Book:
         self.truncated: dict[str, int] = {}  # sheet -> rows it has beyond those read (at least 1)
         self.too_wide: set[str] = set()  # sheets with cells beyond the columns read
         self._rows: dict[str, list] = {}
+        self._extents: dict[str, tuple[int, int]] = {}  # sheet -> (rows, columns) of the rows kept
         self._columns: dict[tuple, list | None] = {}
         self._zip: zipfile.ZipFile | None = zip
         self._package: parts.Package | None | bool = None  # False: no workbook part found
@@ -125,10 +126,16 @@ class Book:
 
         Values as python-calamine gives them (`ooxml.cells`), but an xlsx formula error is a `CellError`
         on every path (.xls and .ods give ''): `cells.is_empty` treats it as blank.
+
+        Raises `UnreadableFile` when the rows kept of all the sheets read hold more cells than one sheet
+        may (`max_rows` × `max_cols`, about 40 MB): an xlsx of many sheets, each with a cell at A1 and one
+        far away. (A merged workbook of 10,000 units keeps about 3 million.)
         """
         rows = self._rows.get(sheet)
         if rows is None:
             rows = self._read_rows(sheet)
+            self._extents[sheet] = (len(rows), max((len(row) for row in rows), default=0))
+            check_cells(self.path.name, self._extents, max(self.max_cells, self.max_rows * self.max_cols))
             self._rows[sheet] = rows
         return rows
 
