@@ -17,6 +17,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from cchc_excel.errors import UnreadableFile
+from cchc_excel.ooxml.biff import sheet_extents
 from cchc_excel.ooxml.gate import Limits, NotWorkbook, inspect_file
 from cchc_excel.read.reader import read_workbook
 from cchc_excel.spec.loader import load_spec
@@ -83,6 +84,19 @@ def test_unusual_packages_are_read_as_the_original(originals, tmp_path, kind, sh
     expected = read_values(src)
     assert {k: expected[k] for k in VALUES} == VALUES
     assert read_values(odd) == expected
+
+
+def test_part_names_compared_without_case(originals, tmp_path):
+    """OPC compares part names case-insensitively; Excel and python-calamine find `Worksheets/Sheet1.xml`."""
+    odd = tmp_path / "case.xlsx"
+    with zipfile.ZipFile(originals["handmade"]) as zin, zipfile.ZipFile(odd, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b'Target="worksheets/sheet', b'Target="Worksheets/Sheet')
+            zout.writestr(info.filename, data)
+    assert b"Worksheets/Sheet1.xml" in zipfile.ZipFile(odd).read("xl/_rels/workbook.xml.rels")
+    assert read_values(odd) == read_values(originals["handmade"])
 
 
 def _package(path: Path, main: str, content_type: str) -> Path:
@@ -206,6 +220,17 @@ def test_xls_limits_count_cells_not_declared_blanks(tmp_path):
     assert inspect_file(ok, Limits(max_cells=10**9)) == "xls"
 
 
+def test_biff5_book_stream_is_measured():
+    """BIFF5 (Excel 5/95, stream "Book"): 8-bit sheet names in the workbook's code page."""
+    bof = (0x0809, struct.pack("<HHHH", 0x0500, 0x0005, 0x0DBB, 0x07CC))
+    name = "Trang".encode("cp1252")
+    sheet = biff((0x0809, struct.pack("<HHHH", 0x0500, 0x0010, 0, 0)), number(29999, 99, 1.0), (0x000A, b""))
+    codepage = (0x0042, struct.pack("<H", 1252))
+    head_len = len(biff(bof, codepage, (0x0085, bytes(7 + len(name))), (0x000A, b"")))
+    bound = (0x0085, struct.pack("<IHB", head_len, 0, len(name)) + name)
+    assert sheet_extents(biff(bof, codepage, bound, (0x000A, b"")) + sheet) == {"Trang": (30000, 100)}
+
+
 def _xls(path: Path, sheets: dict) -> Path:
     path.write_bytes(make_ole({"Workbook": workbook_stream(sheets)}))
     return path
@@ -216,6 +241,7 @@ def _xls(path: Path, sheets: dict) -> Path:
 MEASURE = """
 import json, resource, sys
 from cchc_excel.errors import UnreadableFile
+from cchc_excel.ooxml.biff import sheet_extents
 from cchc_excel.read.reader import read_workbook
 try:
     sub = read_workbook(sys.argv[1])
