@@ -25,7 +25,6 @@ __all__ = ["Package", "SheetPart", "date1904", "defined_names", "locate", "norma
            "sheet_parts", "workbook_sheets"]
 
 WORKBOOK = "xl/workbook.xml"
-WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 PACKAGE_RELS = "_rels/.rels"
 CONTENT_TYPES = "[Content_Types].xml"
 # Content types of a workbook's main part: .xlsx, .xlsm, .xltx, .xltm; and .xlsb's, a binary workbook.
@@ -36,7 +35,7 @@ WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.s
 BINARY_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
 _RELS_MAX = 1 << 20  # bytes of a relationships or content-types part read at most
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
-_OVERRIDE = re.compile(rb"<(?:\w+:)?(Override|Default)\b([^>]*)>")
+_OVERRIDE = re.compile(rb"<(?:\w+:)?Override\b([^>]*)>")
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
 _DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)<")
 _WORKBOOK_PR = re.compile(rb"<(?:\w+:)?workbookPr\b([^>]*)>")
@@ -166,8 +165,8 @@ def _content_types(zf: zipfile.ZipFile) -> dict[str, str]:
     """Lower-cased part name -> its content type, from the `Override`s of `[Content_Types].xml`."""
     out = {}
     for m in _OVERRIDE.finditer(_small_part(zf, CONTENT_TYPES)):
-        attrs = attributes(m.group(2))
-        if m.group(1) == b"Override" and "PartName" in attrs:
+        attrs = attributes(m.group(1))
+        if "PartName" in attrs:
             out[attrs["PartName"].replace("\\", "/").lstrip("/").lower()] = attrs.get("ContentType", "")
     return out
 
