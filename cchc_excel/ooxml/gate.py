@@ -1,15 +1,18 @@
 """The gate every returned file passes before any parser touches it.
 
 `inspect_file` looks only at the container: the zip central directory (declared sizes, never
-decompressing to check), the prolog of each XML part (at most 4 KB), or the directory of an OLE2 file.
+decompressing to check), the package's relationships, the prolog of each XML part (at most 4 KB), or the
+directory and the cell records of an OLE2 file.
 It returns the format ("xlsx", "ods" or "xls") or raises `UnreadableFile` with a Vietnamese message that
 names the file; a file that is no workbook at all raises `NotWorkbook`, which names what it is (`kind`:
 "zip" for a plain archive, "docx", "doc", "pdf", ...). It costs a fraction of a millisecond on a normal
 20 KB workbook.
 
 Format quirks this relies on:
-- .xlsx/.xlsm (OOXML) and .ods (ODF) are zip files ("PK"). OOXML keeps the workbook in xl/workbook.xml
-  (.xlsb has xl/workbook.bin instead); ODF starts with a stored member "mimetype" naming the document type.
+- .xlsx/.xlsm (OOXML) and .ods (ODF) are zip files ("PK"). OOXML's relationships name its workbook part,
+  usually xl/workbook.xml, but anywhere (`parts.locate`; .xlsb has a binary xl/workbook.bin); some
+  writers name the members with backslashes. ODF starts with a stored member "mimetype" naming the
+  document type.
 - .xls (BIFF) is an OLE2 compound file (a small FAT file system, magic D0 CF 11 E0 A1 B1 1A E1) with a stream
   "Workbook" (BIFF8) or "Book" (BIFF5). Word's .doc and PowerPoint's .ppt are OLE files too.
 - An OOXML file with a password to open is not a zip at all: Excel (and LibreOffice) wrap the encrypted zip
@@ -17,6 +20,9 @@ Format quirks this relies on:
   An encrypted .xls keeps its Workbook stream, with a FILEPASS record among the first records.
   An encrypted .ods stays a zip whose META-INF/manifest.xml has <manifest:encryption-data> elements.
 - Many "xls" files exported by web software are HTML tables or Excel 2003 XML with an .xls name.
+- python-calamine parses every sheet of an .xls when it opens it, as a dense rectangle from A1 to the
+  farthest cell: the gate reads the Workbook stream (`ooxml.ole`) and measures its sheets (`ooxml.biff`)
+  against `Limits.max_cells` first. That is the one check that reads a whole stream.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from pathlib import Path
 
 from cchc_excel.core.text import vn_number
 from cchc_excel.errors import UnreadableFile
+from cchc_excel.ooxml import biff, parts
+from cchc_excel.ooxml.ole import OleFile
 
 
 @dataclass(frozen=True)
@@ -44,13 +52,16 @@ class Limits:
     max_ratio: float = 200.0  # uncompressed/compressed, checked for entries over RATIO_MIN_BYTES
     max_rows: int = 20000  # rows read per sheet (applied by the reader)
     max_cols: int = 256  # columns read per sheet (applied by the reader; 256 = IV, the .xls limit)
+    # Cells python-calamine may hold: it keeps a sheet as the rectangle from A1 to its farthest cell,
+    # 30-60 bytes a cell and 8 more once read; .xls and .ods have every sheet parsed when opened (applied
+    # to .xls here, to .ods and to the sheets of an .xlsx by the reader). 2 million: about 200 MB.
+    max_cells: int = 2_000_000
 
 
 RATIO_MIN_BYTES = 2**20  # small parts (a sheet of empty rows) may compress very well: no ratio check
 XML_HEAD = 4096  # at most this much of each XML part is inflated
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-_OLE_END = 0xFFFFFFFA  # sector ids from here up are markers (end of chain, free, FAT sector...)
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _DTD = re.compile(rb"<!(?i:doctype|entity)")
 # What may stand before the root element without a DTD: XML declaration, processing instructions, comments.
@@ -139,10 +150,10 @@ def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | N
             if head.startswith(b"PK"):
                 data = head + f.read(limits.max_file_bytes + 1 - len(head))
             elif head.startswith(OLE_MAGIC):
-                return CheckedFile(_check_ole(f, size, name, word), data)
+                return CheckedFile(_check_ole(f, size, name, limits, word), data)
             else:
                 raise _not_book(name, *_describe(head))
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = parts.normalise_names(zipfile.ZipFile(io.BytesIO(data)))
         try:
             return CheckedFile(_check_zip(zf, name, limits, word), data, zf)
         except BaseException:
@@ -162,7 +173,9 @@ def _check_zip(zf: zipfile.ZipFile, name: str, limits: Limits, word: bool = Fals
         if "word/document.xml" not in names:
             raise _not_book(name, *_describe_zip(zf, names))
         kind = "docx"
-    elif "xl/workbook.xml" in names:
+    elif (package := parts.locate(zf)) is not None and package.binary:
+        raise _not_book(name, "xlsb", _XLSB)
+    elif package is not None:
         kind = "xlsx"
     elif "mimetype" in names and zf.open("mimetype").read(100).strip() == ODS_MIME:
         kind = "ods"
@@ -230,19 +243,19 @@ def _member_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, n: int) -> bytes:
     return zlib.decompressobj(-15).decompress(data, n)  # raw deflate, output bounded by n
 
 
-def _check_ole(f, size: int, name: str, word: bool = False) -> str:
-    streams, book_head = _ole_scan(f, size)
+def _check_ole(f, size: int, name: str, limits: Limits, word: bool = False) -> str:
+    ole = OleFile(f, size)
+    streams = ole.entries
     if "encryptioninfo" in streams or "encryptedpackage" in streams:
         raise UnreadableFile(_PASSWORD.format(name))
     if word and "worddocument" in streams:
         return "doc"
-    if "workbook" in streams or "book" in streams:
-        pos = 0  # BIFF records: type (2 bytes), length (2 bytes), data. FILEPASS (0x2F) follows BOF.
-        while pos + 4 <= len(book_head):
-            rtype, rlen = struct.unpack_from("<HH", book_head, pos)
-            if rtype == 0x2F:
-                raise UnreadableFile(_PASSWORD.format(name))
-            pos += 4 + rlen
+    book = "workbook" if "workbook" in streams else "book" if "book" in streams else None
+    if book:
+        data = ole.stream(book, limits.max_file_bytes)
+        if biff.is_encrypted(data[:ole.ss]):
+            raise UnreadableFile(_PASSWORD.format(name))
+        check_cells(name, biff.sheet_extents(data), limits.max_cells)
         return "xls"
     if "worddocument" in streams:
         raise _not_book(name, "doc", "tài liệu Word (.doc)")
@@ -251,55 +264,18 @@ def _check_ole(f, size: int, name: str, word: bool = False) -> str:
     raise _not_book(name, "ole", "tệp Office dạng OLE")
 
 
-def _ole_scan(f, size: int) -> tuple[set[str], bytes]:
-    """Lower-cased stream/storage names of an OLE2 compound file, and the first sector of its
-    Workbook/Book stream (b"" if none or kept in the mini stream). Raises ValueError if malformed.
-
-    Layout: a 512-byte header, then sectors of 512 (v3) or 4096 (v4) bytes; sector n starts at (n+1)*size.
-    The FAT chains sectors; the ids of FAT sectors are in the header (109) and then in DIFAT sectors.
-    The directory is a chain of 128-byte entries: UTF-16 name (64 bytes), name length, type, ...
-    """
-    f.seek(0)
-    hdr = f.read(512)
-    shift = struct.unpack_from("<H", hdr, 0x1E)[0]
-    if shift not in (9, 12):
-        raise ValueError("bad sector size")
-    ss, nsec, per = 1 << shift, size >> shift, (1 << shift) // 4
-    n_fat, dir_start, _, mini_cutoff, _, _, difat_start, n_difat = struct.unpack_from("<8I", hdr, 0x2C)
-    fat = list(struct.unpack_from("<109I", hdr, 0x4C))  # ids of the first 109 FAT sectors
-
-    def sector(s: int) -> bytes:
-        f.seek((min(s, nsec) + 1) * ss)
-        data = f.read(ss)
-        if s >= nsec or len(data) < ss:
-            raise ValueError("sector out of range or truncated")
-        return data
-
-    s = difat_start
-    for _ in range(min(n_difat, nsec)):
-        if s >= _OLE_END:
-            break
-        ids = struct.unpack(f"<{per}I", sector(s))
-        fat += ids[:-1]
-        s = ids[-1]
-    names, book = set(), (_OLE_END, 0)
-    s = dir_start
-    for _ in range(min(nsec, 1024)):  # bounded even if the chain loops
-        if s >= _OLE_END:
-            break
-        data = sector(s)
-        for off in range(0, ss, 128):
-            nlen, kind = struct.unpack_from("<HB", data, off + 64)
-            if kind in (1, 2) and 2 <= nlen <= 64:  # 1 storage, 2 stream; length counts the final NUL
-                nm = data[off:off + nlen - 2].decode("utf-16-le", "replace").lower()
-                names.add(nm)
-                if nm in ("workbook", "book") and book[0] >= _OLE_END:
-                    book = struct.unpack_from("<II", data, off + 116)  # start sector, size (low 32 bits)
-        idx, slot = divmod(s, per)
-        if idx >= min(n_fat, len(fat)):
-            raise ValueError("FAT too short")
-        s = struct.unpack_from("<I", sector(fat[idx]), slot * 4)[0]
-    return names, sector(book[0]) if book[0] < _OLE_END and book[1] >= mini_cutoff else b""
+def check_cells(name: str, extents: dict[str, tuple[int, int]], max_cells: int) -> None:
+    """Refuse file `name` when the rectangles python-calamine would hold for its sheets, (rows, columns)
+    from A1 each, exceed `max_cells`, one sheet or all together (.xls and .ods: calamine parses every
+    sheet when it opens the file)."""
+    for sheet, (rows, cols) in extents.items():
+        if rows * cols > max_cells:
+            raise abnormal(name, f"trang tính '{sheet[:80]}' trải trên {vn_number(rows)} dòng × {cols} cột "
+                                 f"({vn_number(rows * cols)} ô, giới hạn {vn_number(max_cells)} ô), quá lớn")
+    total = sum(rows * cols for rows, cols in extents.values())
+    if total > max_cells:
+        raise abnormal(name, f"các trang tính trải trên tổng cộng {vn_number(total)} ô (giới hạn "
+                             f"{vn_number(max_cells)} ô), quá lớn")
 
 
 def _describe(head: bytes) -> tuple[str | None, str | None]:

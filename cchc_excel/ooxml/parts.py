@@ -1,12 +1,19 @@
 """Where things are in an xlsx package, and what its workbook part says.
 
-`xl/workbook.xml` lists the sheets by name with a relationship id each; `xl/_rels/workbook.xml.rels` maps
-those ids to the sheet parts (`worksheets/sheet1.xml`, relative to `xl/`, or absolute from the root).
-Writers differ: prefixes (`<x:sheet>`), attribute order and quotes, absolute targets, `..` in paths.
+The package's relationships (`_rels/.rels`) name its main part, the workbook, usually `xl/workbook.xml`
+but anywhere (some generators put it at the root); `[Content_Types].xml` says what each part is. The
+workbook lists the sheets by name with a relationship id each; its own relationships
+(`xl/_rels/workbook.xml.rels` beside `xl/workbook.xml`) map those ids to the sheet parts, relative to the
+workbook's folder or absolute from the root, and name the shared strings and styles. Excel and
+python-calamine follow these, never fixed paths, and so does `locate`. Writers differ: prefixes
+(`<x:sheet>`), attribute order and quotes, absolute targets, `..` in paths, the case of part names
+(OPC compares them case-insensitively), and some write zip member names with backslashes
+(`xl\\worksheets\\sheet1.xml`), which `normalise_names` turns into slashes.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -14,12 +21,21 @@ from datetime import datetime, timezone
 
 from cchc_excel.ooxml.xmltext import attributes, normpath, unescape
 
-__all__ = ["SheetPart", "date1904", "defined_names", "saved_at", "shared_strings_part", "sheet_parts",
-           "workbook_sheets"]
+__all__ = ["Package", "SheetPart", "date1904", "defined_names", "locate", "normalise_names", "saved_at",
+           "sheet_parts", "workbook_sheets"]
 
 WORKBOOK = "xl/workbook.xml"
-WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+PACKAGE_RELS = "_rels/.rels"
+CONTENT_TYPES = "[Content_Types].xml"
+# Content types of a workbook's main part: .xlsx, .xlsm, .xltx, .xltm; and .xlsb's, a binary workbook.
+WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                  "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+                  "application/vnd.ms-excel.template.macroEnabled.main+xml")
+BINARY_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
+_RELS_MAX = 1 << 20  # bytes of a relationships or content-types part read at most
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_OVERRIDE = re.compile(rb"<(?:\w+:)?Override\b([^>]*)>")
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
 _DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)<")
 _WORKBOOK_PR = re.compile(rb"<(?:\w+:)?workbookPr\b([^>]*)>")
@@ -33,18 +49,11 @@ class SheetPart:
     state: str = "visible"
 
 
-def sheet_parts(workbook_xml: bytes, rels_xml: bytes) -> dict[str, SheetPart]:
-    """Sheet title -> its `SheetPart`, in the workbook's order; chart sheets and dangling ids left out."""
-    targets = {}
-    for rel in _RELATIONSHIP.finditer(rels_xml):
-        blob = rel.group(1)
-        if b"/worksheet" not in blob:
-            continue  # styles, theme, shared strings, chart sheets...
-        attrs = attributes(blob)
-        if "Id" in attrs and "Target" in attrs:
-            target = attrs["Target"]
-            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-            targets[attrs["Id"]] = normpath(target)
+def sheet_parts(workbook_xml: bytes, rels_xml: bytes, folder: str = "xl") -> dict[str, SheetPart]:
+    """Sheet title -> its `SheetPart`, in the workbook's order; chart sheets and dangling ids left out.
+    Relative targets are from `folder`, the workbook part's folder."""
+    targets = {rid: target for rid, (kind, target) in relationships(rels_xml, folder).items()
+               if kind.endswith("/worksheet")}  # not styles, theme, shared strings, chart sheets...
     out = {}
     for sheet in _SHEET.finditer(workbook_xml):
         attrs = attributes(sheet.group(1))
@@ -54,18 +63,122 @@ def sheet_parts(workbook_xml: bytes, rels_xml: bytes) -> dict[str, SheetPart]:
     return out
 
 
+def relationships(rels_xml: bytes, folder: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part) of a relationships part; targets resolved from `folder`
+    (the source part's folder, "" for the package), external targets (URLs) left out."""
+    out = {}
+    for rel in _RELATIONSHIP.finditer(rels_xml):
+        attrs = attributes(rel.group(1))
+        if "Id" not in attrs or "Target" not in attrs or attrs.get("TargetMode", "") == "External":
+            continue
+        target = attrs["Target"].replace("\\", "/")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        out[attrs["Id"]] = (attrs.get("Type", ""), normpath(target))
+    return out
+
+
+def normalise_names(zf: zipfile.ZipFile) -> zipfile.ZipFile:
+    """Let the members of `zf` be found by their names with slashes, whatever the writer used (some write
+    `xl\\workbook.xml`); names only change in memory. zipfile compares a member's local header with its
+    `orig_filename`, which stays as written. Returns `zf`."""
+    for info in zf.infolist():
+        if "\\" in info.filename:
+            name = info.filename.replace("\\", "/")
+            zf.NameToInfo.pop(info.filename, None)
+            info.filename = name
+            zf.NameToInfo.setdefault(name, info)  # a member written both ways: the first one
+    return zf
+
+
+@dataclass(frozen=True)
+class Package:
+    """Where an xlsx package keeps its parts (zip member names; None for those it lacks)."""
+
+    workbook: str
+    content_type: str  # of the workbook part ("" when [Content_Types].xml does not say)
+    rels: str | None = None
+    shared_strings: str | None = None
+    styles: str | None = None
+    core: str | None = None  # docProps/core.xml: when it was saved
+
+    @property
+    def folder(self) -> str:
+        return posixpath.dirname(self.workbook)
+
+    @property
+    def binary(self) -> bool:
+        """Whether the workbook is .xlsb's binary one, which we do not read."""
+        return self.content_type == BINARY_WORKBOOK_TYPE or self.workbook.lower().endswith(".bin")
+
+
+def locate(zf: zipfile.ZipFile) -> Package | None:
+    """The parts of the spreadsheet package in `zf`, found as Excel finds them: the main part named by the
+    package's relationships (if its content type is a workbook's), else the part the content types call
+    a workbook, else `xl/workbook.xml`; then the workbook's relationships. None when there is no
+    workbook (a .docx, a plain zip)."""
+    types = _content_types(zf)
+    package_rels = relationships(_small_part(zf, PACKAGE_RELS), "")
+    main = [target for kind, target in package_rels.values() if kind.endswith("/officeDocument")]
+    declared = [part for part, kind in types.items() if kind in WORKBOOK_TYPES + (BINARY_WORKBOOK_TYPE,)]
+    workbook = None
+    for candidate in main + declared + [WORKBOOK]:
+        member = find_member(zf, candidate)
+        kind = types.get(candidate.lower(), "")
+        if member and (not kind or kind in WORKBOOK_TYPES or kind == BINARY_WORKBOOK_TYPE):
+            workbook = member
+            break
+    if workbook is None:
+        return None
+    folder, base = posixpath.split(workbook)
+    rels = find_member(zf, posixpath.join(folder, "_rels", base + ".rels"))
+    related = relationships(_small_part(zf, rels), folder) if rels else {}
+
+    def related_part(suffix: str, fallback: str) -> str | None:
+        found = [target for kind, target in related.values() if kind.endswith(suffix)]
+        return find_member(zf, found[0] if found else fallback)
+
+    core = [target for kind, target in package_rels.values() if kind.endswith("/core-properties")]
+    return Package(workbook, types.get(workbook.lower(), ""), rels,
+                   related_part("/sharedStrings", posixpath.join(folder, "sharedStrings.xml")),
+                   related_part("/styles", posixpath.join(folder, "styles.xml")),
+                   find_member(zf, core[0] if core else "docProps/core.xml"))
+
+
+def find_member(zf: zipfile.ZipFile, name: str) -> str | None:
+    """The member of `zf` named `name`, compared as OPC compares part names: case-insensitively."""
+    if name in zf.NameToInfo:
+        return name
+    low = name.lower()
+    return next((n for n in zf.NameToInfo if n.lower() == low), None)
+
+
+def _small_part(zf: zipfile.ZipFile, name: str | None) -> bytes:
+    """A relationships or content-types part, at most `_RELS_MAX` bytes; b"" when missing."""
+    member = find_member(zf, name) if name else None
+    if member is None:
+        return b""
+    with zf.open(member) as f:
+        return f.read(min(zf.getinfo(member).file_size, _RELS_MAX))
+
+
+def _content_types(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Lower-cased part name -> its content type, from the `Override`s of `[Content_Types].xml`."""
+    out = {}
+    for m in _OVERRIDE.finditer(_small_part(zf, CONTENT_TYPES)):
+        attrs = attributes(m.group(1))
+        if "PartName" in attrs:
+            out[attrs["PartName"].replace("\\", "/").lstrip("/").lower()] = attrs.get("ContentType", "")
+    return out
+
+
 def workbook_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet title -> zip member of its XML (`xl/worksheets/sheet3.xml`), read from an open xlsx."""
-    found = sheet_parts(archive.read(WORKBOOK), archive.read(WORKBOOK_RELS))
+    package = locate(normalise_names(archive))
+    if package is None:
+        raise KeyError("no workbook part")
+    found = sheet_parts(archive.read(package.workbook), archive.read(package.rels) if package.rels else b"",
+                        package.folder)
     return {name: sheet.part for name, sheet in found.items()}
-
-
-def shared_strings_part(names) -> str | None:
-    """The shared-strings member among the zip's `names`, if any (some writers capitalise it)."""
-    for candidate in ("xl/sharedStrings.xml", "xl/SharedStrings.xml"):
-        if candidate in names:
-            return candidate
-    return None
 
 
 def defined_names(workbook_xml: bytes) -> dict[str, str]:

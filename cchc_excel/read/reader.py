@@ -81,7 +81,8 @@ def read_workbook(path, spec: FormSpec | str | Path | None = None, *, roster: Ro
     checked = open_checked(path, limits, data=data)
     book = None
     try:
-        book = Book(path, checked.format, limits.max_rows, limits.max_cols, data=checked.data, zip=checked.zip)
+        book = Book(path, checked.format, limits.max_rows, limits.max_cols, data=checked.data, zip=checked.zip,
+                    max_cells=limits.max_cells)
         reader = _Reader(book, spec, roster, unit_code, asked_period)
         return reader.read()
     except CchcError:

@@ -15,15 +15,18 @@ calamine parses a whole sheet when it is opened (about 1 s and 160 MB for 400,00
 a dense rectangle from A1 to its farthest cell, about 32 bytes a cell, however few cells there are: two
 cells at A1 and XFD1048576 ask for 512 GB and abort the process. An xlsx sheet whose XML is larger than
 `STREAM_THRESHOLD`, or whose cells reach beyond the row or column limit, is therefore streamed with expat
-instead (`ooxml.stream`), stopping at the limits, so it costs little time and bounded memory. An `.ods` is
-scanned first (`ooxml.stream.scan_ods`) and refused when a sheet's rectangle exceeds the limits' cells. A
-legacy `.xls` holds at most 65,536 rows and 256 columns. Both xlsx paths of our own decode their cells
-with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its sheet takes.
+instead (`ooxml.stream`), stopping at the limits, so it costs little time and bounded memory; so is one
+whose rectangle holds more than `max_cells` cells. An `.ods` is scanned first (`ooxml.stream.scan_ods`)
+and refused when its sheets' rectangles hold more than `max_cells`; the gate does the same for an `.xls`
+(`ooxml.biff`): python-calamine parses every sheet of those two when it opens the file. Both xlsx paths of
+our own decode their cells with `ooxml.cells.decode_cell`, so a cell reads the same whichever path its
+sheet takes. The package's parts are found through its relationships (`ooxml.parts.locate`).
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
 from datetime import datetime
@@ -35,7 +38,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from cchc_excel.ooxml import fast, parts
 from cchc_excel.ooxml.cells import NumberFormats, is_external_formula
-from cchc_excel.ooxml.gate import abnormal
+from cchc_excel.ooxml.gate import Limits, check_cells
 from cchc_excel.ooxml.stream import scan_ods, stream_xlsx_rows
 from cchc_excel.ooxml.strings import SharedStrings
 from cchc_excel.ooxml.styles import date_styles, duration_styles, percent_styles
@@ -60,17 +63,21 @@ class Book:
             them (read here otherwise).
         max_rows: at most this many rows are read from each sheet.
         max_cols: at most this many columns.
+        max_cells: at most this many cells held by python-calamine (`Limits.max_cells`): an .ods over
+            it is refused, an .xlsx sheet over it streamed.
 
-    Raises `UnreadableFile` for an .ods with a sheet larger than `max_rows` × `max_cols` cells, and
+    Raises `UnreadableFile` for an .ods whose sheets span more than `max_cells` cells, and
     whatever python-calamine or zipfile raise: the caller turns that into `UnreadableFile`.
     """
 
     def __init__(self, path: Path, file_format: str, max_rows: int, max_cols: int = 256, *,
-                 data: bytes | None = None, zip: zipfile.ZipFile | None = None):
+                 data: bytes | None = None, zip: zipfile.ZipFile | None = None,
+                 max_cells: int = Limits.max_cells):
         self.path = Path(path)
         self.format = file_format
         self.max_rows = max_rows
         self.max_cols = max_cols
+        self.max_cells = max_cells
         if data is None and file_format in ("xlsx", "ods"):
             data = self.path.read_bytes()
         self._data = data
@@ -78,8 +85,10 @@ class Book:
         self.truncated: dict[str, int] = {}  # sheet -> rows it has beyond those read (at least 1)
         self.too_wide: set[str] = set()  # sheets with cells beyond the columns read
         self._rows: dict[str, list] = {}
+        self._extents: dict[str, tuple[int, int]] = {}  # sheet -> (rows, columns) of the rows kept
         self._columns: dict[tuple, list | None] = {}
         self._zip: zipfile.ZipFile | None = zip
+        self._package: parts.Package | None | bool = None  # False: no workbook part found
         self._parts: dict[str, str] | None = None  # sheet name -> zip part (xlsx)
         self._states: dict[str, str] = {}  # sheet name -> visibility (xlsx)
         self._names: dict[str, str] | None = None
@@ -120,10 +129,16 @@ class Book:
 
         Values as python-calamine gives them (`ooxml.cells`), but an xlsx formula error is a `CellError`
         on every path (.xls and .ods give ''): `cells.is_empty` treats it as blank.
+
+        Raises `UnreadableFile` when the rows kept of all the sheets read hold more cells than one sheet
+        may (`max_rows` × `max_cols`, about 40 MB): an xlsx of many sheets, each with a cell at A1 and one
+        far away. (A merged workbook of 10,000 units keeps about 3 million.)
         """
         rows = self._rows.get(sheet)
         if rows is None:
             rows = self._read_rows(sheet)
+            self._extents[sheet] = (len(rows), max((len(row) for row in rows), default=0))
+            check_cells(self.path.name, self._extents, max(self.max_cells, self.max_rows * self.max_cols))
             self._rows[sheet] = rows
         return rows
 
@@ -151,9 +166,10 @@ class Book:
         if self.format == "xlsx" and self.sheet_parts().get(sheet):
             xml = self.sheet_xml(sheet)  # None above STREAM_THRESHOLD
             extent = fast.sheet_extent(xml) if xml is not None else None
-            if extent is None or extent[0] > self.max_rows or extent[1] > self.max_cols:
+            if (extent is None or extent[0] > self.max_rows or extent[1] > self.max_cols
+                    or extent[0] * extent[1] > self.max_cells):  # calamine would hold the rectangle
                 streamed = stream_xlsx_rows(
-                    self.zip(), self.sheet_parts()[sheet], parts.shared_strings_part(self.zip().NameToInfo),
+                    self.zip(), self.sheet_parts()[sheet], self._package_part("shared_strings"),
                     self.max_rows, self.max_cols, self.number_formats())
                 if streamed.more_rows:
                     self.truncated[sheet] = streamed.more_rows
@@ -192,13 +208,14 @@ class Book:
 
     def _shared_strings(self) -> SharedStrings:
         if self._strings is None:
-            part = parts.shared_strings_part(self.zip().NameToInfo)
+            part = self._package_part("shared_strings")
             self._strings = SharedStrings(self._part(part) or b"" if part else b"")
         return self._strings
 
     def _styles_xml(self) -> bytes:
         if self._styles is None:
-            self._styles = self._part("xl/styles.xml") or b""
+            part = self._package_part("styles")
+            self._styles = self._part(part) or b"" if part else b""
         return self._styles
 
     def number_formats(self) -> NumberFormats:
@@ -213,8 +230,15 @@ class Book:
 
     def zip(self) -> zipfile.ZipFile:
         if self._zip is None:
-            self._zip = zipfile.ZipFile(io.BytesIO(self._data))
+            self._zip = parts.normalise_names(zipfile.ZipFile(io.BytesIO(self._data)))
         return self._zip
+
+    def _package_part(self, which: str) -> str | None:
+        """xlsx: the zip member of the package's `which` part ("workbook", "rels", "shared_strings",
+        "styles", "core"), found through its relationships (`parts.locate`)."""
+        if self._package is None:
+            self._package = parts.locate(self.zip()) or False
+        return getattr(self._package, which) if self._package else None
 
     def _part(self, name: str) -> bytes | None:
         try:
@@ -224,14 +248,18 @@ class Book:
 
     def _workbook_xml(self) -> bytes:
         if self._workbook is None:
-            self._workbook = self._part(parts.WORKBOOK) or b""
+            part = self._package_part("workbook")
+            self._workbook = self._part(part) or b"" if part else b""
         return self._workbook
 
     def sheet_parts(self) -> dict[str, str]:
         """xlsx: sheet title -> zip part name (`xl/worksheets/sheet1.xml`)."""
         if self._parts is None:
-            found = parts.sheet_parts(self._workbook_xml(), self._part(parts.WORKBOOK_RELS) or b"")
-            self._parts = {name: sheet.part for name, sheet in found.items()}
+            rels = self._package_part("rels")
+            folder = posixpath.dirname(self._package_part("workbook") or "")
+            found = parts.sheet_parts(self._workbook_xml(), self._part(rels) or b"" if rels else b"", folder)
+            self._parts = {name: parts.find_member(self.zip(), sheet.part) or sheet.part
+                           for name, sheet in found.items()}
             self._states = {name: sheet.state for name, sheet in found.items()}
         return self._parts
 
@@ -324,18 +352,15 @@ class Book:
         return self._flags.get(sheet, {})
 
     def _scan_ods(self) -> None:
-        """Scan content.xml before python-calamine opens it whole: refuse a sheet whose rectangle of cells
-        exceeds the limits (a cell repeated a thousand times over a million rows is a 1 KB file); keep the
+        """Scan content.xml before python-calamine opens it whole: refuse sheets whose rectangles of cells
+        exceed `max_cells` (a cell repeated a thousand times over a million rows is a 1 KB file); keep the
         formula and percent flags of its cells."""
         try:
             self._flags, extents, self._ods_errors = scan_ods(self.zip(), self.max_rows, self.max_cols)
         except (ExpatError, KeyError, ValueError):
             self._flags = {}  # python-calamine will say what is wrong with it
             return
-        for sheet, (rows, cols) in extents.items():
-            if rows * cols > self.max_rows * self.max_cols:
-                raise abnormal(self.path.name, f"trang tính '{sheet[:80]}' trải trên {rows} dòng × {cols} cột, "
-                                               "quá lớn")
+        check_cells(self.path.name, extents, self.max_cells)
 
     # -- document properties --
 
@@ -343,7 +368,8 @@ class Book:
         """When the file says it was last saved: xlsx docProps/core.xml, ods meta.xml; else None."""
         if self.format not in ("xlsx", "ods"):
             return None
-        xml = self._part("docProps/core.xml" if self.format == "xlsx" else "meta.xml")
+        part = self._package_part("core") if self.format == "xlsx" else "meta.xml"
+        xml = self._part(part) if part else None
         return parts.saved_at(xml or b"", self.format)
 
 
