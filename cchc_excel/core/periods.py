@@ -62,6 +62,11 @@ class Period:
         return f"Năm {self.year}"
 
     @property
+    def in_sentence(self) -> str:
+        """The label as written mid-sentence: `quý II/2023`, `6 tháng đầu năm 2023`, `năm 2023`."""
+        return self.label[0].lower() + self.label[1:]
+
+    @property
     def quarters(self) -> tuple:
         """The quarters this period spans, as Periods."""
         first, last = _SPAN[self.kind]

@@ -25,7 +25,9 @@ def summary(result: MergeResult) -> dict:
 
     `{"period", "unit", "level", "units": {"expected", "received", "merged", "missing", "with_errors",
     "late"}, "files": [{"path", "unit", "period", "status", "reason"}], "totals": {id: {"value", "units",
-    ...}}, "notes"}`. A flag's value is the number of units answering 1, a choice's value the count of each
+    ...}}, "comparisons": {"previous" | "year_before": {"period", "units", "totals": {id: {"value", "change",
+    "change_unit", "change_percent"}}}}, "outliers": [{"path", "unit", "severity", "rule", "indicator", ...}],
+    "notes"}`. A flag's value is the number of units answering 1, a choice's value the count of each
     code, a rate's value the mean (with n, min and max).
     """
     units = result.units
@@ -44,6 +46,8 @@ def summary(result: MergeResult) -> dict:
         },
         "files": [f.to_dict() for f in result.files],
         "totals": {k: t.to_dict() for k, t in result.totals.items()},
+        "comparisons": {which: c.to_dict() for which, c in result.comparisons.items()},
+        "outliers": [{"path": str(f.path), "unit": f.unit, **f.issue.to_dict()} for f in result.outliers],
         "notes": list(result.notes),
     }
 

@@ -120,7 +120,7 @@ def period_words(target: Period, earlier: Period) -> str:
         return "quý trước"
     if earlier == target.year_before():
         return "cùng kỳ năm trước"
-    return earlier.label[0].lower() + earlier.label[1:]
+    return earlier.in_sentence
 
 
 def history_of(result: MergeResult, reports: Iterable, merge: Callable, *, roster=None, unit_code=None,

@@ -91,6 +91,9 @@ def merge_reports(
         result.comparisons = history.comparisons
         result.notes.extend(history.notes)
     result.outliers = outliers(result, history)
+    if result.outliers:
+        result.notes.append(f"{len(result.outliers)} số liệu của các đơn vị khác xa các kỳ trước hoặc các đơn vị "
+                            "cùng cấp (cảnh báo, không làm thay đổi số tổng hợp): xem trang Kiểm tra.")
     room = max(0, MAX_FINDINGS - len(result.findings))
     result.findings.extend(result.outliers[:room])
     result.findings_total += len(result.outliers)
