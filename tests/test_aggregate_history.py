@@ -175,3 +175,101 @@ def test_few_units_or_small_numbers_are_no_outliers():
 def test_outliers_can_be_computed_again_from_a_result(roster):
     result = merge_reports(NOW, roster=roster, unit_code="H", period="2023-Q2")
     assert outliers(result) == result.outliers
+
+
+# ---------------------------------------------------------------------------------------------------
+# On files: last quarter's merged workbook and last year's returns, through the command line
+
+import json  # noqa: E402
+
+from click.testing import CliRunner  # noqa: E402
+from python_calamine import CalamineWorkbook  # noqa: E402
+
+from cchc_excel.cli import cli  # noqa: E402
+from cchc_excel.merge.compare_sheet import COMPARE_SHEET  # noqa: E402
+from cchc_excel.merge.run import aggregate_paths  # noqa: E402
+from cchc_excel.merge.workbook import FINDINGS_SHEET, write_merged_workbook  # noqa: E402
+from cchc_excel.template.build import write_template  # noqa: E402
+from cchc_excel.word.text import ReportContext, paragraph, plain  # noqa: E402
+
+FILE_ROSTER = """ma_don_vi,ten_don_vi,cap,don_vi_cha,email
+HN,Thị xã Hoài Nhơn,huyen,,
+HN-TQB,Phường Tam Quan Bắc,xa,HN,
+HN-BS,Phường Bồng Sơn,xa,HN,
+HN-HS,Xã Hoài Sơn,xa,HN,
+"""
+SAVED = datetime(2023, 6, 15, tzinfo=timezone.utc)
+
+
+def _returns(folder: Path, roster, period: str, solved: dict) -> Path:
+    folder.mkdir()
+    for code, n in solved.items():
+        write_template(folder / f"{code}_{period}.xlsx", level="xa", unit=roster.get(code), period=period,
+                       values={"BM3-3.1.1": n, "BM3-3.1.2": n - 10, "BM7-2.4.1": n, "BM7-2.4.2": n // 2},
+                       generated_at=SAVED)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory):
+    base = tmp_path_factory.mktemp("history")
+    (base / "don-vi.csv").write_text(FILE_ROSTER, encoding="utf-8")
+    roster = load_roster(base / "don-vi.csv")
+    # Last quarter merged once already; its merged workbook is all there is of it.
+    q1 = _returns(base / "q1", roster, "2023-Q1", {"HN-TQB": 400, "HN-BS": 300, "HN-HS": 30})
+    write_merged_workbook(aggregate_paths([q1], roster=roster, unit_code="HN", period="2023-Q1", jobs=1),
+                          base / "tong-hop-2023-Q1.xlsx")
+    _returns(base / "q2-2022", roster, "2022-Q2", {"HN-TQB": 520, "HN-BS": 450, "HN-HS": 30})
+    _returns(base / "q2", roster, "2023-Q2", {"HN-TQB": 500, "HN-BS": 400, "HN-HS": 220})
+    return base, roster
+
+
+def test_aggregate_previous_on_files(quarter):
+    base, roster = quarter
+    out = base / "tong-hop-2023-Q2.xlsx"
+    args = ["aggregate", str(base / "q2"), "--roster", str(base / "don-vi.csv"), "--under", "HN", "--period",
+            "2023-Q2", "-o", str(out), "--previous", str(base / "tong-hop-2023-Q1.xlsx"),
+            "--previous", str(base / "q2-2022"), "--json", "-j", "1"]
+    run = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    solved = data["totals"]["BM3-3.1.1"]["value"]
+    assert solved == 1120
+    previous, year = data["comparisons"]["previous"], data["comparisons"]["year_before"]
+    assert previous["period"] == "2023-Q1" and year["period"] == "2022-Q2"
+    assert previous["totals"]["BM3-3.1.1"] == {"value": 730, "change": 390, "change_unit": "value",
+                                               "change_percent": pytest.approx(53.4247, abs=1e-3)}
+    assert year["totals"]["BM3-3.1.1"]["value"] == 1000 and year["totals"]["BM3-3.1.1"]["change_percent"] == 12
+    assert year["totals"]["BM3-3.1"]["change_unit"] == "percentage_points"
+    # The units' history is in their returns: last quarter's merged workbook holds only its totals.
+    (found,) = [o for o in data["outliers"] if o["indicator"] == "BM3-3.1.1"]
+    assert (found["unit"], found["rule"], found["severity"]) == ("HN-HS", "outlier-previous", "warning")
+    assert "(220) gấp 7,3 lần cùng kỳ năm trước (Quý II/2022: 30)" in found["message"]
+
+    wb = CalamineWorkbook.from_path(str(out))
+    rows = wb.get_sheet_by_name(COMPARE_SHEET).to_python()
+    assert rows[3][3:] == ["Kỳ này\n(Quý II/2023)", "Kỳ trước\n(Quý I/2023)", "Tăng/giảm", "Tăng/giảm (%)",
+                           "Cùng kỳ năm trước\n(Quý II/2022)", "Tăng/giảm", "Tăng/giảm (%)"]
+    line = next(r for r in rows if r[0] == "3.1.1.")
+    assert line[3:] == [1120, 730, 390, pytest.approx(53.42, abs=0.01), 1000, 120, 12]
+    findings = wb.get_sheet_by_name(FINDINGS_SHEET).to_python()
+    assert any("gấp 7,3 lần cùng kỳ năm trước" in str(r[-1]) for r in findings)
+
+
+def test_the_reports_sentences_say_the_change(quarter):
+    base, roster = quarter
+    result = aggregate_paths([base / "q2"], roster=roster, unit_code="HN", period="2023-Q2", jobs=1,
+                             previous=[base / "tong-hop-2023-Q1.xlsx", base / "q2-2022"])
+    text = " ".join(plain(paragraph(p, ReportContext(result))) for p in result.spec.report.areas[3][1])
+    assert ("So với cùng kỳ năm trước (quý II/2022), số hồ sơ TTHC đã giải quyết tăng 12%; tỷ lệ giải quyết đúng "
+            "hạn tăng 0,3 điểm phần trăm.") in text
+    assert "So với kỳ trước (quý I/2023), số hồ sơ TTHC đã giải quyết tăng 53%" in text
+    without = aggregate_paths([base / "q2"], roster=roster, unit_code="HN", period="2023-Q2", jobs=1)
+    assert "So với" not in " ".join(plain(paragraph(p, ReportContext(without)))
+                                    for p in without.spec.report.areas[3][1])
+    assert COMPARE_SHEET not in _sheets(base, without)
+
+
+def _sheets(base: Path, result) -> list:
+    path = write_merged_workbook(result, base / "khong-so-sanh.xlsx")
+    return CalamineWorkbook.from_path(str(path)).sheet_names
