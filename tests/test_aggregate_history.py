@@ -4,11 +4,11 @@ sentences, the `So sánh các kỳ` sheet, the JSON, and outlier warnings that n
 Inputs are built here (unit codes made up)."""
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from test_aggregate_merge import FakeReport
 
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import load_roster
@@ -65,20 +65,6 @@ def test_a_change_in_words_and_percentage_points():
 
 ROSTER_CSV = "ma_don_vi,ten_don_vi,cap,don_vi_cha\nH,Thị xã Hoài Nhơn,huyen,\n" + "".join(
     f"X{i},Phường {i},xa,H\n" for i in range(1, 8))
-
-
-@dataclass
-class FakeReport:
-    path: Path
-    status: str = "ok"
-    unit: dict | None = None
-    period: str | None = "2023-Q2"
-    values: dict = field(default_factory=dict)
-    issues: list = field(default_factory=list)
-    sha256: str = ""
-    saved_at: datetime | None = None
-    reported_levels: frozenset | None = None
-    merged_units: int | None = None
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +147,19 @@ def test_far_from_the_other_units_of_its_level_by_a_robust_z_score(roster):
     mean = sum(solved) / len(solved)
     sd = math.sqrt(sum((v - mean) ** 2 for v in solved) / len(solved))
     assert (900 - mean) / sd < SPEC.outliers.z
+
+
+def test_a_fall_to_a_fraction_of_the_period_before():
+    result = merge_reports([ward("X1", "2023-Q2", 20, 0)], period="2023-Q2", previous=[ward("X1", "2023-Q1", 180, 0)])
+    (f,) = [f for f in result.outliers if f.issue.indicator == "BM3-3.1.1"]
+    assert "(20) chỉ bằng 1/9 quý trước (Quý I/2023: 180)" in f.issue.message
+
+
+def test_when_most_units_give_the_same_value_the_mean_deviation_measures_the_spread():
+    # Eight wards with the catalogue's 157 procedures, one with 320: the MAD is 0.
+    reports = [ward(f"P{i}", "2023-Q2", 157, 0) for i in range(8)] + [ward("P8", "2023-Q2", 320, 0)]
+    found = [f for f in merge_reports(reports, period="2023-Q2").outliers if f.issue.indicator == "BM3-3.1.1"]
+    assert [f.unit for f in found] == ["P8"] and "gấp 2 lần trung vị của 9 đơn vị cùng cấp (157)" in found[0].issue.message
 
 
 def test_few_units_or_small_numbers_are_no_outliers():

@@ -34,98 +34,119 @@ MEAN_AD_SCALE = 1.253314  # the same for the mean absolute deviation
 
 
 def outliers(result: MergeResult, history: History | None = None) -> list[Finding]:
-    """The outlier warnings of every merged unit (history checks only with a `history`)."""
-    spec = result.spec
-    rows = [ind for ind in spec.value_indicators if ind.kind in COMPARED_KINDS]
-    now = _by_unit(result)
-    earlier = [(p, _by_unit(r)) for p, r in sorted((history.units if history else {}).items(), reverse=True)]
-    found: list[Finding] = []
-    for ind in rows:
-        for rec in result.records:
-            value = now[rec.unit].get(ind.id)
-            if value is None:
-                continue
-            past = [(p, values[rec.unit][ind.id]) for p, values in earlier
-                    if values.get(rec.unit, {}).get(ind.id) is not None]
-            for rule, reason in _history_reasons(result, ind, value, past):
-                found.append(_finding(result, rec, ind, value, rule, reason))
-        found.extend(_peer_findings(result, ind, now))
-    return found
+    """The outlier warnings of every merged unit (against its history only with a `history`)."""
+    rows = [ind for ind in result.spec.value_indicators if ind.kind in COMPARED_KINDS]
+    found = _history_findings(result, rows, history) if history is not None and history.units else []
+    return found + _peer_findings(result, rows)
 
 
-def _by_unit(result: MergeResult) -> dict:
-    """{unit: {indicator id: value}} of a merge's records (blank left out; rows a record's levels do not
-    cover are blank in the frame)."""
-    columns = list(result.frame.columns)
-    data = result.frame.to_numpy(dtype=float).tolist() if len(result.frame) else []
-    return {rec.unit: {c: v for c, v in zip(columns, row) if v == v} for rec, row in zip(result.records, data)}
-
-
-def _history_reasons(result: MergeResult, ind, value: float, past: list) -> list[tuple[str, str]]:
-    t = result.spec.outliers
-    percent = ind.kind in PERCENT_KINDS
+def _history_findings(result: MergeResult, rows: list, history: History) -> list[Finding]:
+    """Each unit against its own earlier periods, a row at a time over every unit (numpy); words only for
+    the values flagged."""
+    codes = [rec.unit for rec in result.records]
+    periods = sorted(history.units, reverse=True)  # newest first
+    earlier = {p: _aligned(history.units[p], codes) for p in periods}
     target = result.period
-    before = [x for x in (target.previous(), target.year_before()) if x is not None]
-    last = next(((p, v) for b in before for p, v in past if p == b), None)
+    before = [b for b in (target.previous(), target.year_before()) if b in earlier]
     out = []
-    if last is not None:
-        p, then = last
-        where = f"{period_words(target, p)} ({p.label}: {_text(then, percent)})"
-        if percent and abs(value - then) > t.points:
-            way = "tăng" if value > then else "giảm"
-            out.append(("outlier-previous", f"{way} {vn_number(abs(value - then), places=1)} điểm phần trăm so "
-                                            f"với {where}"))
-        elif not percent and value > 0 and then > 0 and max(value, then) >= t.min_value:
-            times = value / then
-            if times >= t.ratio:
-                out.append(("outlier-previous", f"gấp {_times(times)} lần {where}"))
-            elif times <= 1 / t.ratio:
-                out.append(("outlier-previous", f"chỉ bằng 1/{_times(1 / times)} {where}"))
-    if not out and len(past) >= t.min_history:
-        lo, hi = min(v for _, v in past), max(v for _, v in past)
-        if percent:
-            high, low = value > hi + t.points, value < lo - t.points
-        else:
-            high = value > hi * (1 + t.range_margin) and value >= t.min_value
-            low = value < lo / (1 + t.range_margin) and lo >= t.min_value
-        if high or low:
-            out.append(("outlier-history", f"{'cao' if high else 'thấp'} hơn nhiều so với {len(past)} kỳ trước "
-                                           f"(thấp nhất {_text(lo, percent)}, cao nhất {_text(hi, percent)})"))
+    for ind in rows:
+        now = result.frame[ind.id].to_numpy(dtype=float)
+        past = np.column_stack([earlier[p][ind.id].to_numpy(dtype=float) for p in periods])
+        last, which = np.full(len(now), np.nan), np.full(len(now), -1)
+        for i, b in enumerate(before):
+            take = np.isnan(last) & ~np.isnan(past[:, periods.index(b)])
+            last[take], which[take] = past[take, periods.index(b)], i
+        flags = _history_flags(result.spec.outliers, ind.kind in PERCENT_KINDS, now, last, past)
+        for rule, flagged in flags:
+            for i in np.flatnonzero(flagged):
+                reason = (_previous_reason(result, ind, now[i], before[which[i]], last[i])
+                          if rule == "outlier-previous" else _range_reason(ind, now[i], past[i]))
+                out.append(_finding(result, result.records[i], ind, float(now[i]), rule, reason))
     return out
 
 
-def _peer_findings(result: MergeResult, ind, now: dict) -> list[Finding]:
+def _aligned(earlier: MergeResult, codes: list):
+    """An earlier merge's values, one row per unit of `codes` (in that order; NaN for a unit it lacks)."""
+    frame = earlier.frame.set_axis([r.unit for r in earlier.records])
+    return frame[~frame.index.duplicated(keep="last")].reindex(codes)
+
+
+def _history_flags(t, percent: bool, now: np.ndarray, last: np.ndarray, past: np.ndarray) -> list:
+    """[(rule, which units)]: far from the period before, else outside the min–max of the earlier ones."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if percent:
+            previous = np.abs(now - last) > t.points
+        else:
+            times = now / last
+            previous = ((now > 0) & (last > 0) & (np.fmax(now, last) >= t.min_value)
+                        & ((times >= t.ratio) | (times <= 1 / t.ratio)))
+        enough = (~np.isnan(past)).sum(axis=1) >= max(1, t.min_history)
+        lo = np.where(enough, np.nanmin(np.where(enough[:, None], past, 0), axis=1), np.nan)
+        hi = np.where(enough, np.nanmax(np.where(enough[:, None], past, 0), axis=1), np.nan)
+        if percent:
+            outside = (now > hi + t.points) | (now < lo - t.points)
+        else:
+            outside = (((now > hi * (1 + t.range_margin)) & (now >= t.min_value))
+                       | ((now < lo / (1 + t.range_margin)) & (lo >= t.min_value)))
+    return [("outlier-previous", previous), ("outlier-history", outside & ~previous)]
+
+
+def _previous_reason(result: MergeResult, ind, value: float, p, then: float) -> str:
+    percent = ind.kind in PERCENT_KINDS
+    where = f"{period_words(result.period, p)} ({p.label}: {_text(then, percent)})"
+    if percent:
+        way = "tăng" if value > then else "giảm"
+        return f"{way} {vn_number(abs(value - then), places=1)} điểm phần trăm so với {where}"
+    times = value / then
+    return f"gấp {_times(times)} lần {where}" if times > 1 else f"chỉ bằng 1/{_times(1 / times)} {where}"
+
+
+def _range_reason(ind, value: float, past: np.ndarray) -> str:
+    percent = ind.kind in PERCENT_KINDS
+    given = past[~np.isnan(past)]
+    lo, hi = float(given.min()), float(given.max())
+    return (f"{'cao' if value > hi else 'thấp'} hơn nhiều so với {len(given)} kỳ trước (thấp nhất "
+            f"{_text(lo, percent)}, cao nhất {_text(hi, percent)})")
+
+
+def _peer_findings(result: MergeResult, rows: list) -> list[Finding]:
     """Units far from the other units of their level by a robust z-score (see the module docstring)."""
     t = result.spec.outliers
-    percent = ind.kind in PERCENT_KINDS
-    groups: dict = {}
-    for rec in result.records:
-        value = now[rec.unit].get(ind.id)
-        if value is not None:
-            groups.setdefault(rec.level, []).append((rec, value))
+    if len(result.records) < t.min_units:
+        return []
+    levels = np.array([rec.level or "" for rec in result.records])
     out = []
-    for level, members in groups.items():
-        if len(members) < t.min_units:
-            continue
-        values = np.array([v for _, v in members])
-        median = float(np.median(values))
-        spread = MAD_SCALE * float(np.median(np.abs(values - median)))
-        if spread == 0:
-            spread = MEAN_AD_SCALE * float(np.mean(np.abs(values - median)))
-        if spread == 0:
-            continue
-        peers = f"{len(members)} đơn vị cùng cấp"
-        for rec, value in members:
-            z = (value - median) / spread
-            if abs(z) <= t.z or abs(value - median) < t.min_value:
+    for ind in rows:
+        column = result.frame[ind.id].to_numpy(dtype=float)
+        for level in np.unique(levels):
+            index = np.flatnonzero((levels == level) & ~np.isnan(column))
+            if len(index) < t.min_units:
                 continue
-            if not percent and median > 0 and value > median:
-                how = f"gấp {_times(value / median)} lần trung vị của {peers} ({_text(median, percent)})"
-            else:
-                how = (f"{'cao' if value > median else 'thấp'} hơn nhiều so với trung vị của {peers} "
-                       f"({_text(median, percent)})")
-            out.append(_finding(result, rec, ind, value, "outlier-peers",
-                                f"{how}; điểm z hiệu chỉnh {vn_number(z, places=1)}"))
+            out.extend(_far_from_peers(result, ind, index, column[index]))
+    return out
+
+
+def _far_from_peers(result: MergeResult, ind, index: np.ndarray, values: np.ndarray) -> list[Finding]:
+    t = result.spec.outliers
+    median = float(np.median(values))
+    spread = MAD_SCALE * float(np.median(np.abs(values - median)))
+    if spread == 0:
+        spread = MEAN_AD_SCALE * float(np.mean(np.abs(values - median)))
+    if spread == 0:
+        return []
+    z = (values - median) / spread
+    far = np.flatnonzero((np.abs(z) > t.z) & (np.abs(values - median) >= t.min_value))
+    percent = ind.kind in PERCENT_KINDS
+    peers = f"{len(values)} đơn vị cùng cấp ({_text(median, percent)})"
+    out = []
+    for i in far:
+        value = float(values[i])
+        if not percent and median > 0 and value > median:
+            how = f"gấp {_times(value / median)} lần trung vị của {peers}"
+        else:
+            how = f"{'cao' if value > median else 'thấp'} hơn nhiều so với trung vị của {peers}"
+        out.append(_finding(result, result.records[index[i]], ind, value, "outlier-peers",
+                            f"{how}; điểm z hiệu chỉnh {vn_number(float(z[i]), places=1)}"))
     return out
 
 
