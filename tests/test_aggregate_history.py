@@ -169,6 +169,11 @@ def test_few_units_or_small_numbers_are_no_outliers():
     assert not [f for f in merge_reports(small, period="2023-Q2").outliers if f.issue.indicator == "BM3-3.1.1"]
     tiny = merge_reports([ward("X1", "2023-Q2", 9, 0)], period="2023-Q2", previous=[ward("X1", "2023-Q1", 1, 0)])
     assert not tiny.outliers
+    # 1 of 1 complaints settled is 100% where the other wards settled none of their 20: no news.
+    settled = [FakeReport(Path(f"/r/P{i}.xlsx"), unit={"code": f"P{i}", "name": f"P{i}", "level": "xa"},
+                          values={"BM3-3.2.1": n, "BM3-3.2.2": k}, sha256=str(i))
+               for i, (n, k) in enumerate([(20, 0)] * 6 + [(1, 1)])]
+    assert not [f for f in merge_reports(settled, period="2023-Q2").outliers if f.issue.indicator == "BM3-3.2"]
 
 
 def test_outliers_can_be_computed_again_from_a_result(roster):

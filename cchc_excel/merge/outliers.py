@@ -12,8 +12,8 @@ totals never change. Thresholds are the spec's (`outliers:`, `spec.outliers`).
   z-score can never exceed (n − 1)/√n (1,79 for 5 units, 3,9 for 17): a plain z-score of 3,5 would
   never fire for a district's 17 wards. The median and MAD do not move with the outlier.
 
-Only quantities and percentages are compared; numbers below `min_value` on both sides, and differences
-from the median below it, are not news.
+Only quantities and percentages are compared; numbers below `min_value` on both sides, differences from
+the median below it, and ratios over a denominator below it are not news.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def _history_findings(result: MergeResult, rows: list, history: History) -> list
     before = [b for b in (target.previous(), target.year_before()) if b in earlier]
     out = []
     for ind in rows:
-        now = result.frame[ind.id].to_numpy(dtype=float)
-        past = np.column_stack([earlier[p][ind.id].to_numpy(dtype=float) for p in periods])
+        now = _column(result.frame, ind, result.spec.outliers)
+        past = np.column_stack([_column(earlier[p], ind, result.spec.outliers) for p in periods])
         last, which = np.full(len(now), np.nan), np.full(len(now), -1)
         for i, b in enumerate(before):
             take = np.isnan(last) & ~np.isnan(past[:, periods.index(b)])
@@ -63,6 +63,15 @@ def _history_findings(result: MergeResult, rows: list, history: History) -> list
                           if rule == "outlier-previous" else _range_reason(ind, now[i], past[i]))
                 out.append(_finding(result, result.records[i], ind, float(now[i]), rule, reason))
     return out
+
+
+def _column(frame, ind, t) -> np.ndarray:
+    """A row's values over the units; a ratio over a denominator below `min_value` left out (1 of 1
+    complaints settled is 100%, and no news)."""
+    values = frame[ind.id].to_numpy(dtype=float)
+    if ind.kind == "ratio":
+        values = np.where(frame[ind.denominator].to_numpy(dtype=float) >= t.min_value, values, np.nan)
+    return values
 
 
 def _aligned(earlier: MergeResult, codes: list):
@@ -117,7 +126,7 @@ def _peer_findings(result: MergeResult, rows: list) -> list[Finding]:
     levels = np.array([rec.level or "" for rec in result.records])
     out = []
     for ind in rows:
-        column = result.frame[ind.id].to_numpy(dtype=float)
+        column = _column(result.frame, ind, t)
         for level in np.unique(levels):
             index = np.flatnonzero((levels == level) & ~np.isnan(column))
             if len(index) < t.min_units:
