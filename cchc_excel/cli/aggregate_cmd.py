@@ -31,11 +31,14 @@ from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, js
 @option("--own", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="TỆP",
         help="Báo cáo riêng của đơn vị tổng hợp (các chỉ tiêu của cấp mình), ghép vào như phần của chính đơn "
              "vị: không tính là nộp muộn hay đơn vị không rõ.")
+@option("--previous", multiple=True, type=click.Path(exists=True, path_type=Path), metavar="ĐƯỜNG_DẪN",
+        help="Báo cáo kỳ trước và cùng kỳ năm trước (của các đơn vị, hoặc bảng tổng hợp các kỳ đó), để so "
+             "sánh và cảnh báo số liệu bất thường; ghi nhiều lần được.")
 @spec_option
 @jobs_option
 @old_spelling("--unit", "under")
-def aggregate(paths, output, roster, period, under, csv_path, report_path, as_json, include_errors, own, spec,
-              jobs):
+def aggregate(paths, output, roster, period, under, csv_path, report_path, as_json, include_errors, own, previous,
+              spec, jobs):
     """Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên.
 
     ĐƯỜNG_DẪN là tệp hoặc thư mục các tệp đơn vị gửi về. Mỗi tệp được đọc và kiểm tra như `cchc check`, rồi
@@ -51,6 +54,8 @@ def aggregate(paths, output, roster, period, under, csv_path, report_path, as_js
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --csv so-lieu.csv --json > tom-tat.json
         cchc aggregate bao-cao-ve/ --roster don-vi.csv --json > tom-tat.json
         cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --under HN --report BAO-CAO.docx
+        cchc aggregate bao-cao-ve/ -o tong-hop.xlsx --roster don-vi.csv --under HN --previous tong-hop-2023-Q1.xlsx \
+            --previous bao-cao-2022-Q2/
     """
     from cchc_excel.merge.exports import summary
     from cchc_excel.merge.outputs import check_outputs, write_outputs
@@ -69,7 +74,7 @@ def aggregate(paths, output, roster, period, under, csv_path, report_path, as_js
         try:
             result = aggregate_paths(paths, spec, roster=roster, period=period, unit_code=under,
                                      include_errors=include_errors, jobs=jobs, progress=bar, exclude=outputs,
-                                     own=own)
+                                     own=own, previous=previous)
         finally:
             if bar:
                 bar.clear()

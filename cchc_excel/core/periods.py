@@ -62,6 +62,11 @@ class Period:
         return f"Năm {self.year}"
 
     @property
+    def in_sentence(self) -> str:
+        """The label as written mid-sentence: `quý II/2023`, `6 tháng đầu năm 2023`, `năm 2023`."""
+        return self.label[0].lower() + self.label[1:]
+
+    @property
     def quarters(self) -> tuple:
         """The quarters this period spans, as Periods."""
         first, last = _SPAN[self.kind]
@@ -86,6 +91,23 @@ class Period:
     def deadline(self, deadline_day: int = 20) -> date:
         """The day the report is due (the last day of the month when the month is shorter)."""
         return _day_of(self.year, self.last_month, deadline_day)
+
+    def previous(self) -> "Period | None":
+        """The period just before, of the same length: the quarter before a quarter (`2023-Q1` before
+        `2023-Q2`, `2022-Q4` before `2023-Q1`). None for 6 months, 9 months and the year: the period
+        before them of the same length is not one the forms report (the year before is `year_before`)."""
+        if not self.kind.startswith("Q"):
+            return None
+        q = int(self.kind[1])
+        return Period(self.year, f"Q{q - 1}") if q > 1 else Period(self.year - 1, "Q4")
+
+    def year_before(self) -> "Period":
+        """The same period a year before (`2022-Q2` for `2023-Q2`)."""
+        return Period(self.year - 1, self.kind)
+
+    @property
+    def is_quarter(self) -> bool:
+        return self.kind.startswith("Q")
 
     def contains(self, other: "Period") -> bool:
         """Whether `other` lies within this period (same year, its quarters a subset)."""

@@ -25,8 +25,10 @@ def summary(result: MergeResult) -> dict:
 
     `{"period", "unit", "level", "units": {"expected", "received", "merged", "missing", "with_errors",
     "late"}, "missing_reasons": {code: why}, "files": [{"path", "unit", "period", "status", "reason"}],
-    "totals": {id: {"value", "units", ...}}, "notes"}`. A flag's value is the number of units answering 1,
-    a choice's value the count of each code, a rate's value the mean (with n, min and max).
+    "totals": {id: {"value", "units", ...}}, "comparisons": {"previous" | "year_before": {"period", "units",
+    "totals": {id: {"value", "change", "change_unit", "change_percent"}}}}, "outliers": [{"path", "unit",
+    "severity", "rule", "indicator", ...}], "notes"}`. A flag's value is the number of units answering 1, a
+    choice's value the count of each code, a rate's value the mean (with n, min and max).
     """
     units = result.units
     received = [u.unit.code for u in units if u.files and u.status != "missing"]
@@ -45,6 +47,8 @@ def summary(result: MergeResult) -> dict:
         "missing_reasons": {u.unit.code: u.reason for u in units if u.status == "missing"},
         "files": [f.to_dict() for f in result.files],
         "totals": {k: t.to_dict() for k, t in result.totals.items()},
+        "comparisons": {which: c.to_dict() for which, c in result.comparisons.items()},
+        "outliers": [{"path": str(f.path), "unit": f.unit, **f.issue.to_dict()} for f in result.outliers],
         "notes": list(result.notes),
     }
 

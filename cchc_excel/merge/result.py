@@ -118,6 +118,9 @@ class MergeResult:
         findings: issues of every file, at most MAX_FINDINGS; findings_total: how many there were.
         unit_info: code -> Unit of every unit seen (roster or files).
         notes: what people should know about the merge (ties, roll-ups, caps), in Vietnamese.
+        comparisons: {"previous" | "year_before": `history.Comparison`} with earlier periods (`--previous`).
+        outliers: the units' values far from their history or their peers (`merge.outliers`), as
+            warnings; also among `findings`, for the `Kiểm tra` sheet.
     """
 
     spec: FormSpec
@@ -136,6 +139,8 @@ class MergeResult:
     findings_total: int = 0
     unit_info: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    comparisons: dict = field(default_factory=dict)
+    outliers: list = field(default_factory=list)
 
     @property
     def merged_units(self) -> int:

@@ -31,7 +31,9 @@ from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, not_returns, off_period, target_period,
                                      undecided, unit_returns)
 from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, own_entries, read_entries, scope_of
+from cchc_excel.merge.history import history_of
 from cchc_excel.merge.levels import top_level
+from cchc_excel.merge.outliers import outliers
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, NO_RETURN_STATUSES,
                                      UNIT_STATUS_LABELS, UNIT_STATUSES, FileStatus, Finding, MergeResult,
                                      UnitStatus)
@@ -56,8 +58,10 @@ def merge_reports(
     include_errors: bool = False,
     received: dict | None = None,
     own: Iterable[CheckedFile] = (),
+    previous: Iterable[CheckedFile] = (),
 ) -> MergeResult:
-    """Decide the status of every file and unit, and total the merged ones.
+    """Decide the status of every file and unit, total the merged ones, compare them with earlier periods
+    and warn of values far off (`merge.history`, `merge.outliers`).
 
     Args:
         reports: checked files (`check.FileReport`s, or anything with the attributes of `CheckedFile`).
@@ -70,6 +74,9 @@ def merge_reports(
         own: the merged unit's own return (`--own`: its own rows, BM1-3.2, BM2-1.2, ...): merged as the
             root's part, never late nor of an unknown unit; its values of rows the units below also fill
             (dossiers, documents) add to theirs, as any unit's do.
+        previous: earlier returns of the units, or earlier merged reports of the unit merged: the period
+            before and the same period a year before (told apart by their period), for `comparisons` and
+            the outlier checks against each unit's history.
 
     Raises:
         RosterError: `unit_code` not in the roster, or given without a roster; an `own` file of another
@@ -77,6 +84,28 @@ def merge_reports(
         PeriodError: no period given and none can be found in the returns.
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
+    result = _merge(reports, spec, roster=roster, period=period, unit_code=unit_code,
+                    include_errors=include_errors, received=received, own=own)
+    history = None
+    previous = list(previous)
+    if previous:
+        history = history_of(result, previous, _merge, roster=roster, unit_code=unit_code,
+                             include_errors=include_errors, received=received)
+        result.comparisons = history.comparisons
+        result.notes.extend(history.notes)
+    result.outliers = outliers(result, history)
+    if result.outliers:
+        result.notes.append(f"{len(result.outliers)} số liệu của các đơn vị khác xa các kỳ trước hoặc các đơn vị "
+                            "cùng cấp (cảnh báo, không làm thay đổi số tổng hợp): xem trang Kiểm tra.")
+    room = max(0, MAX_FINDINGS - len(result.findings))
+    result.findings.extend(result.outliers[:room])
+    result.findings_total += len(result.outliers)
+    return result
+
+
+def _merge(reports, spec: FormSpec, *, roster=None, period=None, unit_code=None, include_errors=False,
+           received=None, own=()) -> MergeResult:
+    """`merge_reports` without the comparisons and outliers: one period's statuses and totals."""
     scope = scope_of(roster, unit_code)
     entries = read_entries(reports, roster, received or {}) + own_entries(own, scope, spec)
     verdicts = exclusions(entries, roster, scope)
@@ -185,6 +214,7 @@ def aggregate_paths(
     progress: Callable | None = None,
     exclude: Iterable = (),
     own: str | Path | None = None,
+    previous: Iterable = (),
 ) -> MergeResult:
     """Read and check every return (as `cchc check` does), then merge them (`merge_reports`).
 
@@ -197,6 +227,7 @@ def aggregate_paths(
         progress: passed to `check.check_paths`, to show progress.
         exclude: paths not to read (the outputs of this merge).
         own: the merged unit's own return (`--own`), read as the root's when it does not say whose it is.
+        previous: files and folders of earlier returns or earlier merged reports (`--previous`).
     """
     from cchc_excel.check.run import check_paths, find_files
 
@@ -212,8 +243,20 @@ def aggregate_paths(
         received = received_times(files)
     report = check_paths(files, spec, roster=roster, jobs=jobs, progress=progress)
     mine = _check_own(own, spec, roster, unit_code, period) if own else []
+    earlier = _check_previous(previous, spec, roster, jobs, skip) if previous else []
     return merge_reports(report.files, spec, roster=roster, period=period, unit_code=unit_code,
-                         include_errors=include_errors, received=received, own=mine)
+                         include_errors=include_errors, received=received, own=mine, previous=earlier)
+
+
+def _check_previous(paths, spec: FormSpec, roster: Roster | None, jobs, skip: set) -> list:
+    """The earlier files (`--previous`), checked as returns are."""
+    from cchc_excel.check.run import check_paths, find_files
+
+    files = [f for f in find_files(list(paths)) if Path(f).resolve() not in skip]
+    if not files:
+        where = ", ".join(str(p) for p in paths)
+        raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where} (--previous).")
+    return check_paths(files, spec, roster=roster, jobs=jobs).files
 
 
 def _check_own(own, spec: FormSpec, roster: Roster | None, unit_code: str | None, period) -> list:

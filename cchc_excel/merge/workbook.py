@@ -5,6 +5,7 @@ values, one short Ghi chú line per total, footnotes and a signature block under
 and metadata saying it is a merged report of n units), so the level above checks and merges it like any
 other return. The cover lists the parent level's own rows still blank. After the form sheets come:
 
+- `So sánh các kỳ` (`merge.compare_sheet`, with `--previous`): each total beside the earlier periods';
 - `Chi tiết BM1` ... `Chi tiết BM7`: one row per merged unit, one column per row of the form, with the
   total line, the number of units behind each total and how it was made, printed across pages;
 - `Tình hình nộp báo cáo`: one line per unit (status, file, received, late, errors, warnings);
@@ -22,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_excel.merge.charts import CHARTS_SHEET, write_charts_sheet  # noqa: F401 (a sheet's name, here too)
+from cchc_excel.merge.compare_sheet import write_compare_sheet
 from cchc_excel.merge.notes import blank_own_rows, form_footnotes, merged_notes
 from cchc_excel.merge.totals import choice_counts, total_note
 from cchc_excel.core.atomic import atomic_file
@@ -84,6 +86,7 @@ def add_merge_sheets(workbook, styles: Styles | None, result: MergeResult, bulk:
     bulk = bulk or BulkRows(direct=True)
     fmt = _Formats(styles)
     _cover_lines(workbook, styles, result)
+    write_compare_sheet(workbook, fmt, result, _subtitle(result))
     for form in result.spec.forms:
         _detail_sheet(workbook, fmt, result, form, bulk)
     _status_sheet(workbook, fmt, result, bulk)

@@ -112,6 +112,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
     from cchc_excel.spec.report_text import parse_report_text  # it uses this module's YAML helpers
+    from cchc_excel.spec.outliers import parse_outliers
 
     charts = tuple(_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
@@ -133,6 +134,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
         deadline_day=deadline_day,
         charts=charts,
         report=parse_report_text(data.get("report"), indicators, levels, fail),
+        outliers=parse_outliers(data.get("outliers"), fail),
         source=source,
         indicators=indicators,
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cchc_excel.core.kinds import INPUT_KINDS, VALUE_KINDS
 from cchc_excel.core.levels import row_levels
+from cchc_excel.spec.outliers import OutlierThresholds
 
 if TYPE_CHECKING:
     from cchc_excel.spec.report_text import ReportText
@@ -135,6 +136,7 @@ class FormSpec:
     deadline_day: int = 20
     charts: tuple = ()  # % rows the merged workbook charts per unit (ids), in order
     report: ReportText | None = field(default=None, compare=False, repr=False)  # the report's sentences
+    outliers: OutlierThresholds = field(default_factory=OutlierThresholds)  # when a unit's value is far off
     source: str = ""
     indicators: dict = field(default_factory=dict, compare=False, repr=False)
     origin: str = field(default="", compare=False, repr=False)  # the file `load_spec` read it from

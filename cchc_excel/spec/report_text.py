@@ -6,7 +6,10 @@ A template is text with fields in braces and placeholders for a person in bracke
   `{BM3-3.1.1:units}` the units behind it (`14/17 đơn vị`); `{BM4-3.4:min}`, `{…:max}` for a rate;
   `{BM1-5:answered}` how many units answered a flag or a choice, `{BM1-5:label}` the answer's label
   (`Có`; for a merged choice the one most units gave), `{BM1-5.2:counts}` the count of each choice;
-  the plain value of a flag is how many units answered 1.
+  the plain value of a flag is how many units answered 1; `{BM3-3.1.1:previous}` and
+  `{…:year_before}` the change since the previous period and the same period a year before (`tăng 12%`,
+  a percentage's in points: `giảm 3,5 điểm phần trăm`), with `{previous_period}`, `{year_before_period}`
+  naming them (`aggregate --previous`; without a comparison they are missing).
 - `{period}`, `{scope}`, … : the report's own fields (`GENERAL_FIELDS`).
 - `[…]`, or `[a hint…]`: text a person must write, highlighted in the document.
 
@@ -36,6 +39,8 @@ GENERAL_FIELDS = (
     "missing_units",  # the units that sent nothing, named
     "error_units",    # the units whose returns have errors and were left out, named
     "late_units",     # the units that reported after the deadline, named
+    "previous_period",     # quý I/2023: the period compared as the previous one (`--previous`)
+    "year_before_period",  # quý II/2022: the same period a year before
 )
 # Modifiers of a row field, and the kinds of rows (spec.model.KINDS) they apply to.
 MODIFIERS = {
@@ -46,6 +51,8 @@ MODIFIERS = {
     "answered": ("flag", "choice"),
     "label": ("flag", "choice"),
     "counts": ("choice",),
+    "previous": ("count", "amount", "ratio", "rate"),  # the change: `tăng 12%`, `giảm 3,5 điểm phần trăm`
+    "year_before": ("count", "amount", "ratio", "rate"),
 }
 SENTENCE_KEYS = ("text", "if_missing", "only_if", "for")
 AUDIENCES = ("all", "merged", "own")  # `for`: every report, a report merging units, a unit's own

@@ -74,8 +74,7 @@ class ReportContext:
         """A general field's text; raises _Missing when it has none (an empty list of units)."""
         r = self.result
         if name == "period":
-            label = r.period.label
-            return label[0].lower() + label[1:]
+            return r.period.in_sentence
         if name == "scope":
             kind = unit_kind(self.name)[0].lower() or "địa phương"
             return f"toàn {kind}" if self.merged else f"UBND {kind}"
@@ -83,6 +82,11 @@ class ReportContext:
             return self.name
         if name == "issuer":
             return self.issuer
+        if name in ("previous_period", "year_before_period"):
+            comparison = r.comparisons.get(name[:-len("_period")])
+            if comparison is None:
+                raise _Missing(name)
+            return comparison.period.in_sentence
         if name == "reported":
             return vn_number(r.merged_units)
         if name == "expected":
@@ -108,6 +112,13 @@ class ReportContext:
         total = r.totals.get(f.name)
         if total is None or total.units == 0 or total.value is None:
             raise _Missing(f.name)
+        if f.modifier in ("previous", "year_before"):
+            comparison = r.comparisons.get(f.modifier)
+            change = comparison.changes.get(f.name) if comparison is not None else None
+            words = change.words() if change is not None else ""
+            if not words:
+                raise _Missing(f.name)
+            return words
         if f.modifier == "units":
             return f"{vn_number(total.units)}/{vn_number(self.expected)} đơn vị"
         if f.modifier in ("min", "max"):
