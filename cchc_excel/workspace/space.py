@@ -134,6 +134,9 @@ class Workspace:
                 out["files"].extend(self._receive_one(period, safe_name(name), data, source, who, received_at))
             except StoreError as e:
                 out["problems"].append(str(e))
+            except sqlite3.DatabaseError as e:  # a full disk at the commit: rolled back, the file not received
+                out["problems"].append(f"{safe_name(name)}: không ghi được vào cơ sở dữ liệu của thư mục làm "
+                                       f"việc ({e}); tệp chưa được nhận, hãy gửi lại sau.")
         return out
 
     def receive_folder(self, period: Period | str, folder: str | Path, *, who: str = "") -> dict:
