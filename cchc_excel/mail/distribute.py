@@ -236,32 +236,55 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     period = parse_period(period)
-    outbox = Path(outbox)
     resend = list(dict.fromkeys(resend))
     _check_settings(sender, smtp, resend)
     units = _select(roster, period, unit_code, resend)
-    try:
-        outbox.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CchcError(f"{outbox}: không tạo được thư mục ({e.strerror or e})") from e
-    ledger = read_ledger(outbox)
-    result = DistributeResult(period, period.window(spec.cutoff_day),
-                              deadline or period.deadline(spec.deadline_day), outbox,
-                              sending=smtp is not None)
-    _date_warnings(result, today or date.today())
+    result, ledger = start_round(period, outbox, spec, deadline=deadline, smtp=smtp, today=today)
     todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
-    write_template = _template_writer(spec, period, outbox, template_password)
-    for i, item in enumerate(result.no_email):  # their templates, to send some other way
-        path = _template_or_problem(result, write_template, roster.get(item.code))
-        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
+    write_template = _template_writer(spec, period, result.outbox, template_password)
+    templates_for_no_email(result, roster, write_template)
     letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact,
                   draft=smtp is None, basis=basis, issued_with=spec.issued_with)
     built = [b for unit, to in todo
              if (b := _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender)))]
+    send_round(result, built, smtp, sender, resend, ledger)
+    return result
+
+
+def start_round(period: Period, outbox: Path, spec: FormSpec, *, deadline: date | None, smtp,
+                today: date | None, ledger: str = LEDGER_NAME, per_message: bool = False):
+    """The outbox made, its send log `ledger` read: (an empty `DistributeResult` with the period's window
+    and deadline and the date warnings, the log's deliveries).
+
+    Raises:
+        CchcError: the outbox cannot be made, or the log cannot be read.
+    """
+    outbox = Path(outbox)
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CchcError(f"{outbox}: không tạo được thư mục ({e.strerror or e})") from e
+    deliveries = read_ledger(outbox, ledger)
+    result = DistributeResult(period, period.window(spec.cutoff_day),
+                              deadline or period.deadline(spec.deadline_day), outbox,
+                              sending=smtp is not None, ledger=ledger, per_message=per_message)
+    _date_warnings(result, today or date.today())
+    return result, deliveries
+
+
+def templates_for_no_email(result: DistributeResult, roster: Roster, write_template) -> None:
+    """Write the template of each unit without an email, to send some other way."""
+    for i, item in enumerate(result.no_email):
+        path = _template_or_problem(result, write_template, roster.get(item.code))
+        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
+
+
+def send_round(result: DistributeResult, built: list, smtp, sender: str | None, resend: list,
+               ledger: list) -> None:
+    """With `smtp`, send the (Draft, bytes) `built`, each at most once by the send log (see `_send_all`)."""
     if smtp is not None and built:
         known = {d.message_id for d in ledger}
         _send_all(result, built, smtp, parse_sender(sender)[1], resend, known)
-    return result
 
 
 def _sent_ok(ledger: list, period: str) -> dict:
