@@ -185,5 +185,9 @@ def compose(unit: Unit, period: Period, attachment: Path, *, to: Iterable[str], 
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as sent and saved: CRLF line ends, 7-bit (encoded headers, base64 attachment)."""
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    """The message as sent and saved: CRLF line ends, 7-bit (encoded headers, base64 attachment).
+
+    Headers are not folded at 78 characters: Python's folder splits a Vietnamese subject into encoded
+    words and drops the space between two of them ("thống kê" arrives as "thốngkê"); RFC 5322 allows
+    lines up to 998 characters."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n", max_line_length=998))
