@@ -70,3 +70,61 @@ def test_feedback_names_what_to_fix_and_the_new_deadline_once_per_workbook(tmp_p
                           smtp=server.settings, today=TODAY)
     assert not again.sent and len(again.already_sent) == 1 and len(server.messages) == 1
     assert [d.eml for d in read_ledger(outbox, FEEDBACK_LEDGER)] == ["22240_phan-hoi.eml"]
+
+
+# ------------------------------------------------------------------ the command line
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from cchc_excel.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False,
+                              env={"CCHC_SMTP_PASSWORD": None})
+
+
+def test_cli_remind_from_a_folder_of_returns(tmp_path, roster):
+    units = load_roster(roster, levels=SPEC.levels)
+    for code in ("22240", "22243"):
+        write_template(tmp_path / "ve" / f"{code}.xlsx", SPEC, level="xa", unit=units.get(code), period="2023-Q2",
+                       values={"BM3-3.1.1": 3})
+    out = tmp_path / "thu"
+    res = _cli("distribute", "--roster", roster, "--period", "2023-Q2", "--outbox", out, "--under", "HN",
+               "--remind", tmp_path / "ve", "--json")
+    assert res.exit_code == 0, res.output
+    doc = __import__("json").loads(res.output)
+    assert [d["code"] for d in doc["drafts"]] == ["22242"]  # 22241 and 22244 have no valid email
+    assert sorted(u["code"] for u in doc["no_email"]) == ["22241", "22244"]
+    assert (out / "22242_xa-hoai-my_2023-Q2_nhac-nop.eml").is_file()
+
+
+def test_cli_remind_and_feedback_with_a_workspace(tmp_path, roster, server):
+    from cchc_excel.template.build import template_bytes
+    from cchc_excel.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.put_roster(roster.read_bytes(), "don-vi.csv")
+    units = ws.roster()
+    ws.receive("2023-Q2", [(f"{c}.xlsx", template_bytes(SPEC, level="xa", unit=units.get(c), period="2023-Q2",
+                                                        values={"BM3-3.1.1": 3})) for c in ("22240", "22242")])
+    out = tmp_path / "thu"
+    smtp = ["--send", "--from", SENDER, "--smtp-host", "127.0.0.1", "--smtp-port", server.settings.port]
+    res = _cli("distribute", "--workspace", tmp_path / "ws", "--period", "2023-Q2", "--outbox", out, "--remind",
+               *smtp)
+    assert res.exit_code == 0, res.output
+    assert sorted(server.by_unit()) == ["22243"]  # the only one missing with an email
+    assert [(r["unit"], r["kind"], r["status"]) for r in ws.sent("2023-Q2")] == [("22243", "nhac-nop", "ok")]
+
+    _feedback(tmp_path, load_roster(roster, levels=SPEC.levels), "22240", {"BM3-3.1.1": 713, "BM3-3.1.2": 725})
+    res = _cli("distribute", "--workspace", tmp_path / "ws", "--period", "2023-Q2", "--outbox", out,
+               "--feedback", tmp_path / "phan-hoi", "--deadline", "27/06/2023", *smtp)
+    assert res.exit_code == 0, res.output
+    assert "hạn gửi lại 27/06/2023" in str(server.by_unit()["22240"][1]["Subject"])
+    assert [r["kind"] for r in ws.sent("2023-Q2")] == ["nhac-nop", "phan-hoi"]
+
+
+def test_cli_remind_needs_returns_or_a_workspace(tmp_path, roster):
+    res = _cli("distribute", "--roster", roster, "--period", "2023-Q2", "--outbox", tmp_path / "thu", "--remind")
+    assert res.exit_code == 2 and "--workspace" in res.output
+    res = _cli("distribute", "--period", "2023-Q2", "--outbox", tmp_path / "thu")
+    assert res.exit_code == 2 and "--roster" in res.output

@@ -225,6 +225,20 @@ class Workspace:
                                                   "who": r["who"]})
         return out
 
+    def record_sent(self, period: Period | str, kind: str, deliveries) -> None:
+        """Record send attempts (`mail.distribute.Delivery`: unit, recipients, message id, time, status) of
+        one kind of message (`bieu-mau`, `nhac-nop`, `phan-hoi`)."""
+        with writing(self.conn) as c:
+            c.executemany("INSERT INTO sent (period, unit, kind, recipients, message_id, at, status, detail) "
+                          "VALUES (?,?,?,?,?,?,?,?)",
+                          [(parse_period(period).code, d.code, kind, ";".join(d.to), d.message_id,
+                            d.time.isoformat() if d.time else None, d.status, d.detail) for d in deliveries])
+
+    def sent(self, period: Period | str) -> list[dict]:
+        """What was sent to whom and when for `period`, oldest first."""
+        return [dict(r) for r in self.conn.execute("SELECT * FROM sent WHERE period = ? ORDER BY id",
+                                                   (parse_period(period).code,))]
+
     # ------------------------------------------------------------------------------------ after a crash
 
     def verify(self) -> dict:
