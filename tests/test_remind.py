@@ -15,7 +15,7 @@ from cchc_excel.mail.feedback_mail import find_feedback, send_feedback
 from cchc_excel.mail.remind import FEEDBACK_LEDGER, REMIND_LEDGER, remind
 from cchc_excel.mail.distribute import read_ledger
 from cchc_excel.template.build import write_template
-from test_distribute import ROSTER_CSV, SENDER, SPEC, attachment, roster, server  # noqa: F401 (fixtures)
+from test_distribute import SENDER, SPEC, attachment, roster, server  # noqa: F401 (fixtures)
 
 TODAY = date(2023, 6, 22)
 

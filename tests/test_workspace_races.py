@@ -43,17 +43,21 @@ def _all_there(ws):
     assert ws.verify() == {"leftovers": [], "orphans": [], "missing": []}
 
 
-def test_two_uploads_at_once_from_two_processes(folder):
-    ws = Workspace(folder)
+def _at_once(folder, files) -> list[int]:
+    """Upload each (name, bytes) from a process of its own, all let go at the same moment; exit codes."""
     go = FORK.Event()
-    procs = [FORK.Process(target=_upload, args=(folder, f"{code}.xlsx", ret(ws, code, n), go))
-             for code, n in (("22240", 4), ("22245", 6))]
+    procs = [FORK.Process(target=_upload, args=(folder, name, data, go)) for name, data in files]
     for p in procs:
         p.start()
     go.set()
     for p in procs:
         p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0]
+    return [p.exitcode for p in procs]
+
+
+def test_two_uploads_at_once_from_two_processes(folder):
+    ws = Workspace(folder)
+    assert _at_once(folder, [(f"{code}.xlsx", ret(ws, code, n)) for code, n in (("22240", 4), ("22245", 6))]) == [0, 0]
     s = views.status(ws, "2023-Q2")
     assert s["totals"]["BM3-3.1.1"] == {"value": 10, "units": 2}
     _all_there(ws)
@@ -62,14 +66,7 @@ def test_two_uploads_at_once_from_two_processes(folder):
 def test_the_same_bytes_twice_at_once_are_stored_once_with_two_rows(folder):
     ws = Workspace(folder)
     data = ret(ws, "22240", 4)
-    go = FORK.Event()
-    procs = [FORK.Process(target=_upload, args=(folder, f"{i}.xlsx", data, go)) for i in range(2)]
-    for p in procs:
-        p.start()
-    go.set()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert _at_once(folder, [(f"{i}.xlsx", data) for i in range(2)]) == [0, 0]
     assert ws.conn.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 2
     assert sorted(f["status"] for f in views.status(ws, "2023-Q2")["files"]) == ["duplicate", "merged"]
     _all_there(ws)

@@ -12,7 +12,6 @@ from typing import Iterable
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
-from cchc_excel.errors import CchcError
 from cchc_excel.mail.distribute import (NoEmail, _check_settings, _from_unit, parse_recipients, queue,
                                         send_round, start_round)
 from cchc_excel.mail.message import compose, official_name
