@@ -152,3 +152,12 @@ def test_a_folder_of_returns_is_received_with_its_source(ws, tmp_path):
     assert sorted((f["path"], f["status"]) for f in out["files"]) == [("ghi-chu.pdf", "unreadable"),
                                                                       ("sub_tqb.xlsx", "ok")]
     assert {r[0] for r in ws.conn.execute("SELECT source FROM uploads")} == {"folder"}
+
+
+def test_a_file_is_checked_for_the_period_it_was_received_for(ws):
+    # as `cchc check --period`: the period given wins, and a template of another period is said
+    [entry] = ws.receive("2023-Q2", [("q1.xlsx", ret(ws, "22240", {"BM3-3.1.1": 40}, period="2023-Q1"))])["files"]
+    assert entry["period"] == "2023-Q2"
+    assert [(i["rule"], i["message"]) for i in entry["issues"]] == [
+        ("other-period", "Tệp này là mẫu của kỳ Quý I/2023, không phải kỳ Quý II/2023.")]
+    assert views.status(ws, "2023-Q1")["files"] == []

@@ -30,6 +30,7 @@ from cchc_excel.workspace.store import Store, StoreError
 
 DEFAULT_FOLDER = "cchc-du-lieu"
 SOURCES = ("upload", "folder", "mail")
+PERIOD_KINDS = ("Q1", "Q2", "Q3", "Q4", "H1", "9M", "Y")
 _SAFE_NAME = re.compile(r"[^\w.()+-]+", re.UNICODE)
 
 
@@ -60,7 +61,7 @@ class Workspace:
         self.store = Store(self.folder)
         self._local = threading.local()
         self._rosters: dict[int, Roster] = {}
-        self.conn  # create and migrate now: a broken database is said at once
+        _ = self.conn  # create and migrate now: a broken database is said at once
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -175,12 +176,10 @@ class Workspace:
         return reports
 
     def file_reports(self, period: Period | str, *, with_received: bool = False):
-        """The checked files received for `period` and the shorter periods in it, as `FileReport`s whose
-        path is `<id>/<name>` (unique, the original name last); with `with_received`, also
-        {path: received time} for the merge's "latest wins"."""
+        """The checked files received for `period` and the shorter periods in it, as `FileReport`s whose path is `<id>/<name>` (unique, the original name last); with
+        `with_received`, also {path: received time} for the merge's "latest wins"."""
         period = parse_period(period)
-        codes = [code for (code,) in self.conn.execute("SELECT code FROM periods")
-                 if period.contains(parse_period(code))]
+        codes = [p.code for p in (Period(period.year, kind) for kind in PERIOD_KINDS) if period.contains(p)]
         with reading(self.conn) as c:  # one snapshot: an upload committed meanwhile is in or out whole
             marks = ",".join("?" * len(codes))
             rows = c.execute(f"SELECT f.*, u.received_at FROM files f JOIN uploads u ON u.id = f.upload_id "
