@@ -8,7 +8,8 @@ import cchc_excel
 
 PACKAGE = Path(cchc_excel.__file__).parent
 # The pipeline, in order. A module of one stage may import its own stage and the ones before it.
-STAGES = ("errors", "core", "spec", "ooxml", "template", "read", "check", "merge", "mail", "word", "cli")
+STAGES = ("errors", "core", "spec", "ooxml", "template", "read", "check", "merge", "mail", "word", "workspace",
+          "web", "cli")
 FRONT_ENDS = {"click": ("cli",), "flask": ("web",), "waitress": ("web",)}
 KNOWN: set = set()  # (importing stage, imported stage) still to untangle
 

@@ -13,7 +13,11 @@ from cchc_excel.mail.collect import collect as collect_returns
 from cchc_excel.core.text import clean_text, vn_date, vn_datetime
 from cchc_excel.mail.distribute import distribute as distribute_templates
 from cchc_excel.mail.distribute import parse_date, parse_sender
+from cchc_excel.mail.feedback_mail import send_feedback
+from cchc_excel.mail.remind import remind as remind_units
 from cchc_excel.mail.smtp import PASSWORD_ENV, SmtpSettings
+
+_FROM_WORKSPACE = "-"  # `--remind` without a folder: the units missing in `--workspace`
 
 
 def _heading(text: str) -> None:
@@ -38,7 +42,7 @@ def _sender(text: str) -> str:
 # ---------------------------------------------------------------- distribute
 
 @command("distribute")
-@roster_option(required=True)
+@roster_option("bắt buộc, trừ khi lấy danh sách từ --workspace.")
 @period_option(required=True)
 @option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC",
         help="Thư mục ghi biểu mẫu, thư (.eml) và sổ ghi thư đã gửi (da-gui.csv).")
@@ -62,11 +66,23 @@ def _sender(text: str) -> str:
 @option("--smtp-user", metavar="TÊN", help=f"Tên đăng nhập SMTP; mật khẩu lấy từ biến môi trường {PASSWORD_ENV}.")
 @option("--starttls", is_flag=True, help="Mã hóa kết nối bằng STARTTLS.")
 @option("--ssl", "use_ssl", is_flag=True, help="Kết nối SMTP qua SSL/TLS ngay từ đầu.")
+@option("--remind", metavar="BÁO_CÁO_VỀ", is_flag=False, flag_value=_FROM_WORKSPACE,
+        help="Thay vì biểu mẫu, gửi thư nhắc (kèm biểu mẫu) cho các đơn vị chưa nộp báo cáo: BÁO_CÁO_VỀ là "
+             "thư mục các tệp đã nhận; với --workspace thì chỉ cần --remind. Mỗi đơn vị chỉ được nhắc một "
+             "lần mỗi kỳ (trừ --resend).")
+@option("--workspace", type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC",
+        help="Thư mục làm việc của kỳ (cơ sở dữ liệu các tệp đã nhận): danh sách đơn vị và đơn vị chưa nộp "
+             "lấy từ đây; thư đã gửi được ghi vào đây.")
+@option("--feedback", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="THƯ_MỤC",
+        help="Thay vì biểu mẫu, gửi mỗi đơn vị tệp phản hồi của mình trong THƯ_MỤC (do cchc check --feedback "
+             "ghi ra), thư nêu các lỗi cần sửa và hạn gửi lại (--deadline; mặc định 5 ngày kể từ hôm nay). "
+             "Mỗi tệp phản hồi chỉ được gửi một lần (trừ --resend).")
 @json_option("kết quả (thư đã soạn, đã gửi, gửi không được, đơn vị không có email)")
 @old_spelling("--unit", "under")
 @click.pass_context
 def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, basis, spec, sheet_password,
-               send, resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, as_json):
+               send, resend, smtp_host, smtp_port, smtp_user, starttls, use_ssl, remind, workspace, feedback,
+               as_json):
     """Soạn và gửi biểu mẫu của kỳ báo cáo cho từng đơn vị qua email.
 
     Mỗi đơn vị có email trong danh sách nhận một thư (.eml trong THƯ_MỤC) kèm biểu mẫu riêng, nêu kỳ báo
@@ -76,9 +92,16 @@ def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, ba
     SMTP lấy từ biến môi trường CCHC_SMTP_PASSWORD, không bao giờ ghi trên dòng lệnh.
     Mã thoát: 0 khi mọi thư đều gửi được, 1 khi có thư gửi không được, 2 khi dùng sai lệnh.
 
+    --remind gửi thư nhắc các đơn vị chưa nộp, --feedback gửi tệp phản hồi cho các đơn vị có báo cáo cần
+    sửa; mỗi loại thư có sổ ghi riêng trong THƯ_MỤC, không bao giờ gửi trùng.
+
     \b
     Ví dụ:
         cchc distribute --roster don-vi.csv --under HN --period 2023-Q2 --outbox thu-gui/2023-Q2
+        cchc distribute --roster don-vi.csv --period 2023-Q2 --outbox thu-gui/2023-Q2 --remind bao-cao-ve/
+        cchc distribute --workspace cchc-du-lieu --period 2023-Q2 --outbox thu-gui/2023-Q2 --remind
+        cchc distribute --roster don-vi.csv --period 2023-Q2 --outbox thu-gui/2023-Q2 --feedback phan-hoi/ \\
+            --deadline 27/06/2023
         export CCHC_SMTP_PASSWORD='...'
         cchc distribute --roster don-vi.csv --under HN --period 2023-Q2 --outbox thu-gui/2023-Q2 \\
             --from "Phòng Nội vụ <noivu@example.gov.vn>" --send \\
@@ -86,19 +109,60 @@ def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, ba
     """
     sending = send or bool(resend)
     smtp = _smtp_settings(sending, sender, smtp_host, smtp_port, smtp_user, starttls, use_ssl)
+    ws, roster = _workspace_and_roster(workspace, roster, spec, remind, feedback)
     for code, name in [(under, "--under")] + [(c, "--resend") for c in resend]:
         if code:
             unit_in(roster, code, name)
     echo_warnings(roster.warnings)
+    common = dict(sender=sender, deadline=deadline, contact=contact, smtp=smtp, resend=resend)
     with library_errors():
-        result = distribute_templates(roster, period, outbox, spec, sender=sender, deadline=deadline,
-                                      contact=contact, unit_code=under, smtp=smtp, resend=resend,
-                                      template_password=sheet_password, basis=basis)
+        if feedback is not None:
+            result = send_feedback(roster, period, feedback, outbox, spec, **common)
+        elif remind is not None:
+            missing = _missing(ws, remind, roster, period, under, spec)
+            result = remind_units(roster, period, outbox, missing, spec, template_password=sheet_password,
+                                  **common)
+        else:
+            result = distribute_templates(roster, period, outbox, spec, unit_code=under,
+                                          template_password=sheet_password, basis=basis, **common)
+        if ws is not None:
+            ws.record_sent(period, "phan-hoi" if feedback else "nhac-nop" if remind is not None else "bieu-mau",
+                           result.sent + result.failed)
     if as_json:
         echo_json(result.to_dict())
     else:
         _print_distribute(result, smtp_host_only=bool(smtp_host) and not sending)
     ctx.exit(result.exit_code)
+
+
+def _workspace_and_roster(folder, roster, spec, remind, feedback):
+    """The workspace (or None) and the roster: `--roster`, else the workspace's; wrong combinations are
+    usage errors."""
+    from cchc_excel.workspace import Workspace
+
+    if remind is not None and feedback is not None:
+        raise click.UsageError("Chỉ chọn một trong --remind và --feedback.")
+    if remind == _FROM_WORKSPACE and folder is None:
+        raise click.UsageError("--remind cần thư mục các tệp đã nhận (--remind BÁO_CÁO_VỀ) hoặc --workspace.")
+    ws = None
+    if folder is not None:
+        with library_errors(hint="--workspace"):
+            ws = Workspace(folder, spec)
+            roster = roster or ws.roster()
+    if roster is None:
+        raise click.UsageError("Cần danh sách đơn vị: thêm --roster (hoặc --workspace đã có danh sách).")
+    return ws, roster
+
+
+def _missing(ws, remind: str, roster, period, under, spec) -> list[str]:
+    """The codes of the units still missing: in the workspace, or by merging the folder `remind`."""
+    if remind == _FROM_WORKSPACE:
+        from cchc_excel.workspace.views import missing_units
+
+        return [u.code for u in missing_units(ws, period, under)]
+    from cchc_excel.merge.run import aggregate_paths
+
+    return aggregate_paths([remind], spec, roster=roster, period=period, unit_code=under).units_with("missing")
 
 
 def _smtp_settings(sending, sender, host, port, user, starttls, use_ssl) -> SmtpSettings | None:

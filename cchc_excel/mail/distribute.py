@@ -110,6 +110,13 @@ class DistributeResult:
     problems: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     sending: bool = False
+    ledger: str = LEDGER_NAME  # the send log in the outbox: one per kind of message
+    per_message: bool = False  # the log's key: (period, unit) when False, else also the message's file
+
+    def sent_before(self, ledger: list, code: str, eml: str = "") -> Delivery | None:
+        """The last successful send in `ledger` this run must not repeat for unit `code` (message `eml`)."""
+        return next((d for d in reversed(ledger) if d.period == self.period.code and d.code == code and d.ok
+                     and (not self.per_message or d.eml == eml)), None)
 
     @property
     def exit_code(self) -> int:
@@ -162,9 +169,10 @@ def eml_name(unit: Unit, period: Period) -> str:
 
 # ---------------------------------------------------------------- the ledger
 
-def read_ledger(outbox: Path) -> list[Delivery]:
-    """Every send attempt recorded in `outbox/da-gui.csv`, oldest first; [] if there is none yet."""
-    path = Path(outbox) / LEDGER_NAME
+def read_ledger(outbox: Path, name: str = LEDGER_NAME) -> list[Delivery]:
+    """Every send attempt recorded in `outbox/da-gui.csv` (or the log `name`), oldest first; [] if there
+    is none yet."""
+    path = Path(outbox) / name
     try:
         out = []
         for row in read_csv_log(path, LEDGER_COLUMNS, _TEXT_COLUMNS):
@@ -177,12 +185,12 @@ def read_ledger(outbox: Path) -> list[Delivery]:
         raise CchcError(f"{path}: không đọc được sổ ghi thư đã gửi ({e})") from e
 
 
-def _append_ledger(outbox: Path, delivery: Delivery) -> None:
+def _append_ledger(outbox: Path, delivery: Delivery, name: str = LEDGER_NAME) -> None:
     values = dict(ky_bao_cao=delivery.period, ma_don_vi=delivery.code, ten_don_vi=delivery.name,
                   email=";".join(delivery.to), message_id=delivery.message_id,
                   thoi_gian=delivery.time.isoformat(timespec="seconds") if delivery.time else "",
                   trang_thai=delivery.status, chi_tiet=delivery.detail, tep_thu=delivery.eml)
-    append_csv(outbox / LEDGER_NAME, LEDGER_COLUMNS, [values], _TEXT_COLUMNS)
+    append_csv(outbox / name, LEDGER_COLUMNS, [values], _TEXT_COLUMNS)
 
 
 # ---------------------------------------------------------------- the run
@@ -228,32 +236,55 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     """
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     period = parse_period(period)
-    outbox = Path(outbox)
     resend = list(dict.fromkeys(resend))
     _check_settings(sender, smtp, resend)
     units = _select(roster, period, unit_code, resend)
-    try:
-        outbox.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CchcError(f"{outbox}: không tạo được thư mục ({e.strerror or e})") from e
-    ledger = read_ledger(outbox)
-    result = DistributeResult(period, period.window(spec.cutoff_day),
-                              deadline or period.deadline(spec.deadline_day), outbox,
-                              sending=smtp is not None)
-    _date_warnings(result, today or date.today())
+    result, ledger = start_round(period, outbox, spec, deadline=deadline, smtp=smtp, today=today)
     todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
-    write_template = _template_writer(spec, period, outbox, template_password)
-    for i, item in enumerate(result.no_email):  # their templates, to send some other way
-        path = _template_or_problem(result, write_template, roster.get(item.code))
-        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
+    write_template = _template_writer(spec, period, result.outbox, template_password)
+    templates_for_no_email(result, roster, write_template)
     letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact,
                   draft=smtp is None, basis=basis, issued_with=spec.issued_with)
     built = [b for unit, to in todo
              if (b := _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender)))]
+    send_round(result, built, smtp, sender, resend, ledger)
+    return result
+
+
+def start_round(period: Period, outbox: Path, spec: FormSpec, *, deadline: date | None, smtp,
+                today: date | None, ledger: str = LEDGER_NAME, per_message: bool = False):
+    """The outbox made, its send log `ledger` read: (an empty `DistributeResult` with the period's window
+    and deadline and the date warnings, the log's deliveries).
+
+    Raises:
+        CchcError: the outbox cannot be made, or the log cannot be read.
+    """
+    outbox = Path(outbox)
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CchcError(f"{outbox}: không tạo được thư mục ({e.strerror or e})") from e
+    deliveries = read_ledger(outbox, ledger)
+    result = DistributeResult(period, period.window(spec.cutoff_day),
+                              deadline or period.deadline(spec.deadline_day), outbox,
+                              sending=smtp is not None, ledger=ledger, per_message=per_message)
+    _date_warnings(result, today or date.today())
+    return result, deliveries
+
+
+def templates_for_no_email(result: DistributeResult, roster: Roster, write_template) -> None:
+    """Write the template of each unit without an email, to send some other way."""
+    for i, item in enumerate(result.no_email):
+        path = _template_or_problem(result, write_template, roster.get(item.code))
+        result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
+
+
+def send_round(result: DistributeResult, built: list, smtp, sender: str | None, resend: list,
+               ledger: list) -> None:
+    """With `smtp`, send the (Draft, bytes) `built`, each at most once by the send log (see `_send_all`)."""
     if smtp is not None and built:
         known = {d.message_id for d in ledger}
         _send_all(result, built, smtp, parse_sender(sender)[1], resend, known)
-    return result
 
 
 def _sent_ok(ledger: list, period: str) -> dict:
@@ -293,13 +324,22 @@ def _draft(result: DistributeResult, write_template, unit: Unit, to: list, lette
     if path is None:
         return None
     msg = build_message(unit, result.period, path, to=to, from_unit=from_unit, **letter)
-    eml, data = result.outbox / eml_name(unit, result.period), message_bytes(msg)
+    return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path)
+
+
+def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path):
+    """Write the message `msg` to `eml` in the outbox and list it in the drafts: (Draft, message bytes).
+
+    Raises:
+        CchcError: the message cannot be written.
+    """
+    data = message_bytes(msg)
     try:
         write_bytes_atomic(eml, data)
     except OSError as e:
         raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
     result.drafts.append(Draft(unit.code, unit.name, tuple(to), str(msg["Subject"]), str(msg["Message-ID"]),
-                               eml, path))
+                               eml, attachment))
     return result.drafts[-1], data
 
 
@@ -364,12 +404,12 @@ def _send_all(result: DistributeResult, built: list, smtp: SmtpSettings, from_ad
     except CchcError as e:
         raise CchcError(f"{e} Chưa gửi thư nào; các thư đã soạn nằm trong {result.outbox}.") from e
     state = {"down": ""}
-    ledger, ours = result.outbox / LEDGER_NAME, None  # the ledger as this run last left it
+    ledger, ours = result.outbox / result.ledger, None  # the ledger as this run last left it
     try:
         for draft, data in built:
             with file_lock(ledger):
                 other = None if _file_id(ledger) == ours else _sent_meanwhile(
-                    result, draft.code, draft.code in resend, known)
+                    result, draft, draft.code in resend, known)
                 if other is not None:
                     result.already_sent.append(other)
                     continue
@@ -389,13 +429,12 @@ def _file_id(path: Path):
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _sent_meanwhile(result: DistributeResult, code: str, resending: bool, known: set):
-    """The successful send of `code` that the ledger holds now and this run must not repeat, or None."""
-    for d in reversed(read_ledger(result.outbox)):
-        if d.period == result.period.code and d.code == code and d.ok and not (
-                resending and d.message_id in known):
-            return d
-    return None
+def _sent_meanwhile(result: DistributeResult, draft: Draft, resending: bool, known: set):
+    """The successful send of `draft` that the ledger holds now and this run must not repeat, or None."""
+    ledger = read_ledger(result.outbox, result.ledger)
+    if resending:
+        ledger = [d for d in ledger if d.message_id not in known]
+    return result.sent_before(ledger, draft.code, draft.eml.name)
 
 
 def _send_one(result: DistributeResult, mailer: Mailer, draft: Draft, data: bytes, from_addr: str,
@@ -424,10 +463,10 @@ def _send_one(result: DistributeResult, mailer: Mailer, draft: Draft, data: byte
 
 def _record(result: DistributeResult, draft: Draft, delivery: Delivery) -> None:
     try:
-        _append_ledger(result.outbox, delivery)
+        _append_ledger(result.outbox, delivery, result.ledger)
     except OSError as e:  # without the record, a rerun would send it again: stop here
         done = "đã gửi" if delivery.ok else "chưa gửi được"
-        raise CchcError(f"{result.outbox / LEDGER_NAME}: không ghi được sổ ghi thư đã gửi "
+        raise CchcError(f"{result.outbox / result.ledger}: không ghi được sổ ghi thư đã gửi "
                         f"({e.strerror or e}); thư của {draft.code} {draft.name} {done}, các thư sau "
                         f"chưa gửi.") from e
     (result.sent if delivery.ok else result.failed).append(delivery)

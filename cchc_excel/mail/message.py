@@ -141,7 +141,24 @@ def build_message(unit: Unit, period: Period, template: Path, *, to: Iterable[st
         draft: mark it `X-Unsent: 1`, so that Outlook opens it ready to send.
         basis, issued_with, from_unit: see `message_body`; `from_unit` defaults to the sender's name.
     """
-    template = Path(template)
+    subject = (f"[CCHC] Biểu mẫu thống kê CCHC {period.label} – {official_name(header_text(unit.name))} – "
+               f"hạn gửi {vn_date(deadline)}")
+    body = message_body(unit, period, window, deadline, Path(template).name, contact or sender, basis=basis,
+                        issued_with=issued_with, from_unit=from_unit or sender_name(sender))
+    return compose(unit, period, template, to=to, subject=subject, body=body, sender=sender, now=now,
+                   draft=draft)
+
+
+def compose(unit: Unit, period: Period, attachment: Path, *, to: Iterable[str], subject: str, body: str,
+            sender: str | None = None, now: datetime | None = None, draft: bool = False,
+            kind: str = "") -> EmailMessage:
+    """A message to one unit with one workbook attached: the headers every message of this package has
+    (`X-CCHC-Period`, `X-CCHC-Unit`, a Message-ID naming period, unit and `kind`), `body` as its text.
+
+    Raises:
+        CchcError: the attachment cannot be read.
+    """
+    attachment = Path(attachment)
     msg = EmailMessage()
     domain = "cchc.local"
     if sender:
@@ -150,26 +167,27 @@ def build_message(unit: Unit, period: Period, template: Path, *, to: Iterable[st
         domain = addr.rpartition("@")[2]
     name = header_text(unit.name)
     msg["To"] = tuple(Address(display_name=name, addr_spec=a) for a in to)
-    msg["Subject"] = (f"[CCHC] Biểu mẫu thống kê CCHC {period.label} – {official_name(name)} – "
-                      f"hạn gửi {vn_date(deadline)}")
+    msg["Subject"] = subject
     msg["Date"] = format_datetime((now or datetime.now()).astimezone())
-    idstring = re.sub(r"[^0-9A-Za-z-]+", "", f"cchc-{period.code}-{unit.code}")[:40]
+    idstring = re.sub(r"[^0-9A-Za-z-]+", "", f"cchc-{kind + '-' if kind else ''}{period.code}-{unit.code}")[:40]
     msg["Message-ID"] = make_msgid(idstring=idstring, domain=domain)
     msg["X-CCHC-Period"] = period.code
     msg["X-CCHC-Unit"] = re.sub(r"[^\x21-\x7e]", "", unit.code) or "-"
     if draft:
         msg["X-Unsent"] = "1"
-    msg.set_content(message_body(unit, period, window, deadline, template.name, contact or sender,
-                                 basis=basis, issued_with=issued_with,
-                                 from_unit=from_unit or sender_name(sender)))
+    msg.set_content(body)
     try:
-        data = template.read_bytes()
+        data = attachment.read_bytes()
     except OSError as e:
-        raise CchcError(f"{template}: không đọc được biểu mẫu ({e.strerror or e})") from e
-    msg.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=template.name)
+        raise CchcError(f"{attachment}: không đọc được biểu mẫu ({e.strerror or e})") from e
+    msg.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=attachment.name)
     return msg
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as sent and saved: CRLF line ends, 7-bit (encoded headers, base64 attachment)."""
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    """The message as sent and saved: CRLF line ends, 7-bit (encoded headers, base64 attachment).
+
+    Headers are not folded at 78 characters: Python's folder splits a Vietnamese subject into encoded
+    words and drops the space between two of them ("thống kê" arrives as "thốngkê"); RFC 5322 allows
+    lines up to 998 characters."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n", max_line_length=998))

@@ -1,0 +1,311 @@
+"""A workspace: the quarter's memory, in a folder (default `./cchc-du-lieu`).
+
+`cchc.sqlite3` records the roster (each upload a version, the units of every version kept), the periods,
+every file received (original name, source, time, who) with its check result and findings, the
+explanations, each unit's status per period, what was sent to whom, and each period's merged summary.
+`files/` holds the bytes of every file received (`store.Store`). A file is stored (and fsynced) before
+its row is committed, so after any crash every file is either there with its row, or has no row (and
+`Workspace.verify` lists what such a crash left).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cchc_excel.check.report import FileReport, Issue
+from cchc_excel.core.periods import Period, parse_period
+from cchc_excel.core.roster import Roster, load_roster
+from cchc_excel.errors import CchcError, RosterError
+from cchc_excel.spec.loader import load_spec
+from cchc_excel.spec.model import FormSpec
+from cchc_excel.workspace.db import connect, reading, writing
+from cchc_excel.workspace.store import Store, StoreError
+
+DEFAULT_FOLDER = "cchc-du-lieu"
+SOURCES = ("upload", "folder", "mail")
+PERIOD_KINDS = ("Q1", "Q2", "Q3", "Q4", "H1", "9M", "Y")
+_SAFE_NAME = re.compile(r"[^\w.()+-]+", re.UNICODE)
+
+
+def now_text() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def safe_name(name: str) -> str:
+    """The last part of a received file's name, without what a file system would refuse."""
+    base = re.split(r"[\\/]", name or "")[-1].strip().lstrip(".")
+    return _SAFE_NAME.sub("_", base)[:150] or "tep"
+
+
+class Workspace:
+    """The workspace in `folder`; safe to share between threads (one connection each) and processes."""
+
+    def __init__(self, folder: str | Path = DEFAULT_FOLDER, spec: FormSpec | str | None = None):
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CchcError(f"{self.folder}: không tạo được thư mục làm việc ({e.strerror or e}).") from e
+        self.spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
+        self.store = Store(self.folder)
+        self._local = threading.local()
+        self._rosters: dict[int, Roster] = {}
+        _ = self.conn  # create and migrate now: a broken database is said at once
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (a new one after a fork: SQLite connections must not cross it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._local.conn = connect(self.folder)
+            self._local.pid = os.getpid()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    # ------------------------------------------------------------------------------------ the roster
+
+    def put_roster(self, data: bytes, name: str = "don-vi.csv", *, who: str = "") -> dict:
+        """A new version of the roster (CSV or XLSX bytes, as `cchc template --roster` reads); `{"units": N}`.
+
+        Raises:
+            RosterError: the roster cannot be used (nothing is recorded then).
+        """
+        name = safe_name(name)
+        roster = _load_roster_bytes(data, name, self.spec)
+        digest = self.store.put(data, name)
+        with writing(self.conn) as c:
+            _blob(c, digest, len(data))
+            rid = c.execute("INSERT INTO rosters (sha256, name, uploaded_at, who, units) VALUES (?,?,?,?,?)",
+                            (digest, name, now_text(), who, len(roster))).lastrowid
+            c.executemany("INSERT INTO units (roster_id, code, name, level, parent, email) VALUES (?,?,?,?,?,?)",
+                          [(rid, u.code, u.name, u.level, u.parent, u.email) for u in roster])
+        self._rosters[rid] = roster
+        return {"units": len(roster)}
+
+    def roster(self) -> Roster | None:
+        """The latest roster uploaded, or None."""
+        row = self.conn.execute("SELECT id, sha256, name FROM rosters ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        if row["id"] not in self._rosters:
+            self._rosters[row["id"]] = _load_roster_bytes(self.store.read(row["sha256"]), row["name"], self.spec)
+        return self._rosters[row["id"]]
+
+    def unit_history(self, code: str) -> list[dict]:
+        """The unit as each roster version had it, oldest first: {"roster", "uploaded_at", "name", ...}."""
+        rows = self.conn.execute(
+            "SELECT r.id, r.uploaded_at, u.name, u.level, u.parent, u.email FROM units u JOIN rosters r "
+            "ON r.id = u.roster_id WHERE u.code = ? ORDER BY r.id", (code,)).fetchall()
+        return [{"roster": r["id"], "uploaded_at": r["uploaded_at"], "name": r["name"], "level": r["level"],
+                 "parent": r["parent"], "email": r["email"]} for r in rows]
+
+    # ------------------------------------------------------------------------------------ receiving
+
+    def receive(self, period: Period | str, files, *, source: str = "upload", who: str = "",
+                received_at: datetime | None = None) -> dict:
+        """Store, check and record received files: `files` is [(original name, bytes)].
+
+        Returns:
+            `{"files": [...], "problems": [...]}`: per return checked (one per file in a zip) its entry as
+            `cchc check --json` gives it plus its `id`; per file that could not be stored a Vietnamese
+            line (that file is not in the workspace; the others are).
+        """
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+        period = parse_period(period)
+        out: dict = {"files": [], "problems": []}
+        for name, data in files:
+            try:
+                out["files"].extend(self._receive_one(period, safe_name(name), data, source, who, received_at))
+            except StoreError as e:
+                out["problems"].append(str(e))
+            except sqlite3.DatabaseError as e:  # a full disk at the commit: rolled back, the file not received
+                out["problems"].append(f"{safe_name(name)}: không ghi được vào cơ sở dữ liệu của thư mục làm "
+                                       f"việc ({e}); tệp chưa được nhận, hãy gửi lại sau.")
+        return out
+
+    def receive_folder(self, period: Period | str, folder: str | Path, *, who: str = "") -> dict:
+        """`receive` every file under `folder` (source `folder`), named by their path inside it."""
+        from cchc_excel.check.run import find_files
+
+        folder = Path(folder)
+        files = [(Path(p).relative_to(folder).as_posix().replace("/", "_"), Path(p).read_bytes())
+                 for p in find_files([folder])]
+        return self.receive(period, files, source="folder", who=who)
+
+    def _receive_one(self, period: Period, name: str, data: bytes, source: str, who: str,
+                     received_at: datetime | None) -> list[dict]:
+        digest = self.store.put(data, name)  # durable before any row names it
+        reports = self._check(digest, name, period)
+        when = (received_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+        with writing(self.conn) as c:
+            _blob(c, digest, len(data))
+            c.execute("INSERT OR IGNORE INTO periods (code, created_at) VALUES (?, ?)", (period.code, now_text()))
+            upload = c.execute("INSERT INTO uploads (sha256, name, period, source, received_at, who) "
+                               "VALUES (?,?,?,?,?,?)", (digest, name, period.code, source, when, who)).lastrowid
+            entries = [dict(rep.to_dict(), path=rep.path, id=_insert_file(c, upload, rep)) for rep in reports]
+        return entries
+
+    def _check(self, digest: str, name: str, period: Period) -> list[FileReport]:
+        """Check the stored file as `cchc check` does, under its original name (a hard link, or a copy
+        where links are refused); each report's path is that name (`a.zip!b.xlsx` for a zip's member)."""
+        from cchc_excel.check.run import check_paths
+
+        with tempfile.TemporaryDirectory(prefix="cchc-nhan-") as tmp:
+            shown = Path(tmp) / name
+            _link_or_copy(self.store.path(digest), shown)
+            reports = check_paths([shown], self.spec, roster=self.roster(), period=period, jobs=1).files
+        for rep in reports:
+            rep.path = name + rep.path[len(str(shown)):]
+        return reports
+
+    def file_reports(self, period: Period | str, *, with_received: bool = False):
+        """The checked files received for `period` and the shorter periods in it, as `FileReport`s whose path is `<id>/<name>` (unique, the original name last); with
+        `with_received`, also {path: received time} for the merge's "latest wins"."""
+        period = parse_period(period)
+        codes = [p.code for p in (Period(period.year, kind) for kind in PERIOD_KINDS) if period.contains(p)]
+        with reading(self.conn) as c:  # one snapshot: an upload committed meanwhile is in or out whole
+            marks = ",".join("?" * len(codes))
+            rows = c.execute(f"SELECT f.*, u.received_at FROM files f JOIN uploads u ON u.id = f.upload_id "
+                             f"WHERE u.period IN ({marks}) ORDER BY f.id", codes).fetchall()
+            issues = _issues(c, [r["id"] for r in rows])
+        reports = [_report(r, issues.get(r["id"], [])) for r in rows]
+        if with_received:
+            return reports, {rep.path: _time(r["received_at"]) for rep, r in zip(reports, rows)}
+        return reports
+
+    def file_report(self, file_id: int, *, keep_submission: bool = False) -> FileReport:
+        """One checked file by its id; with `keep_submission`, checked again from its stored bytes (for
+        its feedback workbook).
+
+        Raises:
+            CchcError: no such file.
+        """
+        row = self.conn.execute("SELECT f.*, u.received_at, u.sha256 AS blob, u.name AS upload_name, "
+                                "u.period AS upload_period FROM files f JOIN uploads u ON u.id = f.upload_id "
+                                "WHERE f.id = ?", (int(file_id),)).fetchone()
+        if row is None:
+            raise CchcError(f"Không có tệp số {file_id} trong thư mục làm việc.")
+        if not keep_submission:
+            return _report(row, _issues(self.conn, [row["id"]]).get(row["id"], []))
+        again = self._check(row["blob"], row["upload_name"], parse_period(row["upload_period"]))
+        return next(r for r in again if r.path == row["shown"])
+
+    def explain(self, period: Period | str, unit: str, text: str, *, indicator: str = "", who: str = "") -> int:
+        """Record a unit's explanation (of a finding, or of a late or missing return); its id."""
+        period = parse_period(period)
+        with writing(self.conn) as c:
+            c.execute("INSERT OR IGNORE INTO periods (code, created_at) VALUES (?, ?)", (period.code, now_text()))
+            return c.execute("INSERT INTO explanations (period, unit, indicator, text, at, who) VALUES "
+                             "(?,?,?,?,?,?)", (period.code, unit, indicator, text, now_text(), who)).lastrowid
+
+    def explained(self, period: Period | str) -> dict[str, list[dict]]:
+        """unit code -> its explanations for the period, oldest first."""
+        out: dict = {}
+        for r in self.conn.execute("SELECT * FROM explanations WHERE period = ? ORDER BY id",
+                                   (parse_period(period).code,)):
+            out.setdefault(r["unit"], []).append({"indicator": r["indicator"], "text": r["text"], "at": r["at"],
+                                                  "who": r["who"]})
+        return out
+
+    def record_sent(self, period: Period | str, kind: str, deliveries) -> None:
+        """Record send attempts (`mail.distribute.Delivery`: unit, recipients, message id, time, status) of
+        one kind of message (`bieu-mau`, `nhac-nop`, `phan-hoi`)."""
+        with writing(self.conn) as c:
+            c.executemany("INSERT INTO sent (period, unit, kind, recipients, message_id, at, status, detail) "
+                          "VALUES (?,?,?,?,?,?,?,?)",
+                          [(parse_period(period).code, d.code, kind, ";".join(d.to), d.message_id,
+                            d.time.isoformat() if d.time else None, d.status, d.detail) for d in deliveries])
+
+    def sent(self, period: Period | str) -> list[dict]:
+        """What was sent to whom and when for `period`, oldest first."""
+        return [dict(r) for r in self.conn.execute("SELECT * FROM sent WHERE period = ? ORDER BY id",
+                                                   (parse_period(period).code,))]
+
+    # ------------------------------------------------------------------------------------ after a crash
+
+    def verify(self) -> dict:
+        """What an interrupted write left: `{"leftovers"}` temporary files of stores that never finished,
+        `{"orphans"}` stored files no row names (a process killed between the two: the file was not
+        received), `{"missing"}` rows whose file is gone (never, unless someone deleted it)."""
+        named = {sha for (sha,) in self.conn.execute("SELECT sha256 FROM blobs")}
+        stored = self.store.digests()
+        return {"leftovers": [str(p) for p in self.store.leftovers()], "orphans": sorted(stored - named),
+                "missing": sorted(named - stored)}
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def _blob(c: sqlite3.Connection, digest: str, size: int) -> None:
+    c.execute("INSERT OR IGNORE INTO blobs (sha256, size, stored_at) VALUES (?, ?, ?)", (digest, size, now_text()))
+
+
+def _load_roster_bytes(data: bytes, name: str, spec: FormSpec) -> Roster:
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise RosterError(f"{name}: danh sách đơn vị phải là tệp .csv hoặc .xlsx.")
+    with tempfile.TemporaryDirectory(prefix="cchc-ds-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        roster = load_roster(path, levels=spec.levels)
+    return Roster(roster.units, roster.warnings, name, roster.levels)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
+
+
+def _insert_file(c: sqlite3.Connection, upload: int, rep: FileReport) -> int:
+    unit = rep.unit or {}
+    member = rep.path.split("!", 1)[1] if "!" in rep.path else None
+    fid = c.execute(
+        "INSERT INTO files (upload_id, shown, member, status, unit, unit_name, unit_level, period, spec, sha256, "
+        "saved_at, reported_levels, merged_units, values_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (upload, rep.path, member, rep.status, unit.get("code"), unit.get("name"), unit.get("level"), rep.period,
+         rep.spec, rep.sha256 or "", rep.saved_at.isoformat() if rep.saved_at else None,
+         ",".join(sorted(rep.reported_levels or ())), rep.merged_units,
+         json.dumps(rep.values, ensure_ascii=False))).lastrowid
+    c.executemany("INSERT INTO findings (file_id, n, severity, rule, indicator, sheet, cell, message) "
+                  "VALUES (?,?,?,?,?,?,?,?)",
+                  [(fid, n, i.severity, i.rule, i.indicator, i.sheet, i.cell, i.message)
+                   for n, i in enumerate(rep.issues)])
+    return fid
+
+
+def _issues(c: sqlite3.Connection, ids: list[int]) -> dict[int, list[Issue]]:
+    out: dict = {}
+    for i in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+        chunk = ids[i:i + 500]
+        for r in c.execute(f"SELECT * FROM findings WHERE file_id IN ({','.join('?' * len(chunk))}) "
+                           "ORDER BY file_id, n", chunk):
+            out.setdefault(r["file_id"], []).append(
+                Issue(r["severity"], r["rule"], r["indicator"], r["sheet"], r["cell"], r["message"]))
+    return out
+
+
+def _report(r: sqlite3.Row, issues: list[Issue]) -> FileReport:
+    unit = {"code": r["unit"], "name": r["unit_name"], "level": r["unit_level"]} if r["unit"] else None
+    return FileReport(
+        path=f"{r['id']}/{r['shown']}", status=r["status"], unit=unit, period=r["period"], spec=r["spec"],
+        values=json.loads(r["values_json"]), issues=issues, sha256=r["sha256"], saved_at=_time(r["saved_at"]),
+        reported_levels=frozenset(x for x in r["reported_levels"].split(",") if x),
+        merged_units=r["merged_units"])
