@@ -111,9 +111,14 @@ def test_status_follows_the_merge_latest_wins_and_explanations(ws):
 
 
 def test_an_empty_return_and_a_late_one(ws):
+    # a blank form is no return: the unit stays to be reminded (not late: it has not reported yet)
     ws.receive("2023-Q2", [("tqb.xlsx", ret(ws, "22240", {}))], received_at=datetime(2023, 7, 1, tzinfo=timezone.utc))
     s = views.status(ws, "2023-Q2")
-    assert s["statuses"]["22240"] == {"status": "empty", "late": True}
+    assert s["statuses"]["22240"] == {"status": "empty", "late": False}
+    assert "22240" in [u.code for u in views.missing_units(ws, "2023-Q2")]
+    ws.receive("2023-Q2", [("tqb2.xlsx", ret(ws, "22240", {"BM3-3.1.1": 9}))],
+               received_at=datetime(2023, 7, 2, tzinfo=timezone.utc))
+    assert views.status(ws, "2023-Q2")["statuses"]["22240"] == {"status": "merged", "late": True}
 
 
 def test_downloads_and_the_period_merged_recorded(ws):
@@ -155,9 +160,12 @@ def test_a_folder_of_returns_is_received_with_its_source(ws, tmp_path):
 
 
 def test_a_file_is_checked_for_the_period_it_was_received_for(ws):
-    # as `cchc check --period`: the period given wins, and a template of another period is said
+    # as `cchc check --period`: a file of another period than the one it was received for is an error,
+    # and its numbers reach no total
     [entry] = ws.receive("2023-Q2", [("q1.xlsx", ret(ws, "22240", {"BM3-3.1.1": 40}, period="2023-Q1"))])["files"]
-    assert entry["period"] == "2023-Q2"
+    assert entry["period"] == "2023-Q2" and entry["status"] == "errors"
     assert [(i["rule"], i["message"]) for i in entry["issues"]] == [
-        ("other-period", "Tệp này là mẫu của kỳ Quý I/2023, không phải kỳ Quý II/2023.")]
+        ("other-period", "Tệp này là báo cáo Quý I/2023, không phải Quý II/2023: đơn vị gửi nhầm biểu mẫu; số "
+                         "liệu của tệp không được dùng cho Quý II/2023.")]
+    assert views.status(ws, "2023-Q2")["totals"]["BM3-3.1.1"]["value"] is None
     assert views.status(ws, "2023-Q1")["files"] == []

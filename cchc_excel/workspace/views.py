@@ -17,7 +17,8 @@ from cchc_excel.workspace.db import writing
 from cchc_excel.workspace.space import Workspace, now_text
 
 # A unit's status in a period, as the workspace keeps it: the merge's three (merged, errors, missing),
-# `empty` for a return merged with no number in it, `explained` for one with errors the unit explained.
+# `empty` for a unit whose only return is a blank form (the merge counts it missing: nothing to merge),
+# `explained` for one with errors the unit explained.
 # Late is a flag beside it; superseded is a file's status (`files` of the summary).
 UNIT_STATES = ("missing", "empty", "errors", "explained", "merged")
 
@@ -42,11 +43,11 @@ def merge(ws: Workspace, period: Period | str, unit: str | None = None, *,
 
 
 def _record_statuses(c, period: Period, result: MergeResult, explanations: dict) -> None:
-    empty = {r.unit for r in result.records if not any(v is not None for v in r.values.values())}
+    empty = {f.unit for f in result.files if f.status == "empty"}
     at = now_text()
     for u in result.units:
         state = "explained" if u.status == "errors" and u.unit.code in explanations else u.status
-        if u.status == "merged" and u.unit.code in empty:
+        if u.status == "missing" and u.unit.code in empty:
             state = "empty"
         c.execute("INSERT OR REPLACE INTO unit_status (period, unit, status, late, reason, updated_at) "
                   "VALUES (?,?,?,?,?,?)", (period.code, u.unit.code, state, int(u.late), u.reason, at))
