@@ -137,7 +137,10 @@ def test_inputs_unlocked_coloured_and_validated(xa):
             dv = dvs[f"D{r}"]
             assert dv.errorStyle in (None, "stop") and dv.showErrorMessage and dv.showInputMessage
             assert len(dv.prompt) <= 255 and len(dv.error) <= 224 and len(dv.promptTitle) <= 32
-            assert dv.prompt.endswith("Để trống nếu chưa có số liệu; ghi 0 nếu bằng không.")
+            if ind.kind in ("flag", "choice"):  # 0 is an answer there (BM1-5.2: 0 = Trực tuyến): never "none"
+                assert dv.prompt.endswith("Để trống nếu chưa có số liệu.") and "ghi 0" not in dv.prompt
+            else:
+                assert dv.prompt.endswith("Để trống nếu chưa có số liệu; ghi 0 nếu bằng không.")
             if ind.kind in ("flag", "choice"):
                 assert dv.type == "list"
                 assert dv.formula1 == '"' + ",".join(str(c) for c in ind.choice_codes) + '"'

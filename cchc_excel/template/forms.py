@@ -48,6 +48,8 @@ _VALIDATION = {
                "Ô này chỉ nhận một trong các giá trị: {choices}."),
 }
 _BLANK_NOTE = " Để trống nếu chưa có số liệu; ghi 0 nếu bằng không."
+# A choice or a flag: 0 is one of its answers (BM1-5.2: 0 = Trực tuyến), never "none".
+_BLANK_CODED = " Để trống nếu chưa có số liệu."
 
 
 @dataclass
@@ -326,6 +328,7 @@ def _validate(ws, row, ind):
     else:
         options.update(validate="decimal", criteria="between", minimum=0, maximum=100)
     unit = f"Đơn vị tính: {ind.unit}. " if ind.unit and kind in QUANTITY_KINDS else ""
-    options["input_message"] = (unit + message + _BLANK_NOTE)[:255]
+    blank = _BLANK_CODED if kind == "choice" else _BLANK_NOTE
+    options["input_message"] = (unit + message + blank)[:255]
     options["error_message"] = error[:224]
     ws.data_validation(row, COL_VALUE, row, COL_VALUE, options)
