@@ -9,6 +9,7 @@ from datetime import datetime
 from cchc_excel.core.findings import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK, Issue  # noqa: F401
 
 STATUSES = ("ok", "warnings", "errors", "unreadable")
+PASSING = ("ok", "warnings")  # the statuses of a valid report
 STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được"}
 
 
@@ -88,7 +89,7 @@ class Report:
     @property
     def valid(self) -> bool:
         """True when no file has errors or is unreadable."""
-        return all(f.status in ("ok", "warnings") for f in self.files)
+        return all(f.status in PASSING for f in self.files)
 
     @property
     def exit_code(self) -> int:
@@ -97,13 +98,10 @@ class Report:
 
     def summary(self) -> dict:
         """Counts of files by status and of issues by severity."""
-        by_status = {status: 0 for status in STATUSES}
-        by_severity = {severity: 0 for severity in SEVERITIES}
+        tally = Tally()
         for f in self.files:
-            by_status[f.status] += 1
-            for issue in f.issues:
-                by_severity[issue.severity] += 1
-        return {"files": len(self.files), **by_status, "issues": by_severity, "valid": self.valid}
+            tally.add(f)
+        return tally.summary()
 
     def to_dict(self) -> dict:
         """`{"files": [...], "summary": {...}}`, what `cchc check --json` prints."""
@@ -126,11 +124,7 @@ class Report:
 
     def summary_text(self) -> str:
         """One Vietnamese sentence: `12 tệp: 8 đạt, 2 có cảnh báo, 1 có lỗi, 1 không đọc được.`"""
-        s = self.summary()
-        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s[status]]
-        issues = s["issues"]
-        counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
-        return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."
+        return summary_text(self.summary())
 
     def lines(self) -> list:
         """The report as text lines for a terminal: per file a header, its findings errors first, then a
@@ -138,18 +132,59 @@ class Report:
         a caller can colour them."""
         out = []
         for f in self.files:
-            unit = f"{f.unit['name']} ({f.unit['code']})" if f.unit else "đơn vị chưa rõ"
-            period = f.period or "kỳ chưa rõ"
-            out.append(("file", f"{f.path} — {unit} — {period} — {f.status_label}"))
-            ranked = sorted(f.issues, key=lambda i: SEVERITIES.index(i.severity))
-            width = max((len(i.location) for i in ranked), default=0)
-            id_width = max((len(i.indicator) for i in ranked), default=0)
-            for issue in ranked:
-                label = SEVERITY_LABELS[issue.severity].ljust(9)
-                cols = [label, issue.location.ljust(width)] if width else [label]
-                if id_width:
-                    cols.append(issue.indicator.ljust(id_width))
-                cols.append(issue.message)
-                out.append((issue.severity, "  " + "  ".join(cols)))
+            out.extend(file_lines(f))
         out.append(("summary", self.summary_text()))
         return out
+
+
+class Tally:
+    """`Report.summary` counted file by file, for a caller that writes each report out as it comes."""
+
+    def __init__(self):
+        self.files = 0
+        self.by_status = {status: 0 for status in STATUSES}
+        self.by_severity = {severity: 0 for severity in SEVERITIES}
+
+    def add(self, f: FileReport) -> None:
+        self.files += 1
+        self.by_status[f.status] += 1
+        for issue in f.issues:
+            self.by_severity[issue.severity] += 1
+
+    @property
+    def valid(self) -> bool:
+        """True when no file has errors or is unreadable (as `Report.valid`)."""
+        return all(n == 0 for status, n in self.by_status.items() if status not in PASSING)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.valid else 1
+
+    def summary(self) -> dict:
+        return {"files": self.files, **self.by_status, "issues": dict(self.by_severity), "valid": self.valid}
+
+
+def summary_text(s: dict) -> str:
+    """The sentence of a summary (`Report.summary`)."""
+    parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s[status]]
+    issues = s["issues"]
+    counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
+    return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."
+
+
+def file_lines(f: FileReport) -> list:
+    """The (kind, text) lines of one file in `Report.lines`."""
+    unit = f"{f.unit['name']} ({f.unit['code']})" if f.unit else "đơn vị chưa rõ"
+    period = f.period or "kỳ chưa rõ"
+    out = [("file", f"{f.path} — {unit} — {period} — {f.status_label}")]
+    ranked = sorted(f.issues, key=lambda i: SEVERITIES.index(i.severity))
+    width = max((len(i.location) for i in ranked), default=0)
+    id_width = max((len(i.indicator) for i in ranked), default=0)
+    for issue in ranked:
+        label = SEVERITY_LABELS[issue.severity].ljust(9)
+        cols = [label, issue.location.ljust(width)] if width else [label]
+        if id_width:
+            cols.append(issue.indicator.ljust(id_width))
+        cols.append(issue.message)
+        out.append((issue.severity, "  " + "  ".join(cols)))
+    return out
