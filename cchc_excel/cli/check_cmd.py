@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from cchc_excel.check import feedback as feedbacks
 from cchc_excel.check.report import Tally, file_lines, summary_text
 from cchc_excel.check.run import iter_checked
 from cchc_excel.cli.common import (argument, command, echo_json_list, jobs_option, json_option, library_errors, option,
@@ -50,9 +49,12 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
     bar = progress_bar(sys.stderr, "Đang kiểm tra", show=not as_json)
     tally = Tally()
     problems, written = [], []
-    # Each feedback workbook is made in the worker process that checked its file, then written here.
-    after = None if feedback is None else functools.partial(feedbacks.prepared_feedback,
-                                                            generated_at=datetime.now(timezone.utc))
+    after = None
+    if feedback is not None:
+        from cchc_excel.check import feedback as feedbacks  # only when asked: a tenth of the start-up
+
+        # Each feedback workbook is made in the worker process that checked its file, then written here.
+        after = functools.partial(feedbacks.prepared_feedback, generated_at=datetime.now(timezone.utc))
     with library_errors():
         try:
             checked = iter_checked(paths, spec, roster=roster, unit_code=unit_code, period=period, jobs=jobs,
@@ -89,6 +91,8 @@ def _counted(checked, tally: Tally, out_dir, written: list, problems: list):
 
 def _write_feedback(report, data, out_dir: Path, written: list, problems: list) -> None:
     """One file's feedback, its failure a sentence said on stderr afterwards (stdout stays the report)."""
+    from cchc_excel.check import feedback as feedbacks
+
     if isinstance(data, feedbacks.FeedbackProblem):
         problems.append(str(data))
         return
