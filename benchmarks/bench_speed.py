@@ -190,7 +190,10 @@ def main(argv=None) -> int:
             s = sizes[-1]
             print(f"{n:,} returns: check --json {s['json']['s']:.1f} s, check {s['text']['s']:.1f} s, "
                   f"--feedback {s['feedback']['s']:.1f} s, aggregate {s['aggregate']['s']:.1f} s, "
-                  f"calamine {s['calamine']:.1f} s", file=sys.stderr)
+                  f"calamine {s['calamine']:.1f} s; main process (MB): " + ", ".join(
+                      f"{what} {s[what]['main_mb']:.0f}" for what in ("json", "text", "feedback", "aggregate"))
+                  + f"; largest worker (MB): check {s['json']['worker_mb']:.0f}, "
+                    f"aggregate {s['aggregate']['worker_mb']:.0f}", file=sys.stderr, flush=True)
         one = next((tmp / f"returns-{args.sizes[0]}").glob("*.xlsx"))
         start = measure_start(tmp, one, max(3, args.repeat))
         mail = measure_mail(tmp, args.units, args.repeat)
