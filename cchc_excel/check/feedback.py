@@ -54,7 +54,7 @@ from cchc_excel.ooxml.xmltext import unescape
 from cchc_excel.read.layout import FEEDBACK_SHEET
 
 __all__ = ["FEEDBACK_SHEET", "TABLE_ROW", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
-           "write_feedbacks"]
+           "write_feedbacks", "prepared_feedback", "feedback_problem", "FeedbackProblem"]
 
 SUFFIX = "_phan-hoi"
 SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's absolute path
@@ -104,7 +104,7 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
 
 
 def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: str | None = None,
-                   generated_at: datetime | None = None) -> Path | None:
+                   generated_at: datetime | None = None, data=...) -> Path | None:
     """Write the feedback workbook of one checked file into `out_dir` (created if needed), atomically.
 
     The returned file itself is never opened or modified.
@@ -113,6 +113,8 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
         file_report: the file's report (see `feedback_bytes`).
         out_dir: the folder for feedback workbooks.
         password, generated_at: as for `feedback_bytes`.
+        data: the workbook's bytes when already made (`prepared_feedback`, in a worker process); None
+            when the file needs none.
 
     Returns:
         The path written (`feedback_path`), or None when the file needs no feedback (no error and no
@@ -121,7 +123,8 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
     Raises:
         CchcError: when the spec cannot be loaded or the folder cannot be written.
     """
-    data = feedback_bytes(file_report, password=password, generated_at=generated_at)
+    if data is ...:
+        data = feedback_bytes(file_report, password=password, generated_at=generated_at)
     if data is None:
         return None
     out_dir = Path(out_dir)
@@ -130,6 +133,20 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
         return write_bytes_atomic(feedback_path(file_report, out_dir), data)
     except OSError as e:
         raise CchcError(f"Không ghi được tệp phản hồi vào thư mục {out_dir}: {e.strerror or e}.") from e
+
+
+def prepared_feedback(file_report: FileReport, *, password: str | None = None,
+                      generated_at: datetime | None = None):
+    """What a worker process hands back for one file: its feedback workbook's bytes (None when it needs
+    none), or a `FeedbackProblem` saying why it could not be made; `write_feedback(..., data=)` writes it."""
+    try:
+        return feedback_bytes(file_report, password=password, generated_at=generated_at)
+    except Exception as e:
+        return FeedbackProblem(feedback_problem(file_report, e))
+
+
+class FeedbackProblem(str):
+    """The sentence saying why a file's feedback could not be made (see `prepared_feedback`)."""
 
 
 def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None = None,
@@ -149,14 +166,14 @@ def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None
         except Exception as e:
             if problems is None:
                 raise
-            problems.append(_feedback_problem(file_report, e))
+            problems.append(feedback_problem(file_report, e))
             continue
         if path is not None:
             written.append(path)
     return written
 
 
-def _feedback_problem(file_report: FileReport, e: Exception) -> str:
+def feedback_problem(file_report: FileReport, e: Exception) -> str:
     if isinstance(e, CchcError):
         return f"Không ghi được phản hồi cho {file_report.path}: {e}"
     if os.environ.get("CCHC_DEBUG"):

@@ -11,6 +11,7 @@ from cchc_excel.core.findings import SEVERITIES, SEVERITY_LABELS, SEVERITY_RANK,
 # `empty`: no number in any form (a blank template sent back); `feedback_unchanged`: our feedback workbook
 # sent back as it was written (see `returned.py`). Neither is a return: never merged.
 STATUSES = ("ok", "warnings", "errors", "unreadable", "empty", "feedback_unchanged")
+PASSING = ("ok", "warnings", "empty")  # the statuses of a valid report: a blank form is no wrong file
 STATUS_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được",
                  "empty": "Chưa nhập số liệu", "feedback_unchanged": "Tệp phản hồi gửi lại chưa sửa"}
 
@@ -95,7 +96,7 @@ class Report:
     def valid(self) -> bool:
         """True when no file has errors, is unreadable or is our feedback sent back unchanged. A blank
         form (`empty`) is no wrong file: its unit has not reported yet, as if it had sent nothing."""
-        return all(f.status in ("ok", "warnings", "empty") for f in self.files)
+        return all(f.status in PASSING for f in self.files)
 
     @property
     def exit_code(self) -> int:
@@ -105,13 +106,10 @@ class Report:
     def summary(self) -> dict:
         """Counts of files by status (`empty` and `feedback_unchanged` only when there are some) and of
         issues by severity."""
-        by_status = {status: 0 for status in STATUSES[:4]}
-        by_severity = {severity: 0 for severity in SEVERITIES}
+        tally = Tally()
         for f in self.files:
-            by_status[f.status] = by_status.get(f.status, 0) + 1
-            for issue in f.issues:
-                by_severity[issue.severity] += 1
-        return {"files": len(self.files), **by_status, "issues": by_severity, "valid": self.valid}
+            tally.add(f)
+        return tally.summary()
 
     def to_dict(self) -> dict:
         """`{"files": [...], "summary": {...}}`, what `cchc check --json` prints."""
@@ -134,14 +132,8 @@ class Report:
 
     def summary_text(self) -> str:
         """One Vietnamese sentence: `12 tệp: 8 đạt, 2 có cảnh báo, 1 có lỗi, 1 không đọc được.`"""
-        s = self.summary()
-        parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s.get(status)]
-        issues = s["issues"]
-        counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
         explained = sum(1 for f in self.files for i in f.issues if i.explained)
-        if explained:
-            counts += f", trong đó {explained} cảnh báo đã giải trình"
-        return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."
+        return summary_text(self.summary(), explained)
 
     def lines(self) -> list:
         """The report as text lines for a terminal: per file a header, its findings errors first, then a
@@ -149,18 +141,63 @@ class Report:
         a caller can colour them."""
         out = []
         for f in self.files:
-            unit = f"{f.unit['name']} ({f.unit['code']})" if f.unit else "đơn vị chưa rõ"
-            period = f.period or "kỳ chưa rõ"
-            out.append(("file", f"{f.path} — {unit} — {period} — {f.status_label}"))
-            ranked = sorted(f.issues, key=lambda i: SEVERITIES.index(i.severity))
-            width = max((len(i.location) for i in ranked), default=0)
-            id_width = max((len(i.indicator) for i in ranked), default=0)
-            for issue in ranked:
-                label = SEVERITY_LABELS[issue.severity].ljust(9)
-                cols = [label, issue.location.ljust(width)] if width else [label]
-                if id_width:
-                    cols.append(issue.indicator.ljust(id_width))
-                cols.append(issue.shown_message)
-                out.append((issue.severity, "  " + "  ".join(cols)))
+            out.extend(file_lines(f))
         out.append(("summary", self.summary_text()))
         return out
+
+
+class Tally:
+    """`Report.summary` counted file by file, for a caller that writes each report out as it comes."""
+
+    def __init__(self):
+        self.files = 0
+        self.by_status = {status: 0 for status in STATUSES[:4]}  # the rarer statuses once there are some
+        self.by_severity = {severity: 0 for severity in SEVERITIES}
+        self.explained = 0
+
+    def add(self, f: FileReport) -> None:
+        self.files += 1
+        self.by_status[f.status] = self.by_status.get(f.status, 0) + 1
+        for issue in f.issues:
+            self.by_severity[issue.severity] += 1
+            self.explained += issue.explained
+
+    @property
+    def valid(self) -> bool:
+        """True when every file has a passing status (as `Report.valid`)."""
+        return all(n == 0 for status, n in self.by_status.items() if status not in PASSING)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.valid else 1
+
+    def summary(self) -> dict:
+        return {"files": self.files, **self.by_status, "issues": dict(self.by_severity), "valid": self.valid}
+
+
+def summary_text(s: dict, explained: int = 0) -> str:
+    """The sentence of a summary (`Report.summary`), with how many warnings were `explained`."""
+    parts = [f"{s[status]} {STATUS_LABELS[status].lower()}" for status in STATUSES if s.get(status)]
+    issues = s["issues"]
+    counts = f"{issues['error']} lỗi, {issues['warning']} cảnh báo"
+    if explained:
+        counts += f", trong đó {explained} cảnh báo đã giải trình"
+    return f"Đã kiểm tra {s['files']} tệp: {', '.join(parts) or 'không có tệp nào'} ({counts})."
+
+
+def file_lines(f: FileReport) -> list:
+    """The (kind, text) lines of one file in `Report.lines`."""
+    unit = f"{f.unit['name']} ({f.unit['code']})" if f.unit else "đơn vị chưa rõ"
+    period = f.period or "kỳ chưa rõ"
+    out = [("file", f"{f.path} — {unit} — {period} — {f.status_label}")]
+    ranked = sorted(f.issues, key=lambda i: SEVERITIES.index(i.severity))
+    width = max((len(i.location) for i in ranked), default=0)
+    id_width = max((len(i.indicator) for i in ranked), default=0)
+    for issue in ranked:
+        label = SEVERITY_LABELS[issue.severity].ljust(9)
+        cols = [label, issue.location.ljust(width)] if width else [label]
+        if id_width:
+            cols.append(issue.indicator.ljust(id_width))
+        cols.append(issue.shown_message)
+        out.append((issue.severity, "  " + "  ".join(cols)))
+    return out

@@ -42,7 +42,7 @@ from cchc_excel.check.rules import evaluate, issue_order
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
 
-__all__ = ["check_file", "check_paths", "find_files", "FileReport", "Report", "SPREADSHEET_SUFFIXES"]
+__all__ = ["check_file", "check_paths", "iter_checked", "find_files", "FileReport", "Report", "SPREADSHEET_SUFFIXES"]
 
 PARALLEL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 MAX_JOBS = 8
@@ -339,22 +339,51 @@ def check_paths(paths, spec=None, *, roster=None, unit_code=None, period=None, j
     Returns:
         A `Report` with one `FileReport` per file (per member of a zip), in sorted path order.
     """
+    return Report(files=list(iter_checked(paths, spec, roster=roster, unit_code=unit_code, period=period,
+                                          jobs=jobs, progress=progress, keep_submissions=keep_submissions)))
+
+
+def iter_checked(paths, spec=None, *, roster=None, unit_code=None, period=None, jobs=None, progress=None,
+                 keep_submissions: bool = False, after=None):
+    """`check_paths`' reports one at a time, in the same order, each as soon as it and those before it
+    are ready, so that a caller can write them out without holding them all.
+
+    With `after` (a picklable callable(FileReport) -> anything, such as a `functools.partial` of a module
+    function), yields `(report, after(report))` pairs instead; `after` runs where the file was checked (in
+    the worker process), with the report's `Submission` kept for it and dropped afterwards unless
+    `keep_submissions`. `cchc check --feedback` builds each feedback workbook this way.
+    """
     spec, roster, period = _resolve(spec, roster, period)
     files = find_files(paths)
     total = len(files)
     if jobs is None:
         jobs = min(_cpu_count(), MAX_JOBS)
     jobs = max(1, min(int(jobs), total or 1))
-    args = (spec, roster, unit_code, period, keep_submissions)
+    args = (spec, roster, unit_code, period, keep_submissions, after)
     if jobs == 1 or total < PARALLEL_MIN_FILES:
-        reports = []
         for n, path in enumerate(files, 1):
-            reports.extend(_check_path(path, *args))
+            for item in _check_one(path, args):
+                yield item[0] if after is None else item
             if progress:
                 progress(n, total)
     else:
-        reports = _check_parallel(files, args, jobs, progress)
-    return Report(files=reports)
+        for item in _iter_parallel(files, args, jobs, progress):
+            yield item[0] if after is None else item
+
+
+def _check_one(path: str, args: tuple) -> list:
+    """The (report, after's result) pairs of one file found (one per member of a zip)."""
+    spec, roster, unit_code, period, keep, after = args
+    reports = _check_path(path, spec, roster, unit_code, period, keep or after is not None)
+    if after is None:
+        return [(report, None) for report in reports]
+    out = []
+    for report in reports:
+        extra = after(report)
+        if not keep:
+            report.submission = None
+        out.append((report, extra))
+    return out
 
 
 def _cpu_count() -> int:
@@ -381,22 +410,30 @@ def _init_worker(*args):
 
 
 def _check_chunk(paths: list) -> list:
-    spec, roster, unit_code, period, keep = _WORKER_ARGS
     # A Submission kept is pickled back without its spec (see Submission.__getstate__).
-    return [(path, _check_path(path, spec, roster, unit_code, period, keep)) for path in paths]
+    return [(path, _check_one(path, _WORKER_ARGS)) for path in paths]
 
 
 def _chunks(items: list, size: int) -> list:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _check_parallel(files: list, args: tuple, jobs: int, progress) -> list:
+def _iter_parallel(files: list, args: tuple, jobs: int, progress):
+    """The pairs of every file, in the order of `files`, checked by a pool of `jobs` workers. Only the
+    chunks finished ahead of one still running are held."""
     total = len(files)
     size = max(1, min(64, total // (jobs * 8) or 1))
     results: dict = {}
     done = 0
+    ahead = 0  # files[:ahead] are yielded
 
-    def record(checked):  # [(path, its reports)]
+    def ready():
+        nonlocal ahead
+        while ahead < total and files[ahead] in results:
+            yield from results.pop(files[ahead])
+            ahead += 1
+
+    def record(checked):  # [(path, its pairs)]
         nonlocal done
         results.update(checked)
         done += len(checked)
@@ -405,33 +442,40 @@ def _check_parallel(files: list, args: tuple, jobs: int, progress) -> list:
 
     pending = _chunks(files, size)
     while pending:
-        broken = _run_pool(pending, args, jobs, record)
+        broken = []
+        for chunk, checked in _run_pool(pending, args, jobs):
+            if checked is None:
+                broken.append(chunk)
+                continue
+            record(checked)
+            yield from ready()
         if not broken:
             break
         if all(len(chunk) == 1 for chunk in broken):
             # A pool breaks every task in flight: try each suspect alone to find the culprit.
             for (path,) in broken:
-                again = _run_pool([[path]], args, 1, record)
-                if again:
-                    record([(path, [_unreadable(path, f"{path}: tệp làm chương trình đọc bị dừng đột ngột; "
-                                                      "tệp có thể bị hỏng hoặc cố ý làm hại.", _sha256(path))])])
+                for _, checked in _run_pool([[path]], args, 1):
+                    if checked is None:
+                        checked = [(path, [(_unreadable(path, f"{path}: tệp làm chương trình đọc bị dừng đột "
+                                                              "ngột; tệp có thể bị hỏng hoặc cố ý làm hại.",
+                                                        _sha256(path)), None)])]
+                    record(checked)
+            yield from ready()
             break
         pending = [[p] for chunk in broken for p in chunk]
-    return [r for p in files for r in results[p]]
+    yield from ready()
 
 
-def _run_pool(chunks: list, args: tuple, jobs: int, record) -> list:
-    """Run chunks on a fresh pool; return the chunks lost to a broken pool."""
-    broken = []
+def _run_pool(chunks: list, args: tuple, jobs: int):
+    """Run chunks on a fresh pool, yielding (chunk, its results) as each finishes; (chunk, None) for a
+    chunk lost to a broken pool."""
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_init_worker,
                              initargs=args) as pool:
         futures = {pool.submit(_check_chunk, chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
+            chunk = futures.pop(future)  # so that its results are freed once handed on
             try:
-                reports = future.result()
+                checked = future.result()
             except BrokenProcessPool:
-                broken.append(futures[future])
-                continue
-            record(reports)
-    return broken
-
+                checked = None
+            yield chunk, checked

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from cchc_excel.check.feedback import write_feedbacks
-from cchc_excel.check.run import check_paths
-from cchc_excel.cli.common import (argument, command, echo_json, jobs_option, json_option, library_errors, option,
+from cchc_excel.check.report import Tally, file_lines, summary_text
+from cchc_excel.check.run import iter_checked
+from cchc_excel.cli.common import (argument, command, echo_json_list, jobs_option, json_option, library_errors, option,
                                    period_option, progress_bar, roster_option, spec_option, unit_option)
 
 _STYLES = {
@@ -49,32 +51,66 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
         cchc check bao-cao-ve/ --json > ket-qua.json
     """
     bar = progress_bar(sys.stderr, "Đang kiểm tra", show=not as_json)
+    tally = Tally()
+    problems, written = [], []
+    after = None
+    if feedback is not None:
+        from cchc_excel.check import feedback as feedbacks  # only when asked: a tenth of the start-up
+
+        # Each feedback workbook is made in the worker process that checked its file, then written here.
+        after = functools.partial(feedbacks.prepared_feedback, generated_at=datetime.now(timezone.utc))
     with library_errors():
         try:
-            report = check_paths(paths, spec, roster=roster, unit_code=unit_code, period=period, jobs=jobs,
-                                 progress=bar, keep_submissions=feedback is not None)
+            checked = iter_checked(paths, spec, roster=roster, unit_code=unit_code, period=period, jobs=jobs,
+                                   progress=bar, after=after)
+            reports = _counted(checked, tally, feedback, written, problems)
+            if as_json:
+                echo_json_list("files", (f.to_dict() for f in reports), lambda: {"summary": tally.summary()})
+            else:
+                for f in reports:
+                    _echo_lines(file_lines(f), bar)
+                _echo_lines([("summary", summary_text(tally.summary(), tally.explained))], bar)
         finally:
             if bar:
                 bar.clear()
-    if not report.files:
+    if not tally.files:
         click.echo("Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) để kiểm tra.", err=True)
-
-    if as_json:
-        echo_json(report.to_dict())
-    else:
-        for kind, text in report.lines():
-            click.echo(click.style(text, **_STYLES.get(kind, {})))
     if feedback is not None:
-        _write_feedback(report, feedback)
-    ctx.exit(report.exit_code)
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"Đã ghi {len(written)} tệp phản hồi vào {feedback}.", err=True)
+    ctx.exit(tally.exit_code)
 
 
-def _write_feedback(report, out_dir: Path) -> None:
-    """Say what was written, on stderr, so that `--json` keeps stdout a single JSON document."""
-    problems = []
-    written = write_feedbacks(report, out_dir, problems=problems)
-    for problem in problems:
-        click.echo(problem, err=True)
-    click.echo(f"Đã ghi {len(written)} tệp phản hồi vào {out_dir}.", err=True)
+def _counted(checked, tally: Tally, out_dir, written: list, problems: list):
+    """The reports of `checked`, each counted in `tally`; with `out_dir`, `checked` gives (report,
+    feedback made in the worker) pairs and each feedback is written as its report passes."""
+    for item in checked:
+        report = item if out_dir is None else item[0]
+        tally.add(report)
+        if out_dir is not None:
+            _write_feedback(report, item[1], out_dir, written, problems)
+        yield report
 
 
+def _write_feedback(report, data, out_dir: Path, written: list, problems: list) -> None:
+    """One file's feedback, its failure a sentence said on stderr afterwards (stdout stays the report)."""
+    from cchc_excel.check import feedback as feedbacks
+
+    if isinstance(data, feedbacks.FeedbackProblem):
+        problems.append(str(data))
+        return
+    try:
+        path = feedbacks.write_feedback(report, out_dir, data=data)
+    except Exception as e:  # even a bug: the other units still get theirs
+        problems.append(feedbacks.feedback_problem(report, e))
+        return
+    if path is not None:
+        written.append(path)
+
+
+def _echo_lines(lines, bar) -> None:
+    if bar:
+        bar.clear()
+    for kind, text in lines:
+        click.echo(click.style(text, **_STYLES.get(kind, {})))

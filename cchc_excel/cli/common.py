@@ -135,6 +135,23 @@ def echo_json(document) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
+def echo_json_list(key: str, items, rest) -> None:
+    """Print `{key: [items...], **rest()}` exactly as `echo_json` would, each item written as it comes
+    from the iterable `items`, so that only one is held at a time; `rest` is called after the last."""
+    def dumps(value, indent: str) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + indent)
+
+    opened = False
+    for item in items:
+        click.echo(("," if opened else "{\n  " + json.dumps(key, ensure_ascii=False) + ": [") + "\n    " + dumps(item, "    "),
+                   nl=False)
+        opened = True
+    click.echo("\n  ]" if opened else "{\n  " + json.dumps(key, ensure_ascii=False) + ": []", nl=False)
+    for name, value in rest().items():
+        click.echo(",\n  " + json.dumps(name, ensure_ascii=False) + ": " + dumps(value, "  "), nl=False)
+    click.echo("\n}")
+
+
 def echo_warnings(warnings) -> None:
     for warning in warnings:
         click.echo(f"Cảnh báo: {warning}", err=True)

@@ -245,8 +245,11 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     templates_for_no_email(result, roster, write_template)
     letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact,
                   draft=smtp is None, basis=basis, issued_with=spec.issued_with)
-    built = [b for unit, to in todo
-             if (b := _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender)))]
+    built = []  # (draft, message bytes) kept only to send them: writing drafts alone holds one at a time
+    for unit, to in todo:
+        draft = _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender))
+        if draft and smtp is not None:
+            built.append(draft)
     send_round(result, built, smtp, sender, resend, ledger)
     return result
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cchc_excel.core.periods import Period
 from cchc_excel.core.findings import Issue
 from cchc_excel.core.roster import Unit
 from cchc_excel.spec.model import FormSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILE_STATUSES = ("merged", "superseded", "errors", "unreadable", "other_period", "unknown_unit",
                  "other_unit", "duplicate")

@@ -29,10 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable
 
 from cchc_excel.core.kinds import WHOLE_KINDS
 from cchc_excel.core.periods import Period, parse_period
@@ -40,6 +37,10 @@ from cchc_excel.core.text import vn_number
 from cchc_excel.merge.levels import row_levels
 from cchc_excel.spec.expr import ratio
 from cchc_excel.spec.model import FormSpec, Indicator
+
+if TYPE_CHECKING:  # numpy and pandas are imported where totals are made, never before the workers fork
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,9 @@ def value_frame(records: list[Record], spec: FormSpec) -> pd.DataFrame:
     Blank is NaN. A value of a row that the record's `reported_levels` do not cover is dropped (NaN),
     as is anything that is not a number.
     """
+    import numpy as np
+    import pandas as pd
+
     columns = [ind.id for ind in spec.value_indicators]
     if not records:
         return pd.DataFrame(np.empty((0, len(columns))), columns=columns)
@@ -180,6 +184,8 @@ def aggregate_units(records: Iterable[Record], spec: FormSpec, frame: pd.DataFra
     Returns:
         {indicator id: Total}, in the spec's order.
     """
+    import numpy as np
+
     records = list(records)
     if frame is None:
         frame = value_frame(records, spec)
@@ -238,6 +244,8 @@ class _Covers:
     spec says they report), as an index into the few distinct sets there are."""
 
     def __init__(self, records: list, spec: FormSpec):
+        import numpy as np
+
         index: dict = {}
         self.group = np.array([index.setdefault(_covered(r), len(index)) for r in records], dtype=int)
         self.sets = [row_levels(spec, levels) for levels in index]
@@ -250,6 +258,8 @@ class _Covers:
         A catalogue inside another one that is present is already counted there, and is left out.
         Records of unknown level make a catalogue of their own.
         """
+        import numpy as np
+
         group = self.group[present]
         maxima: dict = {}
         for g in np.unique(group):
@@ -262,6 +272,8 @@ class _Covers:
 
 
 def _total(ind: Indicator, column: np.ndarray, weights: np.ndarray, covers: _Covers) -> Total:
+    import numpy as np
+
     present = ~np.isnan(column)
     units = int(weights[present].sum())
     how = ind.units
@@ -311,6 +323,8 @@ def choice_counts(total: Total, ind: Indicator) -> str:
 
 
 def _ratio_total(ind: Indicator, totals: dict, frame: pd.DataFrame, weights: np.ndarray) -> Total:
+    import numpy as np
+
     num, den = totals[ind.numerator], totals[ind.denominator]
     behind = ~np.isnan(frame[ind.denominator].to_numpy()) if len(frame) else np.array([], dtype=bool)
     units = int(weights[behind].sum())

