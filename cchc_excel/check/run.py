@@ -32,6 +32,7 @@ from pathlib import Path
 from cchc_excel.errors import CchcError, UnreadableFile
 from cchc_excel.ooxml.gate import NotWorkbook
 from cchc_excel.read.archive import MEMBER_SEP, Archive
+from cchc_excel.core.memory import limit_worker_memory
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.check.explain import explain_issues
 from cchc_excel.check.report import FileReport, Issue, Report, status_of
@@ -407,6 +408,7 @@ _WORKER_ARGS = None
 def _init_worker(*args):
     global _WORKER_ARGS
     _WORKER_ARGS = args
+    limit_worker_memory()  # a file that would take more is refused as too large (see core.memory)
 
 
 def _check_chunk(paths: list) -> list:

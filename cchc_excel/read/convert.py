@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from cchc_excel.core.memory import lift_for_child
 from cchc_excel.ooxml.gate import NotWorkbook
 
 __all__ = ["doc_to_docx", "soffice", "TIMEOUT"]
@@ -66,7 +67,8 @@ def doc_to_docx(path: Path, data: bytes | None = None, *, timeout: float = TIMEO
 
 def _run(cmd: list, env: dict, timeout: float, name: str) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True,
+                            preexec_fn=lift_for_child if os.name == "posix" else None)  # a worker's ceiling off
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
