@@ -26,6 +26,7 @@ bench: $(BIN)/cchc
 	$(BIN)/python benchmarks/bench_check.py --n 1000
 	$(BIN)/python benchmarks/bench_aggregate.py
 	$(BIN)/python benchmarks/bench_limits.py
+	$(BIN)/python benchmarks/bench_speed.py --sizes 1000
 
 clean:
 	rm -rf $(VENV) out
