@@ -76,11 +76,14 @@ def _stale(lock: Path, stale_after: float) -> bytes | None:
     try:
         age = time.time() - lock.stat().st_mtime
         content = lock.read_bytes()
-        pid, host = content.decode("ascii", "replace").split()[:2]
-    except (OSError, ValueError):  # gone already, or being written: look again
+    except OSError:  # gone already: look again
         return None
-    if age > stale_after:
+    if age > stale_after:  # also a lock its holder died before writing its name into
         return content
+    try:
+        pid, host = content.decode("ascii", "replace").split()[:2]
+    except ValueError:  # being written: look again
+        return None
     if os.name == "posix" and host == socket.gethostname() and pid.isdigit():
         try:
             os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
