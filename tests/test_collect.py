@@ -162,13 +162,13 @@ def test_non_spreadsheets_are_skipped(tmp_path):
                     (BOOK_A, XLSX, "a.xlsx")], subject="Gửi kèm báo cáo")
     out = tmp_path / "out"
     result = collect([write_eml(tmp_path / "m.eml", msg)], out)
-    assert [s.saved_name for s in result.saved] == ["a.xlsx"]
+    # a Word file may be the unit's report (Phụ lục I in its tables): kept, `check` tells which it is
+    assert [s.saved_name for s in result.saved] == ["Tờ trình.docx", "a.xlsx"]
     assert [(k.name, k.reason, k.subject) for k in result.skipped] == [
-        ("Công văn.pdf", "không phải bảng tính", "Gửi kèm báo cáo"),
-        ("Tờ trình.docx", "không phải bảng tính", "Gửi kèm báo cáo"),
-        ("ảnh.png", "không phải bảng tính", "Gửi kèm báo cáo"),
+        ("Công văn.pdf", "không phải bảng tính hay báo cáo Word", "Gửi kèm báo cáo"),
+        ("ảnh.png", "không phải bảng tính hay báo cáo Word", "Gửi kèm báo cáo"),
     ]
-    assert files_in(out) == ["a.xlsx", MANIFEST_NAME]
+    assert files_in(out) == sorted(["a.xlsx", MANIFEST_NAME, "Tờ trình.docx"])
 
 
 def test_oversized_attachment_is_skipped(tmp_path):
@@ -414,5 +414,5 @@ def test_to_dict_is_json(tmp_path):
     d = collect([eml], tmp_path / "out").to_dict()
     assert json.loads(json.dumps(d, ensure_ascii=False)) == d
     assert d["saved"][0]["date"] == "2023-07-04T09:15:00+07:00"
-    assert d["skipped"][0]["reason"] == "không phải bảng tính" and d["problems"] == []
+    assert d["skipped"][0]["reason"] == "không phải bảng tính hay báo cáo Word" and d["problems"] == []
     assert isinstance(SavedAttachment(**{**d["saved"][0], "date": None}), SavedAttachment)

@@ -213,7 +213,7 @@ def test_collect_every_source_format(tmp_path):
     assert ("Trùng nội dung với tệp đã có, không lưu lại (1):\n"
             "  «gui-lai.xlsx» từ Phường A <phuonga@example.vn>, 04/07/2023 09:15 = "
             "Báo cáo Quý II.xlsx\n") in text
-    assert f"Bỏ qua (1):\n  {tmp_path / 'Inbox.mbox'}#2: «Công văn.pdf»: không phải bảng tính\n" in text
+    assert f"Bỏ qua (1):\n  {tmp_path / 'Inbox.mbox'}#2: «Công văn.pdf»: không phải bảng tính hay báo cáo Word\n" in text
     assert "Tổng: đã lưu 10, trùng 1, bỏ qua 1, lỗi 0.\n" in text
     assert "«a b gnp.xlsx»" in text and "«xxxxxxxxxx" in text and "x…»" in text  # safe to print
     assert not any(c in text for c in "\x00\u202e\x1b")

@@ -8,11 +8,13 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-__all__ = ["SPREADSHEET_SUFFIXES", "UBND_PREFIX", "clean_text", "drop_ubnd", "fold", "name_key", "slugify",
+__all__ = ["RETURN_SUFFIXES", "SPREADSHEET_SUFFIXES", "UBND_PREFIX", "clean_text", "drop_ubnd", "fold", "name_key", "slugify",
            "vn_date", "vn_datetime", "vn_number"]
 
 # The workbooks we read, by file name (lower case).
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+# What a unit may send a return as: a workbook, a Word report (Phụ lục I in its tables), a zip of them.
+RETURN_SUFFIXES = SPREADSHEET_SUFFIXES + (".docx", ".doc", ".zip")
 
 # "UBND"/"Ủy ban nhân dân" before a unit's name, in folded text ("ubnd phuong ...") or a slug ("ubnd-phuong-...").
 UBND_PREFIX = re.compile(r"^(?:ubnd|uy[ -]ban[ -]nhan[ -]dan)[ -]+(?=.)")

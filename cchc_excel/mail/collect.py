@@ -1,7 +1,7 @@
-"""Collect the spreadsheets units email back into one folder, with a manifest of who sent what, when.
+"""Collect the returns units email back into one folder, with a manifest of who sent what, when.
 
 Sources are `.eml` files, folders of them (searched recursively), mbox files and Maildir folders.
-Every spreadsheet attachment is saved once (by SHA-256 of its content, across runs) under a safe,
+Every attachment that may be a return (a workbook, a Word report, a zip of them) is saved once (by SHA-256 of its content, across runs) under a safe,
 unique name inside the output folder; `manifest.csv` there records sender, date and subject.
 Problems with one message or one source are reported as data and never stop the rest.
 """
@@ -22,11 +22,12 @@ from typing import Iterable
 from cchc_excel.mail.inbox import (BASE64_DEFECTS, MAX_NESTING, attachment_name, header, leaf_parts,
                            message_date, message_problems, read_source, sender)
 from cchc_excel.core.atomic import write_bytes_atomic
-from cchc_excel.core.text import SPREADSHEET_SUFFIXES, clean_text
+from cchc_excel.core.text import RETURN_SUFFIXES, clean_text
 from cchc_excel.core.manifest import MANIFEST_NAME, SavedAttachment, read_manifest, write_manifest  # noqa: F401
 from cchc_excel.errors import CchcError
 
-SPREADSHEET_MIME = {
+# The content types of returns (`check` reads each; a Word file without Phụ lục I gets its line there).
+RETURN_MIME = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
     "application/vnd.ms-excel": ".xls",
@@ -34,6 +35,10 @@ SPREADSHEET_MIME = {
     "application/x-excel": ".xls",
     "application/x-msexcel": ".xls",
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/msword": ".doc",
+    "application/zip": ".zip",
+    "application/x-zip-compressed": ".zip",
 }
 DEFAULT_STEM = "tep-dinh-kem"
 TOO_DEEP = (f"có phần thư lồng nhau quá {MAX_NESTING} lớp (thư chuyển tiếp trong thư chuyển tiếp…): tệp "
@@ -93,7 +98,7 @@ class _Envelope:
 
 def _split_ext(name: str) -> tuple[str, str]:
     stem, dot, ext = name.rpartition(".")
-    if dot and "." + ext.lower() in SPREADSHEET_SUFFIXES:
+    if dot and "." + ext.lower() in RETURN_SUFFIXES:
         return stem, "." + ext.lower()
     return name, ""
 
@@ -101,7 +106,7 @@ def _split_ext(name: str) -> tuple[str, str]:
 def safe_filename(name: str, default_ext: str = ".xlsx") -> str:
     """A plain file name (no directory part) safe on Linux, macOS and Windows; keeps Vietnamese letters.
 
-    The extension is kept when it is a spreadsheet one, otherwise `default_ext` is appended.
+    The extension is kept when it is one of a return (a workbook, a Word report, a zip), otherwise `default_ext` is appended.
     """
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
     name = name.rsplit("/", 1)[-1]
@@ -166,9 +171,9 @@ class _Collector:
         name, ctype = attachment_name(part), part.get_content_type()
         shown = name or ctype
         skip = lambda reason: self.result.skipped.append(Skipped(env.source, env.subject, shown, reason))
-        if not _split_ext(name)[1] and ctype not in SPREADSHEET_MIME:
+        if not _split_ext(name)[1] and ctype not in RETURN_MIME:
             if name or (part.get_content_disposition() or "").lower() == "attachment":
-                skip("không phải bảng tính")
+                skip("không phải bảng tính hay báo cáo Word")
             return  # otherwise the message body, an inline picture, a signature
         before = len(part.defects)
         data = part.get_payload(decode=True) or b""
@@ -185,7 +190,7 @@ class _Collector:
         if sha in self.by_sha:
             self.result.duplicates.append(SavedAttachment(saved_name=self.by_sha[sha], **record))
             return
-        saved = self._save(safe_filename(name, SPREADSHEET_MIME.get(ctype, ".xlsx")), data)
+        saved = self._save(safe_filename(name, RETURN_MIME.get(ctype, ".xlsx")), data)
         self.by_sha[sha] = saved
         self.result.saved.append(SavedAttachment(saved_name=saved, **record))
 
