@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cchc_excel.spec.conditions import row_conditions, rule_conditions
 from cchc_excel.spec.expr import Expr, Sum, Value, is_number, number_text, row_value
@@ -114,7 +115,15 @@ def row_ref(ids) -> str:
 
 
 def build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) -> dict:
-    """Live checks by the row they show on: {indicator id: [LiveCheck, ...]}."""
+    """Live checks by the row they show on: {indicator id: [LiveCheck, ...]}.
+
+    Remembered per spec, levels and level name (every template and feedback workbook of a level has the
+    same ones): the result is shared, callers must not change it."""
+    return _build_checks(spec, frozenset(reported_levels), level_name)
+
+
+@lru_cache(maxsize=64)
+def _build_checks(spec: FormSpec, reported_levels: frozenset, level_name: str) -> dict:
 
     def concerns(ind: Indicator) -> bool:
         return bool(ind.levels & reported_levels)

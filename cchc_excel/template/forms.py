@@ -208,6 +208,15 @@ def _header(ws, styles, spec):
 
 def _fmt(styles, *, bold=False, italic=False, grey=False, align=None, fill=None, locked=True,
          num_format=None, comment=False):
+    # Called for every cell of every row: the Format remembered by the arguments, not by its properties.
+    key = ("_fmt", bold, italic, grey, align, fill, locked, num_format, comment)
+    known = styles._cache.get(key)
+    if known is None:
+        known = styles._cache[key] = _new_fmt(styles, bold, italic, grey, align, fill, locked, num_format, comment)
+    return known
+
+
+def _new_fmt(styles, bold, italic, grey, align, fill, locked, num_format, comment):
     props = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
     if bold:
         props["bold"] = True
