@@ -201,6 +201,7 @@ def test_pages_flow(client, filled):
     assert "19</strong> đơn vị" in home and "2023-Q2" in home
     status = client.get("/periods/2023-Q2/status").get_data(as_text=True)
     assert "Phường Bồng Sơn" in status and "Chưa nộp" in status and "Có lỗi" in status
+    assert "22201_phuong-bong-son_2023-Q2.xlsx" in status and "Bản cũ (đã thay)" in status
     only_missing = client.get("/periods/2023-Q2/status?status=missing").get_data(as_text=True)
     assert "22217" in only_missing and "22201" not in only_missing
     unit = client.get("/periods/2023-Q2/units/22205").get_data(as_text=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from cchc_excel.errors import CchcError
+from cchc_excel.merge.result import UNIT_STATUS_LABELS
 from cchc_excel.web.app import period_or_404, read_uploads, workspace
 from cchc_excel.workspace import views
 
 bp = Blueprint("pages", __name__)
 
-STATE_LABELS = {"missing": "Chưa nộp", "empty": "Biểu trống", "errors": "Có lỗi", "explained": "Đã giải trình",
-                "merged": "Đạt"}
+# The merge's labels, and the workspace's two more states (views.UNIT_STATES).
+STATE_LABELS = {"missing": UNIT_STATUS_LABELS["missing"], "empty": "Biểu trống", "errors": UNIT_STATUS_LABELS["errors"],
+                "explained": "Đã giải trình", "merged": UNIT_STATUS_LABELS["merged"]}
 FILE_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "unreadable": "Không đọc được"}
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 
@@ -38,8 +40,7 @@ def labels():
 
 @bp.get("/")
 def home():
-    roster = workspace().roster()
-    return render_template("home.html", periods=periods(), roster=roster)
+    return render_template("home.html", periods=periods(), roster=workspace().roster())
 
 
 @bp.post("/periods")
@@ -94,8 +95,11 @@ def status(code: str):
     wanted = request.args.get("status", "")
     rows = [u for u in result.units if not wanted or states[u.unit.code]["status"] == wanted
             or (wanted == "late" and u.late)]
+    files: dict = {}
+    for f in result.files:
+        files.setdefault(f.unit, []).append(f)
     return render_template("status.html", period=period, rows=rows, states=states, wanted=wanted,
-                           result=result, counts=_counts(states))
+                           files=files, counts=_counts(states))
 
 
 def _counts(states: dict) -> dict:
@@ -126,4 +130,6 @@ def merged(code: str):
     ws = workspace()
     unit = request.args.get("unit") or None
     summary = views.status(ws, period, unit)
-    return render_template("merged.html", period=period, unit=unit, summary=summary, roster=ws.roster())
+    roster = ws.roster()
+    parents = [u for u in roster if roster.children(u.code)] if roster is not None else []
+    return render_template("merged.html", period=period, unit=unit, summary=summary, parents=parents)
