@@ -235,3 +235,19 @@ def test_receive_form_shows_each_result(client):
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and "22203_phuong-hoai-hao_2023-Q2.xlsx" in page and "Không đọc được" in page
     assert json.loads(client.get("/api/periods/2023-Q2/status").data)["units"]["received"] == 1
+
+
+def test_the_server_stops_whole(tmp_path):
+    """Stopped, the server leaves no thread behind (a later `check_paths` forks only a single-threaded process)."""
+    import threading
+
+    pytest.importorskip("waitress")
+    from cchc_excel.web.server import make_server, stop
+
+    before = threading.active_count()
+    srv = make_server(tmp_path / "ws", "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    stop(srv)
+    thread.join(10)
+    assert threading.active_count() == before

@@ -35,14 +35,15 @@ pytestmark = pytest.mark.skipif(bool(MISSING) and not IN_CI, reason=MISSING or "
 
 @pytest.fixture
 def server(tmp_path):
-    from cchc_excel.web.server import make_server, url_of
+    from cchc_excel.web.server import make_server, stop, url_of
 
     srv = make_server(tmp_path / "ws", "127.0.0.1", 0)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     yield url_of(srv)
-    srv.close()
+    stop(srv)
     thread.join(10)
+    assert not thread.is_alive()
 
 
 @pytest.fixture
@@ -103,6 +104,8 @@ def downloaded(driver, suffix):
 
 
 def test_main_flow_in_a_real_browser(server, browser):
+    """Start a period, upload the roster and the sample returns, see the statuses, open a unit with errors,
+    download its feedback and the merged workbook."""
     from selenium.webdriver.common.by import By
 
     def find(css):
@@ -150,3 +153,4 @@ def test_main_flow_in_a_real_browser(server, browser):
 
     book = openpyxl.load_workbook(merged, read_only=True)
     assert len(book.sheetnames) >= 7
+

@@ -31,7 +31,7 @@ def serve(workspace_dir, port, host, no_browser):
     Ví dụ:
         cchc serve --workspace cchc-du-lieu
     """
-    from cchc_excel.web.server import make_server, url_of
+    from cchc_excel.web.server import make_server, stop, url_of
 
     password = os.environ.get(PASSWORD_VARIABLE) or None
     try:
@@ -50,4 +50,4 @@ def serve(workspace_dir, port, host, no_browser):
     except KeyboardInterrupt:
         click.echo("Đã dừng.")
     finally:
-        server.close()
+        stop(server)

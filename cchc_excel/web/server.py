@@ -24,3 +24,9 @@ def url_of(server) -> str:
     host = server.effective_host
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{server.effective_port}/"
+
+
+def stop(server) -> None:
+    """Close the server and end its worker threads (`close` alone leaves waitress's task threads running)."""
+    server.close()
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
