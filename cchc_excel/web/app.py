@@ -11,7 +11,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, jsonify, render_template, request, session
+from flask import Flask, abort, jsonify, make_response, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
 from cchc_excel.errors import CchcError
@@ -110,10 +110,7 @@ def _error(code: int, message: str):
     if wants_json():
         response = jsonify({"error": message, "status": code})
     else:
-        response = render_template("error.html", code=code, message=message), code
-        from flask import make_response
-
-        response = make_response(response)
+        response = make_response(render_template("error.html", code=code, message=message))
     response.status_code = code
     if code == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="cchc", charset="UTF-8"'
