@@ -20,6 +20,7 @@ COMMANDS = {
     "collect": ("mail_cmd", "Lấy các tệp báo cáo (bảng tính) đính kèm trong thư đơn vị gửi về."),
     "check": ("check_cmd", "Kiểm tra các tệp báo cáo CCHC đơn vị gửi về."),
     "aggregate": ("aggregate_cmd", "Tổng hợp báo cáo CCHC của các đơn vị thành báo cáo của cấp trên."),
+    "serve": ("serve_cmd", "Mở trang web cho cán bộ tiếp nhận, kiểm tra và tổng hợp báo cáo."),
     "report": ("report_cmd", "Soạn dự thảo báo cáo CCHC (Word) từ báo cáo số liệu của một đơn vị."),
 }
 

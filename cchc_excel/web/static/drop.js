@@ -1,0 +1,60 @@
+// Drag and drop: each file is sent on its own to the JSON API, so that its result shows as soon as it is
+// checked and a progress bar counts the files. Without JavaScript the form posts all files at once.
+(function () {
+  var form = document.getElementById("upload-form");
+  if (!form || !window.fetch || !window.FormData) return;
+  var drop = document.getElementById("drop"), input = document.getElementById("files");
+  var bar = document.getElementById("progress"), text = document.getElementById("progress-text");
+  var table = document.getElementById("results"), body = table.querySelector("tbody");
+  var LABELS = {ok: "Đạt", warnings: "Có cảnh báo", errors: "Có lỗi", unreadable: "Không đọc được"};
+  var unitBase = form.dataset.api.replace(/\/api\/periods\/([^/]+)\/files$/, "/periods/$1/units/");
+
+  function cell(row, content) { var td = row.insertCell(); td.textContent = content; return td; }
+  function addRow(f) {
+    var row = body.insertRow(), errors = 0;
+    f.issues.forEach(function (i) { if (i.severity === "error") errors++; });
+    row.className = "st-" + f.status;
+    cell(row, f.path);
+    var u = cell(row, "");
+    if (f.unit) {
+      var a = document.createElement("a"); a.href = unitBase + encodeURIComponent(f.unit.code);
+      a.textContent = f.unit.code + " " + (f.unit.name || ""); u.appendChild(a);
+    } else { u.textContent = "—"; }
+    cell(row, f.period || "—");
+    var s = cell(row, ""), badge = document.createElement("span");
+    badge.className = "badge st-" + f.status; badge.textContent = LABELS[f.status] || f.status; s.appendChild(badge);
+    cell(row, String(errors)); cell(row, String(f.issues.length - errors));
+  }
+  function addProblem(message) {
+    var row = body.insertRow(); row.className = "st-errors";
+    var td = cell(row, message); td.colSpan = 6;
+  }
+  async function send(files) {
+    table.classList.remove("empty");
+    bar.hidden = false; bar.max = files.length; bar.value = 0;
+    for (var n = 0; n < files.length; n++) {
+      text.textContent = "Đang kiểm tra " + (n + 1) + "/" + files.length + ": " + files[n].name;
+      var data = new FormData(); data.append("files", files[n], files[n].name);
+      try {
+        var response = await fetch(form.dataset.api, {method: "POST", body: data, credentials: "same-origin"});
+        var got = await response.json();
+        if (!response.ok) { addProblem(files[n].name + ": " + (got.error || response.status)); }
+        else { got.files.forEach(addRow); got.problems.forEach(addProblem); }
+      } catch (e) { addProblem(files[n].name + ": không gửi được (" + e + ")."); }
+      bar.value = n + 1;
+    }
+    text.textContent = "Đã kiểm tra " + files.length + " tệp.";
+    input.value = "";
+  }
+  ["dragenter", "dragover"].forEach(function (ev) {
+    drop.addEventListener(ev, function (e) { e.preventDefault(); drop.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (ev) {
+    drop.addEventListener(ev, function (e) { e.preventDefault(); drop.classList.remove("over"); });
+  });
+  drop.addEventListener("drop", function (e) { send(Array.from(e.dataTransfer.files)); });
+  form.addEventListener("submit", function (e) {
+    if (!input.files.length) return;
+    e.preventDefault(); send(Array.from(input.files));
+  });
+})();
