@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol
@@ -98,6 +99,23 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
         sha256=rep.sha256 or "", reported_levels=frozenset(rep.reported_levels or ()),
         merged_units=int(rep.merged_units or 0),
     )
+
+
+def compact(report, spec) -> "CheckedFile":
+    """`report` holding only what a merge needs of its values: the non-blank values of the spec's value
+    rows, keyed by the spec's own id strings (10,000 returns' copies of the same keys add up), and no
+    `Submission`. What the merge makes of it is unchanged: a blank value and an absent one are the same."""
+    ids = _value_ids(spec)
+    values = {ids[k]: v for k, v in (report.values or {}).items() if v is not None and k in ids}
+    changes = {"values": values}
+    if getattr(report, "submission", None) is not None:
+        changes["submission"] = None
+    return replace(report, **changes)
+
+
+@lru_cache(maxsize=8)
+def _value_ids(spec) -> dict:
+    return {ind.id: ind.id for ind in spec.value_indicators}
 
 
 def _received(received: dict, path: Path) -> datetime | None:
