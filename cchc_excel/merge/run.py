@@ -33,7 +33,6 @@ from cchc_excel.merge.choose import (exclusions, latest_versions, not_returns, o
 from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, compact, own_entries, read_entries, scope_of
 from cchc_excel.merge.history import history_of
 from cchc_excel.merge.levels import top_level
-from cchc_excel.merge.outliers import outliers
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, NO_RETURN_STATUSES,
                                      UNIT_STATUS_LABELS, UNIT_STATUSES, FileStatus, Finding, MergeResult,
                                      UnitStatus)
@@ -83,6 +82,9 @@ def merge_reports(
             unit, or without a unit to merge for.
         PeriodError: no period given and none can be found in the returns.
     """
+    # numpy imported here, not with this module: workers forked before (`aggregate_paths`) stay small.
+    from cchc_excel.merge.outliers import outliers
+
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     result = _merge(reports, spec, roster=roster, period=period, unit_code=unit_code,
                     include_errors=include_errors, received=received, own=own)
