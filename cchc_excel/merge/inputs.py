@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol
@@ -98,6 +99,56 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
         sha256=rep.sha256 or "", reported_levels=frozenset(rep.reported_levels or ()),
         merged_units=int(rep.merged_units or 0),
     )
+
+
+def compact(report, spec) -> "CheckedFile":
+    """`report` holding only what a merge needs of it: the non-blank values of the spec's value rows
+    (`PackedValues`) and no `Submission`. What the merge makes of it is unchanged: a blank value and an
+    absent one are the same to it."""
+    changes = {"values": PackedValues.of(report.values or {}, spec)}
+    if getattr(report, "submission", None) is not None:
+        changes["submission"] = None
+    return replace(report, **changes)
+
+
+class PackedValues(Mapping):
+    """A file's non-blank values of the spec's value rows, read-only, as one tuple in the spec's row
+    order (a dict per file of 10,000, each with its own copy of the keys, is what made aggregate's memory
+    grow with the returns)."""
+
+    __slots__ = ("_ids", "_index", "_data")
+
+    def __init__(self, ids: tuple, index: dict, data: tuple):
+        self._ids, self._index, self._data = ids, index, data
+
+    @classmethod
+    def of(cls, values: Mapping, spec) -> "PackedValues":
+        ids, index = _value_ids(spec)
+        return cls(ids, index, tuple(values.get(i) for i in ids))
+
+    def get(self, key, default=None):
+        at = self._index.get(key)
+        value = None if at is None else self._data[at]
+        return default if value is None else value
+
+    def __getitem__(self, key):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):
+        return (i for i, v in zip(self._ids, self._data) if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._data if v is not None)
+
+
+@lru_cache(maxsize=8)
+def _value_ids(spec) -> tuple[tuple, dict]:
+    """The ids of the spec's value rows and {id: position}, shared by every file's `PackedValues`."""
+    ids = tuple(ind.id for ind in spec.value_indicators)
+    return ids, {i: n for n, i in enumerate(ids)}
 
 
 def _received(received: dict, path: Path) -> datetime | None:

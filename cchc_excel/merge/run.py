@@ -30,10 +30,9 @@ from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, not_returns, off_period, target_period,
                                      undecided, unit_returns)
-from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, own_entries, read_entries, scope_of
+from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, compact, own_entries, read_entries, scope_of
 from cchc_excel.merge.history import history_of
 from cchc_excel.merge.levels import top_level
-from cchc_excel.merge.outliers import outliers
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, NO_RETURN_STATUSES,
                                      UNIT_STATUS_LABELS, UNIT_STATUSES, FileStatus, Finding, MergeResult,
                                      UnitStatus)
@@ -83,6 +82,9 @@ def merge_reports(
             unit, or without a unit to merge for.
         PeriodError: no period given and none can be found in the returns.
     """
+    # numpy imported here, not with this module: workers forked before (`aggregate_paths`) stay small.
+    from cchc_excel.merge.outliers import outliers
+
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     result = _merge(reports, spec, roster=roster, period=period, unit_code=unit_code,
                     include_errors=include_errors, received=received, own=own)
@@ -229,7 +231,7 @@ def aggregate_paths(
         own: the merged unit's own return (`--own`), read as the root's when it does not say whose it is.
         previous: files and folders of earlier returns or earlier merged reports (`--previous`).
     """
-    from cchc_excel.check.run import check_paths, find_files
+    from cchc_excel.check.run import find_files, iter_checked
 
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     if roster is not None and not isinstance(roster, Roster):
@@ -241,22 +243,24 @@ def aggregate_paths(
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where}.")
     if received is None:
         received = received_times(files)
-    report = check_paths(files, spec, roster=roster, jobs=jobs, progress=progress)
+    # Each report is made compact as it comes: the main process keeps the values it merges, not every
+    # report as checked, so that its memory stays flat in the number of returns.
+    reports = [compact(r, spec) for r in iter_checked(files, spec, roster=roster, jobs=jobs, progress=progress)]
     mine = _check_own(own, spec, roster, unit_code, period) if own else []
     earlier = _check_previous(previous, spec, roster, jobs, skip) if previous else []
-    return merge_reports(report.files, spec, roster=roster, period=period, unit_code=unit_code,
+    return merge_reports(reports, spec, roster=roster, period=period, unit_code=unit_code,
                          include_errors=include_errors, received=received, own=mine, previous=earlier)
 
 
 def _check_previous(paths, spec: FormSpec, roster: Roster | None, jobs, skip: set) -> list:
     """The earlier files (`--previous`), checked as returns are."""
-    from cchc_excel.check.run import check_paths, find_files
+    from cchc_excel.check.run import find_files, iter_checked
 
     files = [f for f in find_files(list(paths)) if Path(f).resolve() not in skip]
     if not files:
         where = ", ".join(str(p) for p in paths)
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where} (--previous).")
-    return check_paths(files, spec, roster=roster, jobs=jobs).files
+    return [compact(r, spec) for r in iter_checked(files, spec, roster=roster, jobs=jobs)]
 
 
 def _check_own(own, spec: FormSpec, roster: Roster | None, unit_code: str | None, period) -> list:

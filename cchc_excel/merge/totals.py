@@ -146,11 +146,16 @@ def value_frame(records: list[Record], spec: FormSpec) -> pd.DataFrame:
     columns = [ind.id for ind in spec.value_indicators]
     if not records:
         return pd.DataFrame(np.empty((0, len(columns))), columns=columns)
+    # Filled a row at a time: a list of lists of 10,000 records would hold every value as a Python
+    # object at once, the merge's peak of memory.
+    data = np.empty((len(records), len(columns)))
     try:
         # The common case, fast: every value a number or None (None becomes NaN).
-        data = np.array([[rec.values.get(c) for c in columns] for rec in records], dtype=float)
+        for i, rec in enumerate(records):
+            data[i] = np.array([rec.values.get(c) for c in columns], dtype=float)
     except (TypeError, ValueError):
-        data = np.array([[_number_or_none(rec.values.get(c)) for c in columns] for rec in records], dtype=float)
+        for i, rec in enumerate(records):
+            data[i] = np.array([_number_or_none(rec.values.get(c)) for c in columns], dtype=float)
     masks: dict[frozenset, np.ndarray] = {}
     for i, rec in enumerate(records):
         if rec.reported_levels:
