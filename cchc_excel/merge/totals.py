@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from cchc_excel.core.kinds import WHOLE_KINDS
@@ -352,14 +353,9 @@ def recompute_ratios(values: dict, spec: FormSpec) -> dict:
     return {**values, **changes}
 
 
-_RATIOS: dict = {}
-
-
-def _ratio_rows(spec: FormSpec) -> list:
-    cached = _RATIOS.get(id(spec))
-    if cached is None or cached[0] is not spec:
-        cached = _RATIOS[id(spec)] = (spec, [ind for ind in spec.value_indicators if ind.kind == "ratio"])
-    return cached[1]
+@lru_cache(maxsize=8)  # the spec is hashable; a merge asks this once per record
+def _ratio_rows(spec: FormSpec) -> tuple:
+    return tuple(ind for ind in spec.value_indicators if ind.kind == "ratio")
 
 
 # ---------------------------------------------------------------------------------------------------
