@@ -2,12 +2,29 @@
 (`--own`), a clean official form (one short Ghi chú line, a footnote, a signature block), readable detail
 sheets, a `Kiểm tra` sheet in words, charts in the table's order. Inputs are built here."""
 
-import pytest
+import json
+import zipfile
+from datetime import datetime, timezone
 
-from cchc_excel.merge.totals import Record, aggregate_units, choice_counts
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from cchc_excel.cli import cli
 from cchc_excel.core.periods import parse_period
-from cchc_excel.errors import SpecError
+from cchc_excel.core.roster import load_roster
+from cchc_excel.errors import RosterError, SpecError
+from cchc_excel.merge.charts import axis_range, total_name
+from cchc_excel.merge.run import aggregate_paths
+from cchc_excel.merge.totals import Record, aggregate_units, choice_counts
+from cchc_excel.merge.units import OWN_REASON
+from cchc_excel.merge.workbook import write_merged_workbook
+from cchc_excel.ooxml.measure import text_lines
 from cchc_excel.spec.loader import load_spec, parse_spec
+from cchc_excel.template.build import write_template
+from cchc_excel.template.forms import COL_NOTE, WIDTHS
+from cchc_excel.template.signature import split_unit_name
 
 SPEC = load_spec()
 Q2 = parse_period("2023-Q2")
@@ -56,25 +73,6 @@ def _spec_with(row: dict) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # On files: a district, three wards and the district's own return (unit codes made up)
 
-import json  # noqa: E402
-import zipfile  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-
-import openpyxl  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-from python_calamine import CalamineWorkbook  # noqa: E402
-
-from cchc_excel.cli import cli  # noqa: E402
-from cchc_excel.core.roster import load_roster  # noqa: E402
-from cchc_excel.errors import RosterError  # noqa: E402
-from cchc_excel.merge.charts import axis_range, total_name  # noqa: E402
-from cchc_excel.merge.run import aggregate_paths  # noqa: E402
-from cchc_excel.merge.units import OWN_REASON  # noqa: E402
-from cchc_excel.merge.workbook import write_merged_workbook  # noqa: E402
-from cchc_excel.ooxml.measure import text_lines  # noqa: E402
-from cchc_excel.template.build import write_template  # noqa: E402
-from cchc_excel.template.forms import COL_NOTE, WIDTHS  # noqa: E402
-from cchc_excel.template.signature import split_unit_name  # noqa: E402
 
 ROSTER = """ma_don_vi,ten_don_vi,cap,don_vi_cha,email
 BD,Tỉnh Bình Định,tinh,,
