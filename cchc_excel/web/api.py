@@ -70,7 +70,8 @@ def get_download(code: str, what: str):
     period = period_or_404(code)
     unit = unit_arg()
     make, mimetype = DOWNLOADS[what]
-    return attachment(make(workspace(), period, unit), mimetype, download_name(period, what, unit))
+    named = unit if request.args.get("unit") else None  # the file of the page's own unit: no code in its name
+    return attachment(make(workspace(), period, unit), mimetype, download_name(period, what, named))
 
 
 @bp.get("/files/<int:file_id>/feedback.xlsx")
