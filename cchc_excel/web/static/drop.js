@@ -12,8 +12,8 @@
 
   function cell(row, content) { var td = row.insertCell(); td.textContent = content; return td; }
   function addRow(f) {
-    var row = body.insertRow(), errors = 0;
-    f.issues.forEach(function (i) { if (i.severity === "error") errors++; });
+    var row = body.insertRow(), errors = 0, warnings = 0;  // "info" findings are neither
+    f.issues.forEach(function (i) { if (i.severity === "error") errors++; if (i.severity === "warning") warnings++; });
     row.className = "st-" + f.status;
     cell(row, f.path);
     var u = cell(row, "");
@@ -24,7 +24,7 @@
     cell(row, f.period || "—");
     var s = cell(row, ""), badge = document.createElement("span");
     badge.className = "badge st-" + f.status; badge.textContent = LABELS[f.status] || f.status; s.appendChild(badge);
-    cell(row, String(errors)); cell(row, String(f.issues.length - errors));
+    cell(row, String(errors)); cell(row, String(warnings));
   }
   function addProblem(message) {
     var row = body.insertRow(); row.className = "st-errors";
@@ -74,7 +74,7 @@
         });
         if (chunk.done) break;
       }
-      text.textContent = "Đã kiểm tra " + done + " tệp trong thư mục.";
+      text.textContent = "Đã kiểm tra " + done + " tệp.";
     } catch (e) { addProblem(path + ": không quét được (" + e + ")."); }
     finally { button.disabled = false; }
   }
