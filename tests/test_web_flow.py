@@ -179,3 +179,18 @@ def test_the_findings_table_shows_each_explanation(client, app):
     error = re.search(r'<tr class="sev-error">(.*?)</tr>', page, re.S).group(1)
     assert "BM3-3.1.2" in error and "Số liệu đã được xác minh lại" in error
     assert "Đã giải trình" not in error  # an error stays an error, with its explanation beside it
+
+
+# ------------------------------------------------------------------------------------------ make demo
+
+def test_the_demo_workspace_holds_the_sample_quarter(tmp_path, capsys):
+    import runpy
+
+    demo = runpy.run_path(str(SAMPLES / "demo_workspace.py"))
+    assert demo["main"](SAMPLES, tmp_path / "cchc-du-lieu") == 0
+    assert "17 tệp đã nhận cho kỳ 2023-Q2" in capsys.readouterr().out
+    client = create_app(tmp_path / "cchc-du-lieu").test_client()
+    body = client.get("/api/periods/2023-Q2/status").json
+    assert body["unit"]["code"] == "540" and body["units"]["received"] == 16
+    assert [code for code, s in body["statuses"].items() if s["late"]] == ["22212"]  # the one sent late
+    assert body["statuses"]["22217"]["status"] == "missing"
