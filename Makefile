@@ -27,6 +27,7 @@ bench: $(BIN)/cchc
 	$(BIN)/python benchmarks/bench_aggregate.py
 	$(BIN)/python benchmarks/bench_limits.py
 	$(BIN)/python benchmarks/bench_speed.py --sizes 1000
+	$(BIN)/python benchmarks/bench_web.py
 
 clean:
 	rm -rf $(VENV) out

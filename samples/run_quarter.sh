@@ -36,6 +36,11 @@ cchc aggregate "$SAMPLES/returns" --roster "$SAMPLES/roster.csv" --under "$DISTR
     --json > "$OUT/tong-hop_${DISTRICT}_${PERIOD}.json"
 
 echo
+echo "== 5. Thư mục làm việc của trang web (cchc serve) =="
+# the library's python: the one beside `cchc` (make demo puts the project's virtual environment first)
+"${PYTHON:-python}" "$SAMPLES/demo_workspace.py" "$SAMPLES" "$OUT/cchc-du-lieu"
+
+echo
 echo "Xong. Xem kết quả trong $OUT/:"
 echo "  bieu-mau/   biểu mẫu đã khóa của từng đơn vị"
 echo "  thu-gui/    thư (.eml) kèm biểu mẫu, sẵn sàng gửi"
@@ -43,3 +48,4 @@ echo "  phan-hoi/   tệp phản hồi cho các đơn vị có lỗi hoặc cả
 echo "  tong-hop_${DISTRICT}_${PERIOD}.xlsx   báo cáo tổng hợp của thị xã (kèm tình hình nộp báo cáo, biểu đồ)"
 echo "  bao-cao_${DISTRICT}_${PERIOD}.docx   dự thảo báo cáo CCHC của thị xã (Word, kèm Phụ lục I)"
 echo "  tong-hop_${DISTRICT}_${PERIOD}.json   tóm tắt tổng hợp (JSON), so-lieu_${DISTRICT}_${PERIOD}.csv   số liệu dạng bảng"
+echo "  cchc-du-lieu/   thư mục làm việc với kỳ $PERIOD: mở bằng  cchc serve --workspace $OUT/cchc-du-lieu"

@@ -76,7 +76,7 @@ def test_api_files_bad(client):
 
 
 def test_api_status(client, filled):
-    r = client.get("/api/periods/2023-Q2/status")
+    r = client.get("/api/periods/2023-Q2/status?unit=*")  # the whole roster, not the workspace's own unit
     body = r.json
     assert r.status_code == 200 and body["period"] == "2023-Q2" and body["units"]["expected"] == 18
     assert body["statuses"]["22217"]["status"] == "missing"

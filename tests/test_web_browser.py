@@ -73,7 +73,9 @@ def shoot(driver, name):
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1280, min(max(height, 600), 1800))
+        # the window's size counts the browser's own bars: what the page gets is less by that much
+        bars = driver.execute_script("return window.outerHeight - window.innerHeight")
+        driver.set_window_size(1280, min(max(height + bars, 600), 1800))
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
         driver.set_window_size(1280, 900)
 
@@ -103,7 +105,18 @@ def downloaded(driver, suffix):
     return wait_for(done)
 
 
-def test_main_flow_in_a_real_browser(server, browser):
+def explain(folder):
+    """What the units explained when reminded (recorded in the workspace, as the page's server has it)."""
+    from cchc_excel.workspace import Workspace
+
+    ws = Workspace(folder)
+    ws.explain("2023-Q2", "22240", "Biên chế do UBND thị xã điều động sang", indicator="BM4-2.2")
+    for code, first in (("22203", "BM3-3.1.2"), ("22205", "BM1-5.1")):
+        ws.explain("2023-Q2", code, "Đơn vị nhập nhầm; sẽ gửi lại bản sửa trước ngày 25/6", indicator=first)
+    ws.close()
+
+
+def test_main_flow_in_a_real_browser(server, browser, tmp_path):
     """Start a period, upload the roster and the sample returns, see the statuses, open a unit with errors,
     download its feedback and the merged workbook."""
     from selenium.webdriver.common.by import By
@@ -113,10 +126,11 @@ def test_main_flow_in_a_real_browser(server, browser):
 
     browser.get(server)
     assert "Kỳ báo cáo" in browser.title
-    shoot(browser, "1-ky-bao-cao")
     find("#roster-file").send_keys(str(SAMPLES / "roster.csv"))
     find("#roster-submit").click()
     assert "19 đơn vị" in wait_for(lambda: find(".flash.ok").text)
+    assert find("#own-unit-name").text == "540 Thị xã Hoài Nhơn"  # the district, not the province above it
+    shoot(browser, "1-ky-bao-cao")
     find("#period").send_keys("2023-Q2")
     find("#period-submit").click()
     wait_for(lambda: "Nhận báo cáo kỳ 2023-Q2" in find("h1").text)
@@ -127,21 +141,26 @@ def test_main_flow_in_a_real_browser(server, browser):
     wait_for(lambda: find("#progress-text").text == f"Đã kiểm tra {len(returns)} tệp.", timeout=120)
     rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
     assert len(rows) == 17 and any("Có lỗi" in r.text for r in rows)
-    shoot(browser, "2-nhan-bao-cao")
 
     find("nav a[href$='/status']").click()
     table = wait_for(lambda: find("#units").text)
     assert "Chưa nộp" in table and "Có lỗi" in table and "Phường Bồng Sơn" in table
-    shoot(browser, "3-tinh-hinh")
+    assert "Thị xã Hoài Nhơn" in find("#scope").text and "Thị xã Hoài Nhơn" not in table
 
+    explain(tmp_path / "ws")
     find("tr.st-errors td a").click()
     wait_for(lambda: find("table.findings"))
-    assert "Lỗi" in find("table.findings").text
+    assert "Lỗi" in find("table.findings").text and "Giải trình" in find("table.findings thead").text
     shoot(browser, "4-don-vi")
     find("a.feedback").click()
     feedback = downloaded(browser, ".xlsx")
     assert zipfile.is_zipfile(feedback) and "xl/workbook.xml" in zipfile.ZipFile(feedback).namelist()
     feedback.unlink()
+
+    browser.get(server + "periods/2023-Q2/units/22240")
+    explained = wait_for(lambda: find("tr.explained"))
+    assert "Đã giải trình" in explained.text and "điều động" in explained.text
+    shoot(browser, "6-giai-trinh")
 
     find("nav a[href$='/merged']").click()
     wait_for(lambda: find("#dl-merged"))
@@ -154,3 +173,30 @@ def test_main_flow_in_a_real_browser(server, browser):
     book = openpyxl.load_workbook(merged, read_only=True)
     assert len(book.sheetnames) >= 7
 
+
+
+def test_a_folder_scanned_in_a_real_browser(server, browser):
+    """Scan the samples' folder from the page: each file's result streams in, the progress counts them, and
+    the returns are dated by their own saved time (the folder has no manifest), so only the late one is."""
+    from selenium.webdriver.common.by import By
+
+    def find(css):
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    browser.get(server)
+    find("#roster-file").send_keys(str(SAMPLES / "roster.csv"))
+    find("#roster-submit").click()
+    wait_for(lambda: find(".flash.ok"))
+    browser.get(server + "periods/2023-Q2/receive")
+    find("#folder").send_keys(str(SAMPLES / "returns"))
+    find("#folder-submit").click()
+    wait_for(lambda: find("#progress-text").text == "Đã kiểm tra 17 tệp.", timeout=120)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    assert len(rows) == 17 and any("Có lỗi" in r.text for r in rows)
+    shoot(browser, "2-nhan-bao-cao")
+
+    find("nav a[href$='/status']").click()
+    wait_for(lambda: find("#units").text)
+    late = [r.text.split()[0] for r in browser.find_elements(By.CSS_SELECTOR, "#units tbody tr") if "Muộn" in r.text]
+    assert late == ["22212"]
+    shoot(browser, "3-tinh-hinh")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from cchc_excel.web.app import period_or_404, read_uploads, workspace
+from cchc_excel.web.app import period_or_404, read_uploads, unit_arg, workspace
 from cchc_excel.workspace import views
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -44,17 +44,34 @@ def post_files(code: str):
     return jsonify(workspace().receive(period, files, source="upload"))
 
 
+@bp.post("/periods/<code>/folder")
+def post_folder(code: str):
+    """Scan a folder of this computer (`path`, form or JSON field): NDJSON lines, one per file checked."""
+    from flask import stream_with_context
+
+    from cchc_excel.web.scan import scan_or_abort, stream_lines
+
+    period = period_or_404(code)
+    body = request.get_json(silent=True) if request.is_json else None
+    path = (body or {}).get("path", "") if isinstance(body, dict) else request.form.get("path", "")
+    scan = scan_or_abort(path if isinstance(path, str) else "")
+    lines = stream_with_context(stream_lines(workspace(), period, scan))
+    return Response(lines, mimetype="application/x-ndjson")
+
+
 @bp.get("/periods/<code>/status")
 def get_status(code: str):
-    return jsonify(views.status(workspace(), period_or_404(code), request.args.get("unit") or None))
+    """The summary of the subtree `?unit=CODE` (default: the workspace's own unit; `?unit=*`: all)."""
+    return jsonify(views.status(workspace(), period_or_404(code), unit_arg()))
 
 
 @bp.get("/periods/<code>/<any('merged.xlsx', 'report.docx', 'tidy.csv'):what>")
 def get_download(code: str, what: str):
     period = period_or_404(code)
-    unit = request.args.get("unit") or None
+    unit = unit_arg()
     make, mimetype = DOWNLOADS[what]
-    return attachment(make(workspace(), period, unit), mimetype, download_name(period, what, unit))
+    named = unit if request.args.get("unit") else None  # the file of the page's own unit: no code in its name
+    return attachment(make(workspace(), period, unit), mimetype, download_name(period, what, named))
 
 
 @bp.get("/files/<int:file_id>/feedback.xlsx")

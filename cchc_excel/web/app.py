@@ -150,6 +150,30 @@ def read_uploads(field: str) -> list[tuple[str, bytes]]:
     return out
 
 
+ALL_UNITS = "*"  # `?unit=*`: the whole roster, whatever the workspace's own unit
+
+
+def unit_arg() -> str | None:
+    """The subtree a request asks for: `?unit=CODE`; `?unit=*` the whole roster; by default the
+    workspace's own unit (`Workspace.own_unit`)."""
+    unit = request.args.get("unit", "").strip()
+    if unit == ALL_UNITS:
+        return None
+    return unit or workspace().own_unit()
+
+
+def from_this_computer() -> bool:
+    """The request comes from a browser on the server's own computer (a loopback address)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 from a dual-stack socket
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
 def period_or_404(code: str):
     from cchc_excel.core.periods import parse_period
 

@@ -6,8 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.result import UNIT_STATUS_LABELS
-from cchc_excel.web.app import period_or_404, read_uploads, workspace
+from cchc_excel.web.app import ALL_UNITS, from_this_computer, period_or_404, read_uploads, unit_arg, workspace
 from cchc_excel.workspace import views
+from cchc_excel.workspace.space import OWN_UNIT, gathered
 
 bp = Blueprint("pages", __name__)
 
@@ -40,7 +41,31 @@ def labels():
 
 @bp.get("/")
 def home():
-    return render_template("home.html", periods=periods(), roster=workspace().roster())
+    ws = workspace()
+    roster = ws.roster()
+    return render_template("home.html", periods=periods(), roster=roster, own=ws.own_unit(),
+                           chosen=ws.setting(OWN_UNIT), parents=parent_units(roster))
+
+
+def parent_units(roster) -> list:
+    """The units with units under them, in roster order: those a workspace may be the workspace of."""
+    if roster is None:
+        return []
+    parents = {u.parent for u in roster if u.parent}
+    return [u for u in roster if u.code in parents]
+
+
+@bp.post("/own-unit")
+def own_unit():
+    try:
+        workspace().set_own_unit(request.form.get("unit", ""))
+        own = workspace().own_unit()
+        unit = workspace().roster().get(own) if own else None
+        flash(f"Đơn vị của trang này: {unit.code} {unit.name}." if unit else
+              "Đơn vị của trang này: toàn bộ danh sách.", "ok")
+    except CchcError as e:
+        flash(str(e), "error")
+    return redirect(url_for("pages.home"))
 
 
 @bp.post("/periods")
@@ -72,26 +97,40 @@ def roster_upload():
 
 @bp.route("/periods/<code>/receive", methods=["GET", "POST"])
 def receive(code: str):
+    """The drop zone (each file on its own through the API, with `drop.js`) and the folder scan; without
+    JavaScript the forms post here and the results show at once."""
     period = period_or_404(code)
     result = None
-    if request.method == "POST":
+    if request.method == "POST" and "folder" in request.form:
+        result = _scan_form(period)
+    elif request.method == "POST":
         files = read_uploads("files")
         if not files:
             flash("Chưa chọn tệp nào.", "error")
         else:
             result = workspace().receive(period, files, source="upload")
-    return render_template("receive.html", period=period, result=result, roster=workspace().roster())
+    return render_template("receive.html", period=period, result=result, roster=workspace().roster(),
+                           can_scan=from_this_computer(), folder=request.form.get("folder", ""))
+
+
+def _scan_form(period):
+    from cchc_excel.web.scan import scan_or_abort
+
+    scan = scan_or_abort(request.form.get("folder", ""))
+    return gathered(workspace().receive_iter(period, scan))
 
 
 @bp.get("/periods/<code>/status")
 def status(code: str):
     period = period_or_404(code)
     ws = workspace()
-    if ws.roster() is None:
+    roster = ws.roster()
+    if roster is None:
         flash("Chưa có danh sách đơn vị: hãy tải lên danh sách trước.", "error")
         return redirect(url_for("pages.home"))
-    states = views.status(ws, period)["statuses"]
-    result = views.merge(ws, period)
+    unit = unit_arg()
+    result = views.merge(ws, period, unit)
+    states = views.unit_states(ws, result)
     wanted = request.args.get("status", "")
     rows = [u for u in result.units if not wanted or states[u.unit.code]["status"] == wanted
             or (wanted == "late" and u.late)]
@@ -99,7 +138,8 @@ def status(code: str):
     for f in result.files:
         files.setdefault(f.unit, []).append(f)
     return render_template("status.html", period=period, rows=rows, states=states, wanted=wanted,
-                           files=files, counts=_counts(states))
+                           files=files, counts=_counts(states), root=result.root,
+                           unit_query=request.args.get("unit", ""))
 
 
 def _counts(states: dict) -> dict:
@@ -121,15 +161,28 @@ def unit_page(code: str, unit: str):
         abort(404, f"Không có đơn vị mã {unit} trong danh sách đơn vị.")
     explained = ws.explained(period).get(unit, [])
     return render_template("unit.html", period=period, code=unit, unit=found, reports=reports,
-                           explained=explained)
+                           explained=explained, explanation=_explanations(explained))
+
+
+def _explanations(explained: list[dict]):
+    """A finding's explanation: the return's Ghi chú beside its row, and what the workspace recorded for
+    its row (`Workspace.explain`), one after the other."""
+    recorded: dict = {}
+    for e in explained:
+        if e["indicator"]:
+            recorded.setdefault(e["indicator"], []).append(e["text"])
+
+    def explanation(issue) -> str:
+        return " · ".join([t for t in (issue.explanation, *recorded.get(issue.indicator, ())) if t])
+
+    return explanation
 
 
 @bp.get("/periods/<code>/merged")
 def merged(code: str):
     period = period_or_404(code)
     ws = workspace()
-    unit = request.args.get("unit") or None
+    unit = unit_arg()
     summary = views.status(ws, period, unit)
-    roster = ws.roster()
-    parents = [u for u in roster if roster.children(u.code)] if roster is not None else []
-    return render_template("merged.html", period=period, unit=unit, summary=summary, parents=parents)
+    return render_template("merged.html", period=period, unit=unit or ALL_UNITS, summary=summary,
+                           parents=parent_units(ws.roster()), ALL_UNITS=ALL_UNITS)

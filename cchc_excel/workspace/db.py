@@ -55,6 +55,16 @@ MIGRATIONS: tuple[str, ...] = (
         period TEXT NOT NULL REFERENCES periods(code), unit TEXT NOT NULL DEFAULT '', at TEXT NOT NULL,
         summary_json TEXT NOT NULL, PRIMARY KEY (period, unit));
     """,
+    # 2: the workspace's settings (its own unit); a file's received time kept apart from its upload time
+    # (a manifest's or a message's date is the better one), with where it came from (`space.RECEIVED_BY`);
+    # a warning's explanation (the return's Ghi chú).
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    ALTER TABLE uploads ADD COLUMN uploaded_at TEXT;
+    UPDATE uploads SET uploaded_at = received_at;
+    ALTER TABLE uploads ADD COLUMN received_by TEXT NOT NULL DEFAULT 'upload';
+    ALTER TABLE findings ADD COLUMN explanation TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,10 +26,16 @@ from cchc_excel.errors import CchcError, RosterError
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
 from cchc_excel.workspace.db import connect, reading, writing
+from cchc_excel.workspace.intake import FolderScan, Incoming, is_mail, mail_attachments
 from cchc_excel.workspace.store import Store, StoreError
 
 DEFAULT_FOLDER = "cchc-du-lieu"
 SOURCES = ("upload", "folder", "mail")
+OWN_UNIT = "own_unit"
+# Where a file's received time comes from: the time it was uploaded; the `manifest.csv` of `cchc collect`
+# in the folder scanned; the `Date:` of the message it came in; the caller (`receive(received_at=)`);
+# none (a folder without a manifest: the merge takes the workbook's saved time, as `cchc aggregate` does).
+RECEIVED_BY = ("upload", "manifest", "message", "given", "unknown")
 PERIOD_KINDS = ("Q1", "Q2", "Q3", "Q4", "H1", "9M", "Y")
 _SAFE_NAME = re.compile(r"[^\w.()+-]+", re.UNICODE)
 
@@ -115,11 +121,44 @@ class Workspace:
         return [{"roster": r["id"], "uploaded_at": r["uploaded_at"], "name": r["name"], "level": r["level"],
                  "parent": r["parent"], "email": r["email"]} for r in rows]
 
+    # ------------------------------------------------------------------------------------ settings
+
+    def setting(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row is not None else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with writing(self.conn) as c:
+            c.execute("INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+                      (key, value, now_text()))
+
+    def own_unit(self) -> str | None:
+        """The unit whose staff use this workspace (its Tình hình and Tổng hợp are of the units under it):
+        the one chosen (`set_own_unit`) while the roster still has it, else `default_own_unit`."""
+        roster = self.roster()
+        if roster is None:
+            return None
+        chosen = self.setting(OWN_UNIT)
+        return chosen if roster.get(chosen) is not None else default_own_unit(roster)
+
+    def set_own_unit(self, code: str) -> None:
+        """Choose the workspace's own unit ("" for the default).
+
+        Raises:
+            RosterError: there is no roster, or no such unit in it.
+        """
+        code = (code or "").strip()
+        roster = self.roster()
+        if code and (roster is None or roster.get(code) is None):
+            raise RosterError(f"Không có đơn vị mã {code!r} trong danh sách đơn vị.")
+        self.set_setting(OWN_UNIT, code)
+
     # ------------------------------------------------------------------------------------ receiving
 
     def receive(self, period: Period | str, files, *, source: str = "upload", who: str = "",
                 received_at: datetime | None = None) -> dict:
-        """Store, check and record received files: `files` is [(original name, bytes)].
+        """Store, check and record received files: `files` is [(original name, bytes)]; a message (.eml,
+        .mbox) is kept and its attachments received, each dated by its message (`intake`).
 
         Returns:
             `{"files": [...], "problems": [...]}`: per return checked (one per file in a zip) its entry as
@@ -128,37 +167,67 @@ class Workspace:
         """
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
-        period = parse_period(period)
-        out: dict = {"files": [], "problems": []}
-        for name, data in files:
-            try:
-                out["files"].extend(self._receive_one(period, safe_name(name), data, source, who, received_at))
-            except StoreError as e:
-                out["problems"].append(str(e))
-            except sqlite3.DatabaseError as e:  # a full disk at the commit: rolled back, the file not received
-                out["problems"].append(f"{safe_name(name)}: không ghi được vào cơ sở dữ liệu của thư mục làm "
-                                       f"việc ({e}); tệp chưa được nhận, hãy gửi lại sau.")
-        return out
+        items = (Incoming(name, data, source, received_at) for name, data in files)
+        return gathered(self.receive_iter(period, items, who=who))
 
     def receive_folder(self, period: Period | str, folder: str | Path, *, who: str = "") -> dict:
-        """`receive` every file under `folder` (source `folder`), named by their path inside it."""
-        from cchc_excel.check.run import find_files
+        """`receive` every file under `folder` as `cchc check` finds them (source `folder`), named by their
+        path inside it, dated by the `manifest.csv` of `cchc collect` there (`intake.FolderScan`).
 
-        folder = Path(folder)
-        files = [(Path(p).relative_to(folder).as_posix().replace("/", "_"), Path(p).read_bytes())
-                 for p in find_files([folder])]
-        return self.receive(period, files, source="folder", who=who)
+        Raises:
+            CchcError: `folder` is no folder that can be read.
+        """
+        return gathered(self.receive_iter(period, FolderScan(folder), who=who))
 
-    def _receive_one(self, period: Period, name: str, data: bytes, source: str, who: str,
-                     received_at: datetime | None) -> list[dict]:
-        digest = self.store.put(data, name)  # durable before any row names it
-        reports = self._check(digest, name, period)
-        when = (received_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+    def receive_iter(self, period: Period | str, items, *, who: str = ""):
+        """`receive` one item at a time: for each `intake.Incoming` (a str is a problem passed on) a
+        `{"files", "problems"}` of its own, as soon as it is checked and committed."""
+        period = parse_period(period)
+        for item in items:
+            if isinstance(item, str):
+                yield {"files": [], "problems": [item]}
+            elif is_mail(item.name):
+                yield from self._receive_mail(period, item, who)
+            else:
+                yield self._receive_guarded(period, item, who)
+
+    def _receive_mail(self, period: Period, mail: Incoming, who: str):
+        try:  # the message itself is kept too: what was received, as it came
+            self._keep(mail.data, safe_name(mail.name))
+        except (StoreError, sqlite3.DatabaseError) as e:
+            yield {"files": [], "problems": [_not_received(mail.name, e)]}
+            return
+        for item in mail_attachments(Incoming(safe_name(mail.name), mail.data, mail.source, mail.received_at)):
+            if isinstance(item, str):
+                yield {"files": [], "problems": [item]}
+            else:
+                yield self._receive_guarded(period, Incoming(item.name, item.data, "mail",
+                                                             item.received_at or mail.received_at), who)
+
+    def _receive_guarded(self, period: Period, item: Incoming, who: str) -> dict:
+        try:
+            return {"files": self._receive_one(period, safe_name(item.name), item, who), "problems": []}
+        except (StoreError, sqlite3.DatabaseError) as e:
+            return {"files": [], "problems": [_not_received(item.name, e)]}
+
+    def _keep(self, data: bytes, name: str) -> str:
+        digest = self.store.put(data, name)
         with writing(self.conn) as c:
             _blob(c, digest, len(data))
+        return digest
+
+    def _receive_one(self, period: Period, name: str, item: Incoming, who: str) -> list[dict]:
+        digest = self.store.put(item.data, name)  # durable before any row names it
+        reports = self._check(digest, name, period)
+        uploaded = now_text()
+        when = item.received_at.astimezone(timezone.utc).isoformat() if item.received_at else uploaded
+        with writing(self.conn) as c:
+            _blob(c, digest, len(item.data))
             c.execute("INSERT OR IGNORE INTO periods (code, created_at) VALUES (?, ?)", (period.code, now_text()))
-            upload = c.execute("INSERT INTO uploads (sha256, name, period, source, received_at, who) "
-                               "VALUES (?,?,?,?,?,?)", (digest, name, period.code, source, when, who)).lastrowid
+            upload = c.execute(
+                "INSERT INTO uploads (sha256, name, period, source, received_at, uploaded_at, received_by, who) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (digest, name, period.code, item.source, when, uploaded, _received_by(item), who)).lastrowid
             entries = [dict(rep.to_dict(), path=rep.path, id=_insert_file(c, upload, rep)) for rep in reports]
         return entries
 
@@ -182,12 +251,13 @@ class Workspace:
         codes = [p.code for p in (Period(period.year, kind) for kind in PERIOD_KINDS) if period.contains(p)]
         with reading(self.conn) as c:  # one snapshot: an upload committed meanwhile is in or out whole
             marks = ",".join("?" * len(codes))
-            rows = c.execute(f"SELECT f.*, u.received_at FROM files f JOIN uploads u ON u.id = f.upload_id "
+            rows = c.execute(f"SELECT f.*, u.received_at, u.received_by FROM files f JOIN uploads u ON u.id = f.upload_id "
                              f"WHERE u.period IN ({marks}) ORDER BY f.id", codes).fetchall()
             issues = _issues(c, [r["id"] for r in rows])
         reports = [_report(r, issues.get(r["id"], [])) for r in rows]
         if with_received:
-            return reports, {rep.path: _time(r["received_at"]) for rep, r in zip(reports, rows)}
+            return reports, {rep.path: _time(r["received_at"]) for rep, r in zip(reports, rows)
+                             if r["received_by"] != "unknown"}
         return reports
 
     def file_report(self, file_id: int, *, keep_submission: bool = False) -> FileReport:
@@ -252,6 +322,41 @@ class Workspace:
 
 # ---------------------------------------------------------------------------------------------------
 
+def default_own_unit(roster: Roster) -> str | None:
+    """The unit a roster is most likely the roster of: from its one root, down while the unit has a single
+    unit under it that has units of its own (a province over one district: the district, whose staff
+    merge its communes); None for a roster of several roots (the whole roster, then)."""
+    roots = roster.roots()
+    if len(roots) != 1:
+        return None
+    code = roots[0].code
+    while len(below := roster.children(code)) == 1 and roster.children(below[0].code):
+        code = below[0].code
+    return code
+
+
+def _received_by(item: Incoming) -> str:
+    if item.received_at is not None:
+        return {"folder": "manifest", "mail": "message"}.get(item.source, "given")
+    return "unknown" if item.source == "folder" else "upload"
+
+
+def gathered(parts) -> dict:
+    out: dict = {"files": [], "problems": []}
+    for part in parts:
+        out["files"].extend(part["files"])
+        out["problems"].extend(part["problems"])
+    return out
+
+
+def _not_received(name: str, e: Exception) -> str:
+    if isinstance(e, StoreError):
+        return str(e)
+    # a full disk at the commit: rolled back, the file not received
+    return (f"{safe_name(name)}: không ghi được vào cơ sở dữ liệu của thư mục làm việc ({e}); tệp chưa được "
+            "nhận, hãy gửi lại sau.")
+
+
 def _blob(c: sqlite3.Connection, digest: str, size: int) -> None:
     c.execute("INSERT OR IGNORE INTO blobs (sha256, size, stored_at) VALUES (?, ?, ?)", (digest, size, now_text()))
 
@@ -284,9 +389,9 @@ def _insert_file(c: sqlite3.Connection, upload: int, rep: FileReport) -> int:
          rep.spec, rep.sha256 or "", rep.saved_at.isoformat() if rep.saved_at else None,
          ",".join(sorted(rep.reported_levels or ())), rep.merged_units,
          json.dumps(rep.values, ensure_ascii=False))).lastrowid
-    c.executemany("INSERT INTO findings (file_id, n, severity, rule, indicator, sheet, cell, message) "
-                  "VALUES (?,?,?,?,?,?,?,?)",
-                  [(fid, n, i.severity, i.rule, i.indicator, i.sheet, i.cell, i.message)
+    c.executemany("INSERT INTO findings (file_id, n, severity, rule, indicator, sheet, cell, message, "
+                  "explanation) VALUES (?,?,?,?,?,?,?,?,?)",
+                  [(fid, n, i.severity, i.rule, i.indicator, i.sheet, i.cell, i.message, i.explanation)
                    for n, i in enumerate(rep.issues)])
     return fid
 
@@ -298,7 +403,8 @@ def _issues(c: sqlite3.Connection, ids: list[int]) -> dict[int, list[Issue]]:
         for r in c.execute(f"SELECT * FROM findings WHERE file_id IN ({','.join('?' * len(chunk))}) "
                            "ORDER BY file_id, n", chunk):
             out.setdefault(r["file_id"], []).append(
-                Issue(r["severity"], r["rule"], r["indicator"], r["sheet"], r["cell"], r["message"]))
+                Issue(r["severity"], r["rule"], r["indicator"], r["sheet"], r["cell"], r["message"],
+                      r["explanation"]))
     return out
 
 

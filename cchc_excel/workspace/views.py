@@ -58,11 +58,16 @@ def status(ws: Workspace, period: Period | str, unit: str | None = None) -> dict
     `"statuses"`: {unit code: {"status": one of UNIT_STATES, "late": bool}}."""
     from cchc_excel.merge.exports import summary
 
-    period = parse_period(period)
     result = merge(ws, period, unit)
-    rows = ws.conn.execute("SELECT unit, status, late FROM unit_status WHERE period = ?", (period.code,))
+    return {**summary(result), "statuses": unit_states(ws, result)}
+
+
+def unit_states(ws: Workspace, result: MergeResult) -> dict:
+    """{unit code: {"status": one of UNIT_STATES, "late": bool}} of the units of a `merge` result, as it
+    recorded them."""
+    rows = ws.conn.execute("SELECT unit, status, late FROM unit_status WHERE period = ?", (result.period.code,))
     states = {r["unit"]: {"status": r["status"], "late": bool(r["late"])} for r in rows}
-    return {**summary(result), "statuses": {u.unit.code: states[u.unit.code] for u in result.units}}
+    return {u.unit.code: states[u.unit.code] for u in result.units}
 
 
 def missing_units(ws: Workspace, period: Period | str, unit: str | None = None) -> list[Unit]:
