@@ -47,10 +47,11 @@ def create_app(workspace_dir, password: str | None = None, *, hosts=(), max_file
     app.register_error_handler(CchcError, _library_error)
     app.register_error_handler(Exception, _unexpected)
     app.jinja_env.globals.update(csrf_token=csrf_token)
-    from cchc_excel.web import api, pages
+    from cchc_excel.web import api, pages, send
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(send.bp)
     return app
 
 
