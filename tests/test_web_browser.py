@@ -72,7 +72,9 @@ def shoot(driver, name):
     folder = os.environ.get("CCHC_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
+        # The window's size includes the browser's own bars: add them, or the page's foot is cut off.
+        height = driver.execute_script("return document.documentElement.scrollHeight"
+                                       " + window.outerHeight - window.innerHeight")
         driver.set_window_size(1280, min(max(height, 600), 1800))
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
         driver.set_window_size(1280, 900)

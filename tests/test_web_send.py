@@ -48,7 +48,7 @@ def test_send_page(client):
     assert page.status_code == 200 and "Chưa có danh sách đơn vị" in text(page)
     put_roster(client)
     body = text(client.get("/periods/2023-Q2/send"))
-    assert "Gửi biểu mẫu kỳ 2023-Q2" in body and 'value="2023-06-20"' in body  # the period's deadline
+    assert "Gửi biểu mẫu kỳ 2023-Q2" in body and 'value="20/06/2023"' in body  # the period's deadline
     assert "Các đơn vị trực thuộc 540 Thị xã Hoài Nhơn" in body and 'href="/periods/2023-Q2/send"' in body
     assert client.get("/periods/2023-X9/send").status_code == 404
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from cchc_excel.core.roster import Roster
+from cchc_excel.core.text import vn_date
 from cchc_excel.errors import CchcError
 from cchc_excel.mail.distribute import distribute, parse_date
 from cchc_excel.mail.feedback_mail import send_feedback
@@ -195,8 +196,8 @@ def drafts_defaults(period) -> dict:
     saved = _saved()
     ready = bool(saved.get("smtp_host") and saved.get("sender")) and (not saved.get("smtp_user")
                                                                         or _remembered(saved))
-    return {"remind_deadline": period.deadline(workspace().spec.deadline_day).isoformat(),
-            "feedback_deadline": (date.today() + timedelta(days=GRACE_DAYS)).isoformat(),
+    return {"remind_deadline": vn_date(period.deadline(workspace().spec.deadline_day)),
+            "feedback_deadline": vn_date(date.today() + timedelta(days=GRACE_DAYS)),
             "ready": ready, "saved": saved}
 
 
@@ -204,7 +205,7 @@ def _page(period, values: dict, result=None, status: int = 200):
     ws = workspace()
     roster = ws.roster()
     parents = [u for u in roster if roster.children(u.code)] if roster is not None else []
-    deadline = values.get("deadline") or period.deadline(ws.spec.deadline_day).isoformat()
+    deadline = values.get("deadline") or vn_date(period.deadline(ws.spec.deadline_day))
     return render_template("send.html", period=period, roster=roster, parents=parents, values=values,
                            deadline=deadline, remembered=_remembered(values), result=result,
                            SECURITY=SECURITY), status
