@@ -139,6 +139,20 @@ def test_send_errors_from_the_server_are_flashes(client, server):
     assert client.get("/periods/2023-Q2/send").status_code == 200 and not server.messages
 
 
+def test_a_refused_recipient_is_a_failure_with_its_reason_then_sent_again(client, server):
+    put_roster(client)
+    server.refuse.add("vp.22240@hoainhon.example")
+    body = text(post(client, "/periods/2023-Q2/send", **smtp_form(server.settings.port, unit="540")))
+    assert "1 thư gửi không được" in body and 'class="sent-failed"' in body
+    assert "máy chủ từ chối người nhận: vp.22240@hoainhon.example (550" in body
+    assert len(server.messages) == WITH_EMAIL - 2  # the 16 units under 540 with an email, but 22240
+    server.refuse.clear()
+    body = text(post(client, "/periods/2023-Q2/send", **smtp_form(server.settings.port, unit="540")))
+    assert "Đã gửi 1 thư." in body and list(server.by_unit()).count("22240") == 1
+    statuses = [(s["unit"], s["status"]) for s in client.application.extensions["cchc_workspace"].sent("2023-Q2")]
+    assert ("22240", "loi") in statuses and statuses[-1] == ("22240", "ok")
+
+
 def test_no_unit_with_email(client, server):
     roster = "ma_don_vi,ten_don_vi,cap,don_vi_cha,email\n540,Thị xã Hoài Nhơn,huyen,,\n22240,Phường Tam Quan Bắc,xa,540,\n"
     client.put("/api/roster", data={"file": (io.BytesIO(roster.encode()), "r.csv")}, content_type="multipart/form-data")

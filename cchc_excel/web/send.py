@@ -84,6 +84,12 @@ def _roster() -> Roster:
     return roster
 
 
+def _posted(code: str) -> tuple:
+    """(period, the form's values remembered, roster) of a POST of the Gửi biểu mẫu page."""
+    period = period_or_404(code)
+    return period, _form(), _roster()
+
+
 def _under(roster: Roster, values: dict) -> str | None:
     code = (values.get("unit") or "").strip() or None
     if code is not None and code not in roster:
@@ -96,10 +102,14 @@ def _deadline(values: dict) -> date | None:
     return parse_date(text) if text else None
 
 
-def _letter(values: dict) -> dict:
-    """The letter's signature, as `distribute` takes it (empty fields: the library's defaults)."""
-    return {"sender": values.get("sender", "").strip() or None, "contact": values.get("contact", "").strip() or None,
-            "deadline": _deadline(values)}
+def _letter(values: dict, basis: bool = False) -> dict:
+    """The letter's signature as the mail library takes it (empty fields: its defaults); with `basis`, also
+    the công văn asking for the report (only `distribute` names it)."""
+    out = {"sender": values.get("sender", "").strip() or None, "contact": values.get("contact", "").strip() or None,
+           "deadline": _deadline(values)}
+    if basis:
+        out["basis"] = values.get("basis", "").strip() or None
+    return out
 
 
 def _form() -> dict:
@@ -152,14 +162,17 @@ def _warn_clear(smtp: SmtpSettings) -> None:
         flash("Cảnh báo: mật khẩu đã đi qua mạng không mã hóa; nên chọn STARTTLS hoặc SSL/TLS.", "error")
 
 
-def zip_folder(folder: Path, suffixes: tuple = (".eml", ".xlsx")) -> bytes:
-    """The files of `folder` with these suffixes, as one zip (sorted by name)."""
+def zipped(period, name: str, unit: str | None, fill, suffixes: tuple = (".eml", ".xlsx")):
+    """A zip to download (`<stem>_<period>[_<unit>].zip`) of the files with these suffixes that
+    `fill(folder)` writes into a temporary folder."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(Path(folder).iterdir()):
-            if path.is_file() and path.suffix.lower() in suffixes:
-                z.write(path, path.name)
-    return out.getvalue()
+    with tempfile.TemporaryDirectory(prefix="cchc-tai-ve-") as tmp:
+        fill(Path(tmp))
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(Path(tmp).iterdir()):
+                if path.is_file() and path.suffix.lower() in suffixes:
+                    z.write(path, path.name)
+    return attachment(out.getvalue(), ZIP, download_name(period, name, unit))
 
 
 def _nobody(result) -> str | None:
@@ -170,6 +183,12 @@ def _nobody(result) -> str | None:
         return (f"Không đơn vị nào có email hợp lệ trong danh sách ({len(result.no_email)} đơn vị không có): "
                 "hãy thêm email vào danh sách đơn vị, hoặc tải biểu mẫu để gửi cách khác.")
     return "Không có đơn vị nào để gửi trong phần danh sách đã chọn."
+
+
+def _something(result) -> None:
+    """Raise CchcError when the drafts of `result` hold no message to anybody."""
+    if _nobody(result):
+        raise CchcError(_nobody(result))
 
 
 def _sent(period, kind: str, result) -> None:
@@ -222,41 +241,35 @@ def templates_zip(code: str):
     """Every unit's template of the roster (or of one subtree), one zip."""
     from cchc_excel.template.build import write_roster_templates
 
-    period, values = period_or_404(code), _form()
-    roster = _roster()
+    period, values, roster = _posted(code)
     under = _under(roster, values)
     if under:
         units = {u.code: u for u in roster.subtree(under) if u.code != under}
         roster = Roster(units, [], roster.source, roster.levels)
-    with tempfile.TemporaryDirectory(prefix="cchc-bieu-mau-") as tmp:
-        if not write_roster_templates(roster, period, tmp, workspace().spec):
+
+    def fill(folder):
+        if not write_roster_templates(roster, period, folder, workspace().spec):
             raise CchcError("Không có đơn vị nào phải nộp báo cáo trong phần danh sách đã chọn.")
-        data = zip_folder(Path(tmp))
-    return attachment(data, ZIP, download_name(period, "bieu-mau.zip", under))
+    return zipped(period, "bieu-mau.zip", under, fill)
 
 
 @bp.post("/periods/<code>/send/drafts")
 @flashing("send.page")
 def drafts_zip(code: str):
     """The `.eml` drafts (and the templates) `distribute` writes, without SMTP, one zip."""
-    period, values = period_or_404(code), _form()
-    roster = _roster()
+    period, values, roster = _posted(code)
     under = _under(roster, values)
-    with tempfile.TemporaryDirectory(prefix="cchc-thu-") as tmp:
-        result = distribute(roster, period, Path(tmp), workspace().spec, unit_code=under,
-                            basis=values["basis"].strip() or None, **_letter(values))
-        if _nobody(result):
-            raise CchcError(_nobody(result))
-        data = zip_folder(Path(tmp))
-    return attachment(data, ZIP, download_name(period, "thu-nhap.zip", under))
+
+    def fill(folder):
+        _something(distribute(roster, period, folder, workspace().spec, unit_code=under, **_letter(values, True)))
+    return zipped(period, "thu-nhap.zip", under, fill)
 
 
 @bp.post("/periods/<code>/send/test")
 @flashing("send.page")
 def test_send(code: str):
     """One unit's real message, sent to the address to try instead of the unit's (nothing recorded)."""
-    period, values = period_or_404(code), _form()
-    roster = _roster()
+    period, values, roster = _posted(code)
     to = values["test_to"].strip()
     if not is_address(to):
         raise CchcError(f"Địa chỉ gửi thử «{to}» không hợp lệ: hãy nhập một địa chỉ thư, ví dụ "
@@ -270,7 +283,7 @@ def test_send(code: str):
     smtp = smtp_settings(values, request.form.get("smtp_password", ""))
     with tempfile.TemporaryDirectory(prefix="cchc-thu-thu-") as tmp:  # its own log: never the real one
         result = distribute(one, period, Path(tmp), workspace().spec, unit_code=parent.code if parent else None,
-                            basis=values["basis"].strip() or None, smtp=smtp, **_letter(values))
+                            smtp=smtp, **_letter(values, True))
     _remember(smtp)
     _warn_clear(smtp)
     if result.sent:
@@ -285,11 +298,10 @@ def test_send(code: str):
 @flashing("send.page")
 def send_all(code: str):
     """Send every unit its template through SMTP, each once (the outbox's send log)."""
-    period, values = period_or_404(code), _form()
-    roster = _roster()
+    period, values, roster = _posted(code)
     smtp = smtp_settings(values, request.form.get("smtp_password", ""))
     result = distribute(roster, period, outbox(period), workspace().spec, unit_code=_under(roster, values),
-                        basis=values["basis"].strip() or None, smtp=smtp, **_letter(values))
+                        smtp=smtp, **_letter(values, True))
     _remember(smtp)
     _warn_clear(smtp)
     if _nobody(result):
@@ -383,12 +395,7 @@ def write_feedback_books(period, folder: Path) -> list[Path]:
 def _drafts_or_send(period, how: str, values: dict, run, kind: str, zip_name: str):
     """`run(outbox, smtp)` into a temporary outbox for the drafts' zip, or into the workspace's to send."""
     if how == "drafts":
-        with tempfile.TemporaryDirectory(prefix="cchc-thu-") as tmp:
-            result = run(Path(tmp), None)
-            if _nobody(result):
-                raise CchcError(_nobody(result))
-            data = zip_folder(Path(tmp), (".eml",))
-        return attachment(data, ZIP, download_name(period, zip_name, None))
+        return zipped(period, zip_name, None, lambda folder: _something(run(folder, None)), (".eml",))
     smtp = smtp_settings(values)
     result = run(outbox(period), smtp)
     _warn_clear(smtp)
