@@ -193,7 +193,8 @@ def _holds(folder, secret: bytes) -> list:
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_the_password_stays_in_memory_only(client, login_server, tmp_path):
+def test_the_password_stays_in_memory_only(client, login_server, tmp_path, caplog):
+    caplog.set_level("DEBUG")
     put_roster(client)
     form = smtp_form(login_server.port, smtp_user="noivu", unit="540")
     wrong = post(client, "/periods/2023-Q2/send", follow_redirects=True, smtp_password="sai", **form)
@@ -204,7 +205,10 @@ def test_the_password_stays_in_memory_only(client, login_server, tmp_path):
     ws = tmp_path / "ws"
     assert _holds(ws, PASSWORD.encode()) == [] and _holds(ws, PASSWORD.encode("utf-16-le")) == []
     cookie = client.get_cookie("session")
-    assert cookie is not None and PASSWORD not in cookie.value
+    assert cookie is not None and PASSWORD not in cookie.value and PASSWORD not in caplog.text
+    app = client.application
+    session = app.session_interface.get_signing_serializer(app).loads(cookie.value)  # decompressed
+    assert "csrf" in session and PASSWORD not in repr(session)
     assert PASSWORD not in text(client.get("/periods/2023-Q2/send"))
     assert "đang được nhớ" in text(client.get("/periods/2023-Q2/send"))
 

@@ -29,7 +29,7 @@ from cchc_excel.mail.feedback_mail import send_feedback
 from cchc_excel.mail.message import is_address
 from cchc_excel.mail.remind import GRACE_DAYS, remind
 from cchc_excel.mail.smtp import SmtpSettings
-from cchc_excel.web.api import attachment, download_name
+from cchc_excel.web.api import XLSX, attachment, download_name
 from cchc_excel.web.app import period_or_404, workspace
 from cchc_excel.web.pages import file_id, file_name
 from cchc_excel.workspace import views
@@ -44,7 +44,6 @@ SECURITY = {"starttls": "STARTTLS (thường dùng, cổng 587)", "ssl": "SSL/TL
             "none": "Không mã hóa (cổng 25)"}
 SMTP_TIMEOUT = 30.0
 ZIP = "application/zip"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KINDS = {"bieu-mau": "Biểu mẫu", "nhac-nop": "Thư nhắc", "phan-hoi": "Thư phản hồi"}
 
 
@@ -159,7 +158,7 @@ def _remember(smtp: SmtpSettings) -> None:
 
 def _warn_clear(smtp: SmtpSettings) -> None:
     if smtp.password_in_clear:
-        flash("Cảnh báo: mật khẩu đã đi qua mạng không mã hóa; nên chọn STARTTLS hoặc SSL/TLS.", "error")
+        flash("Cảnh báo: mật khẩu đã đi qua mạng không mã hóa; nên chọn STARTTLS hoặc SSL/TLS.", "warn")
 
 
 def zipped(period, name: str, unit: str | None, fill, suffixes: tuple = (".eml", ".xlsx")):
