@@ -218,6 +218,8 @@ def test_the_password_stays_in_memory_only(client, login_server, tmp_path, caplo
     reminded = [str(m["X-CCHC-Unit"]) for _, _, m in login_server.messages if "Nhắc gửi" in str(m["Subject"])]
     assert len(reminded) == WITH_EMAIL and "540" in reminded  # no return received yet: every unit
 
+    assert client.post("/send/forget", data={"period": "2023-Q2"}, headers={"Origin": HERE}).status_code == 403
+    assert "đang được nhớ" in text(client.get("/periods/2023-Q2/send"))  # a foreign page cannot make it forget
     r = post(client, "/send/forget", period="2023-Q2", follow_redirects=True)
     assert "Đã quên mật khẩu" in text(r) and "đang được nhớ" not in text(r)
     r = post(client, "/periods/2023-Q2/send", follow_redirects=True, **form)
