@@ -219,7 +219,7 @@ def test_the_password_stays_in_memory_only(client, login_server, tmp_path, caplo
     assert len(reminded) == WITH_EMAIL and "540" in reminded  # no return received yet: every unit
 
     assert client.post("/send/forget", data={"period": "2023-Q2"}, headers={"Origin": HERE}).status_code == 403
-    assert "đang được nhớ" in text(client.get("/periods/2023-Q2/send"))  # a foreign page cannot make it forget
+    assert "đang được nhớ" in text(client.get("/periods/2023-Q2/send"))  # not without the page's token
     r = post(client, "/send/forget", period="2023-Q2", follow_redirects=True)
     assert "Đã quên mật khẩu" in text(r) and "đang được nhớ" not in text(r)
     r = post(client, "/periods/2023-Q2/send", follow_redirects=True, **form)
