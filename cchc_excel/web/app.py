@@ -47,10 +47,11 @@ def create_app(workspace_dir, password: str | None = None, *, hosts=(), max_file
     app.register_error_handler(CchcError, _library_error)
     app.register_error_handler(Exception, _unexpected)
     app.jinja_env.globals.update(csrf_token=csrf_token)
-    from cchc_excel.web import api, pages
+    from cchc_excel.web import api, pages, send
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(send.bp)
     return app
 
 
@@ -156,7 +157,13 @@ ALL_UNITS = "*"  # `?unit=*`: the whole roster, whatever the workspace's own uni
 def unit_arg() -> str | None:
     """The subtree a request asks for: `?unit=CODE`; `?unit=*` the whole roster; by default the
     workspace's own unit (`Workspace.own_unit`)."""
-    unit = request.args.get("unit", "").strip()
+    return scope(request.args.get("unit", ""))
+
+
+def scope(unit: str) -> str | None:
+    """The subtree named by a query or form field: a unit's code, `*` for the whole roster (None), or
+    nothing for the workspace's own unit."""
+    unit = unit.strip()
     if unit == ALL_UNITS:
         return None
     return unit or workspace().own_unit()
