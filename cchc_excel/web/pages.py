@@ -24,6 +24,18 @@ def periods() -> list[str]:
     return [r["code"] for r in rows]
 
 
+def local_time(text: str | None) -> str:
+    """An ISO time the workspace recorded, as `20/06/2023 14:05` in this computer's time zone."""
+    from datetime import datetime
+
+    from cchc_excel.core.text import vn_datetime
+
+    try:
+        return vn_datetime(datetime.fromisoformat(text).astimezone()) if text else "—"
+    except ValueError:
+        return text
+
+
 def file_id(path) -> int:
     """The id in a workspace report's path, `<id>/<name>`."""
     return int(str(path).split("/", 1)[0])
@@ -35,7 +47,7 @@ def file_name(path) -> str:
 
 @bp.app_context_processor
 def labels():
-    return {"STATE_LABELS": STATE_LABELS, "FILE_LABELS": FILE_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
+    return {"local_time": local_time, "STATE_LABELS": STATE_LABELS, "FILE_LABELS": FILE_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
             "file_id": file_id, "file_name": file_name}
 
 
@@ -160,8 +172,9 @@ def unit_page(code: str, unit: str):
     if found is None and not reports:
         abort(404, f"Không có đơn vị mã {unit} trong danh sách đơn vị.")
     explained = ws.explained(period).get(unit, [])
+    sent = [s for s in ws.sent(period) if s["unit"] == unit]
     return render_template("unit.html", period=period, code=unit, unit=found, reports=reports,
-                           explained=explained, explanation=_explanations(explained))
+                           explained=explained, explanation=_explanations(explained), sent=sent)
 
 
 def _explanations(explained: list[dict]):
