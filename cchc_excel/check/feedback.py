@@ -85,10 +85,16 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
     """
     if not needs_feedback(file_report):
         return None
-    from cchc_excel.template.build import template_bytes  # the writer is heavy: only when writing
+    # the writers are heavy: only when writing
+    from cchc_excel.check.feedback_fast import fast_feedback
+    from cchc_excel.template.build import template_bytes
 
     plan = make_plan(file_report)
     generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    data = fast_feedback(plan, password=password, generated_at=generated_at)
+    if data is not None:
+        return data
+    # The full build: what the fast path does not cover (see `feedback_fast`).
 
     def first_sheet(workbook, styles):
         write_sheet(workbook, styles, plan, generated_at)

@@ -73,16 +73,22 @@ class ZipParts:
             return member.data
         return zlib.decompress(member.data, -15)
 
-    def build(self, replace: dict | None = None) -> bytes:
-        """The archive, with the members named in `replace` (name -> uncompressed bytes) swapped in."""
+    def build(self, replace: dict | None = None, add: dict | None = None) -> bytes:
+        """The archive, with the members named in `replace` (name -> uncompressed bytes) swapped in and
+        those of `add` (new names) appended."""
         replace = replace or {}
         unknown = set(replace) - set(self._index)
         if unknown:
             raise KeyError(f"no such member: {sorted(unknown)}")
+        if set(add or ()) & set(self._index):
+            raise KeyError(f"members already there: {sorted(set(add) & set(self._index))}")
+        template = self.members[0] if self.members else _Member(b"", 0, 8, 0, 0x21, 0, 0, b"")
+        extra = [_deflated(_Member(name.encode("utf-8"), 0 if name.isascii() else _UTF8_FLAG, 8, template.dostime,
+                                   template.dosdate, 0, 0, b""), data) for name, data in (add or {}).items()]
         out = []
         central = []
         offset = 0
-        for member in self.members:
+        for member in self.members + extra:
             new = replace.get(member.name.decode("utf-8"))
             if new is not None:
                 member = _deflated(member, new)
