@@ -70,7 +70,7 @@ def needs_feedback(file_report: FileReport) -> bool:
 
 
 def feedback_bytes(file_report: FileReport, *, password: str | None = None,
-                   generated_at: datetime | None = None) -> bytes | None:
+                   generated_at: datetime | None = None, fast: bool = True) -> bytes | None:
     """The feedback workbook of one checked file as .xlsx bytes, or None when it needs none.
 
     Args:
@@ -79,6 +79,8 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
             that were not numbers and Ghi chú are then not carried.
         password: the sheets' protection password, as for the templates.
         generated_at: the time recorded in the workbook (default: now).
+        fast: patch the level's base workbook (`feedback_fast`) where it can; False: always build the
+            workbook in full (the same content; tests compare the two).
 
     Raises:
         CchcError: when the spec the file was read with cannot be loaded.
@@ -91,7 +93,7 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
 
     plan = make_plan(file_report)
     generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
-    data = fast_feedback(plan, password=password, generated_at=generated_at)
+    data = fast_feedback(plan, password=password, generated_at=generated_at) if fast else None
     if data is not None:
         return data
     # The full build: what the fast path does not cover (see `feedback_fast`).

@@ -149,7 +149,7 @@ class _FeedbackBase:
             cells = []
             for col, value, style, link in table_cells(n, f):
                 ref = f"{_LETTERS[col]}{r}"
-                if value is None or value == "":
+                if value is None:
                     cells.append(blank_cell(ref, s[style]))
                 elif isinstance(value, str):
                     cells.append(inline_string_cell(ref, s[style], value))
