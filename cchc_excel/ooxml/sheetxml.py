@@ -72,11 +72,25 @@ class SheetSlots:
 
     def render(self, changes: dict) -> str:
         """The sheet with `changes` ({cell reference or row number: its new XML}) in place."""
+        return self.head + self.middle(changes) + self.tail
+
+    @property
+    def head(self) -> str:
+        """The XML before the first slot."""
+        return self.pieces[0]
+
+    @property
+    def tail(self) -> str:
+        """The XML after the last slot."""
+        return self.pieces[-1] if len(self.pieces) > 1 else ""
+
+    def middle(self, changes: dict) -> str:
+        """The XML from the first slot to the last, with `changes` in place."""
         pieces = list(self.pieces)
         index = self.index
         for key, xml in changes.items():
             pieces[index[key]] = xml
-        return "".join(pieces)
+        return "".join(pieces[1:-1])
 
 
 def _points(height: float) -> str:

@@ -29,7 +29,7 @@ from xlsxwriter.vml import Vml
 from cchc_excel.core.periods import Period
 from cchc_excel.core.roster import Unit
 from cchc_excel.ooxml.parts import workbook_sheets
-from cchc_excel.ooxml.patch import ZipParts
+from cchc_excel.ooxml.patch import Segment, ZipParts
 from cchc_excel.ooxml.sheetxml import (SheetSlots, blank_cell, formula_cell, inline_string_cell, number_cell,
                                        row_ht)
 from cchc_excel.ooxml.xmltext import escape
@@ -116,28 +116,38 @@ class FilledCopies:
         self.text = {name: self.parts.read(name).decode("utf-8") for name in self.parts.names()
                      if name.endswith((".xml", ".rels"))}
         self._tokened = [name for name, text in self.text.items() if any(t in text for t in self.tokens)]
-        self._cut()
         if not set(self._tokened) <= set(_TOKENED_PARTS) or any(n.startswith("xl/comments") for n in self.text):
             self.fast = False
+            return
+        self._cut(ctx)
 
-    def _cut(self) -> None:
-        """The form sheets and the cover cut at the cells that vary."""
+    def _cut(self, blank) -> None:
+        """The form sheets and the cover cut at the cells that vary (`blank`: the context of no values),
+        their fixed ends and the pieces of the tokened parts deflated once."""
         spec = self.spec
-        self._forms = {}
+        self._slots = {}
         cells = build.layout(spec)
         for form in spec.forms:
             rows = [cells[ind.id][1] + 1 for ind in form.indicators]
             refs = [f"{LETTER[col]}{r}" for r in rows for col in (COL_VALUE, COL_NOTE, COL_ERRORS, COL_WARNINGS,
                                                                     COL_CHECK)]
-            slots = SheetSlots(self.text[self.part_of[form.name]], refs, rows)
+            slots = self._slots[form.name] = SheetSlots(self.text[self.part_of[form.name]], refs, rows)
             if not all(f"D{r}" in slots and f"E{r}" in slots and r in slots for r in rows):
                 self.fast = False
-            self._forms[form.name] = slots
-        self._summary = [(row, col) for row, col in summary_results(spec, _Counts(spec, self.reported))]
-        self._cover = SheetSlots(self.text[self.part_of[COVER]], [_ref(r, c) for r, c in self._summary])
-        if not all(_ref(r, c) in self._cover for r, c in self._summary):
+        summary = [_ref(r, c) for r, c in summary_results(spec, blank)]
+        slots = self._slots[COVER] = SheetSlots(self.text[self.part_of[COVER]], summary)
+        if not all(ref in slots for ref in summary) or not self.fast:
             self.fast = False
-
+            return
+        self._ends = {name: (Segment(slots.head.encode("utf-8")), Segment(slots.tail.encode("utf-8")),
+                             Segment(_with_legacy_drawing(slots.tail).encode("utf-8")))
+                      for name, slots in self._slots.items()}
+        split = re.compile("(" + "|".join(map(re.escape, self.tokens)) + ")") if self.tokens else None
+        self._token_pieces = {}
+        for name in self._tokened:
+            pieces = split.split(self.text[name])
+            self._token_pieces[name] = [piece if i % 2 else Segment(piece.encode("utf-8"))
+                                        for i, piece in enumerate(pieces)]
 
     # ------------------------------------------------------------------------------------ a copy
 
@@ -161,31 +171,35 @@ class FilledCopies:
         spec = self.spec
         ctx = build._form_context(spec, self.reported, spec.level_name(self.level), unit, self.period,
                                   self.password, values=values, notes=notes, comments=comments)
-        replace = dict(parts or {})
+        replace = {name: [data.encode("utf-8") if isinstance(data, str) else data]
+                   for name, data in (parts or {}).items()}
         drawings = []
         for form in spec.forms:
-            xml, noted = self._form_xml(form, ctx)
-            if any(ind.id in ctx.comments for ind in form.indicators):
-                drawings.append((form, noted))
-                xml = _with_legacy_drawing(xml)
-            if xml != self.text[self.part_of[form.name]]:
-                replace[self.part_of[form.name]] = xml
-        replace[self.part_of[COVER]] = self._cover_xml(ctx)
+            changes, heights = self._form_changes(form, ctx)
+            commented = any(ind.id in ctx.comments for ind in form.indicators)
+            if commented:
+                drawings.append((form, heights))
+            if changes or commented:
+                replace[self.part_of[form.name]] = self._segments(form.name, changes, commented)
+        replace[self.part_of[COVER]] = self._segments(COVER, self._cover_changes(ctx), False)
         replace.update(self._comment_parts(drawings, ctx))
-        for name in self._tokened:
-            text = replace.get(name, self.text[name])
-            if isinstance(text, bytes):
-                text = text.decode("utf-8")
-            for token, value in tokens.items():
-                text = text.replace(token, escape(value))
-            replace[name] = text
+        for name, pieces in self._token_pieces.items():
+            replace[name] = [piece if isinstance(piece, Segment) else escape(tokens[piece]).encode("utf-8")
+                             for piece in pieces]
         added = {name: replace.pop(name) for name in list(replace) if name not in self.text}
-        return self.parts.build({k: v.encode("utf-8") if isinstance(v, str) else v for k, v in replace.items()},
-                                add={k: v.encode("utf-8") for k, v in added.items()})
+        return self.parts.build(replace, add=added)
 
-    def _form_xml(self, form, ctx) -> tuple[str, dict]:
-        """A form sheet's XML for `ctx`, and the rows whose height changed ({0-based row: height})."""
-        slots = self._forms[form.name]
+    def _segments(self, sheet: str, changes: dict, drawn: bool) -> list:
+        """A sheet's member as deflate segments: its fixed head and tail compressed once, the rows between
+        (with `changes`) per copy; `drawn`: the tail names the sheet's comments' VML."""
+        slots = self._slots[sheet]
+        head, tail, tail_drawn = self._ends[sheet]
+        return [head, slots.middle(changes).encode("utf-8"), tail_drawn if drawn else tail]
+
+    def _form_changes(self, form, ctx) -> tuple[dict, dict]:
+        """A form sheet's cells and row tags for `ctx` ({reference: XML}, those that differ from the
+        base's), and the rows whose height changed ({0-based row: height})."""
+        slots = self._slots[form.name]
         changes, heights = {}, {}
         for ind in form.indicators:
             row = ctx.cells[ind.id][1]
@@ -219,15 +233,15 @@ class FilledCopies:
                 ref = f"{LETTER[col]}{r}"
                 if ref in slots:
                     changes[ref] = formula_cell(ref, slots.style(ref), slots.formula(ref), cached)
-        return slots.render(changes), heights
+        return changes, heights
 
-    def _cover_xml(self, ctx) -> str:
-        slots = self._cover
+    def _cover_changes(self, ctx) -> dict:
+        slots = self._slots[COVER]
         changes = {}
         for (row, col), cached in summary_results(self.spec, ctx).items():
             ref = _ref(row, col)
             changes[ref] = formula_cell(ref, slots.style(ref), slots.formula(ref), cached)
-        return slots.render(changes)
+        return changes
 
     def _comment_parts(self, drawings: list, ctx) -> dict:
         """The comments, VML drawings and sheet relationships of the sheets with comments, and the content
@@ -262,22 +276,7 @@ class FilledCopies:
         at = types.find('<Override PartName="/xl/sharedStrings.xml"')
         at = at if at >= 0 else types.rfind("</Types>")
         out["[Content_Types].xml"] = types[:at] + "".join(overrides) + types[at:]
-        return out
-
-
-class _Counts:
-    """The shape of a form context with no values: enough for `summary_results` to name its cells."""
-
-    def __init__(self, spec, reported):
-        self.spec, self.reported_levels = spec, reported
-        self.values = {}
-        self.results = defaultdict(lambda: ("", 0, 0))
-        self.cells = build.layout(spec)
-
-    def concerned(self, ind) -> bool:
-        if ind.kind == "header":
-            return any(self.concerned(self.spec[c]) for c in ind.children) if ind.children else True
-        return bool(ind.levels & self.reported_levels)
+        return {name: [text.encode("utf-8")] for name, text in out.items()}
 
 
 def _ref(row: int, col: int) -> str:
