@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections import OrderedDict
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from cchc_excel.check.feedback_sheet import (COLUMNS, GAP_ROWS, LAST_COL, TABLE_
                                              table_cells, table_row_height, write_sheet)
 from cchc_excel.core.roster import Unit
 from cchc_excel.ooxml.sheetxml import blank_cell, inline_string_cell, number_cell, row_tag
+from cchc_excel.read.layout import FEEDBACK_SHEET
 from cchc_excel.template import build
 from cchc_excel.template.patched import FilledCopies
 from cchc_excel.template.styles import merged_line_height, row_height
@@ -35,6 +37,7 @@ _TOKEN_SHA = "\ue000cchc-feedback-sha256\ue001"
 _TOKEN_DIGEST = "\ue000cchc-feedback-digest\ue001"
 _KEPT = 4  # bases kept per process (a run has one or two: its period, its levels)
 _BASES: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
 _LETTERS = "ABCDEFG"
 _SPANS = f"1:{LAST_COL + 1}"
 # The parts of the `Lỗi cần sửa` sheet rewritten per file.
@@ -62,13 +65,13 @@ def fast_feedback(plan: Plan, *, password: str | None, generated_at: datetime) -
 def _base(plan: Plan, password, generated_at) -> "_FeedbackBase | None":
     key = (plan.spec, plan.level, plan.reported_levels, plan.merged_units, plan.period, plan.unit is None,
            password, generated_at)
-    base = _BASES.get(key)
-    if base is None:
-        base = _FeedbackBase(plan, password, generated_at)
-        _BASES[key] = base
-        while len(_BASES) > _KEPT:
-            _BASES.popitem(last=False)
-    _BASES.move_to_end(key)
+    with _LOCK:  # the page's server makes feedback in several threads
+        base = _BASES.get(key)
+        if base is None:
+            base = _BASES[key] = _FeedbackBase(plan, password, generated_at)
+            while len(_BASES) > _KEPT:
+                _BASES.popitem(last=False)
+        _BASES.move_to_end(key)
     return base if base.copies.fast else None
 
 
@@ -100,8 +103,6 @@ class _FeedbackBase:
             feedback={"feedback_for": _TOKEN_SHA, "feedback_values": _TOKEN_DIGEST},
             tokens=(_TOKEN_SOURCE, _TOKEN_SHA, _TOKEN_DIGEST))
         self.styles = {key: fmt.xf_index for key, fmt in captured.items()}
-        from cchc_excel.read.layout import FEEDBACK_SHEET
-
         self.part = self.copies.part_of[FEEDBACK_SHEET]
         xml = self.copies.text[self.part]
         self.pieces = []

@@ -12,7 +12,7 @@ import re
 
 from cchc_excel.ooxml.xmltext import escape
 
-__all__ = ["SheetSlots", "blank_cell", "formula_cell", "inline_string_cell", "number_cell", "row_ht", "row_tag",
+__all__ = ["SheetSlots", "blank_cell", "formula_cell", "inline_string", "inline_string_cell", "number_cell", "row_ht", "row_tag",
            "string_or_blank_cell", "xlsx_number"]
 
 _CELL = re.compile(r'<c r="([A-Z]{1,3}\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -126,11 +126,15 @@ def blank_cell(ref: str, style) -> str:
     return f'<c r="{ref}"{_s(style)}/>'
 
 
-def inline_string_cell(ref: str, style, text: str) -> str:
-    """Text as an inline string, escaped as in shared strings (`xmltext.escape`), edge spaces and line
-    breaks preserved."""
+def inline_string(text: str) -> str:
+    """The `<is>` element of an inline string: escaped as in shared strings (`xmltext.escape`), edge
+    spaces and line breaks preserved."""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}"{_s(style)} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f"<is><t{space}>{escape(text)}</t></is>"
+
+
+def inline_string_cell(ref: str, style, text: str) -> str:
+    return f'<c r="{ref}"{_s(style)} t="inlineStr">{inline_string(text)}</c>'
 
 
 def string_or_blank_cell(ref: str, style, value) -> str:
