@@ -105,20 +105,14 @@ class _FeedbackBase:
         self.styles = {key: fmt.xf_index for key, fmt in captured.items()}
         self.part = self.copies.part_of[FEEDBACK_SHEET]
         xml = self.copies.text[self.part]
-        self.pieces = []
-        for name, pattern in _HOLES.items():
-            found = pattern.search(xml)
-            if found is None and name not in ("mergeCells", "hyperlinks"):
-                self.copies.fast = False
-                return
-        # The sheet's fixed parts, the rewritten ones as holes in document order.
+        # The sheet's fixed parts, and the names of the rewritten ones between them, in document order.
         spans = sorted((m.start(), m.end(), name) for name, pattern in _HOLES.items() for m in pattern.finditer(xml))
-        pos = 0
+        self.pieces, pos = [], 0
         for start, end, name in spans:
             self.pieces += [xml[pos:start], name]
             pos = end
         self.pieces.append(xml[pos:])
-        if "mergeCells" not in self.pieces or "hyperlinks" not in self.pieces:
+        if sorted(self.pieces[1::2]) != sorted(_HOLES):  # the model has every one of them, once
             self.copies.fast = False
 
     def copy(self, plan: Plan, generated_at: datetime) -> bytes | None:

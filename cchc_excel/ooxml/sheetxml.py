@@ -12,8 +12,8 @@ import re
 
 from cchc_excel.ooxml.xmltext import escape
 
-__all__ = ["SheetSlots", "blank_cell", "formula_cell", "inline_string", "inline_string_cell", "number_cell", "row_ht", "row_tag",
-           "string_or_blank_cell", "xlsx_number"]
+__all__ = ["SheetSlots", "blank_cell", "formula_cell", "inline_string", "inline_string_cell", "number_cell",
+           "row_ht", "row_tag", "xlsx_number"]
 
 _CELL = re.compile(r'<c r="([A-Z]{1,3}\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
 _ROW = re.compile(r'<row r="(\d+)"[^>]*?/?>')
@@ -135,15 +135,6 @@ def inline_string(text: str) -> str:
 
 def inline_string_cell(ref: str, style, text: str) -> str:
     return f'<c r="{ref}"{_s(style)} t="inlineStr">{inline_string(text)}</c>'
-
-
-def string_or_blank_cell(ref: str, style, value) -> str:
-    """A value cell: a number, text, or a formatted blank (None, "")."""
-    if value is None or value == "":
-        return blank_cell(ref, style)
-    if isinstance(value, str):
-        return inline_string_cell(ref, style, value)
-    return number_cell(ref, style, value)
 
 
 def formula_cell(ref: str, style, formula: str, value) -> str:

@@ -9,9 +9,11 @@ cached results of the ratio formulas and of the live checks (computed as the ful
 xlsxwriter's own comment and VML writers) and the tokens standing for the unit and for the caller's own
 texts. Texts typed into cells go in as inline strings, so the base's shared-strings table keeps its order.
 
-`copy` returns None, for the caller to build that one in full with `template_bytes`, when the base could not be cut as expected
-(`fast` is False: a token outside the parts whose escaping is reproduced, a value cell missing) or when a token's text is
-not written by plain XML escaping (control characters, edge spaces, a literal `_x0041_`).
+`copy` returns None, for the caller to build that copy in full with `template_bytes`, when the base could
+not be cut as expected (`fast` is False: a token outside the parts whose escaping is reproduced, such as
+the unit's name in the forms' cached unit line when the period is unknown; a value cell missing) or when
+a token's text is not written by plain XML escaping (control characters, edge spaces, a literal
+`_x0041_`), or the unit has no name or code.
 """
 
 from __future__ import annotations
