@@ -232,3 +232,20 @@ def test_libreoffice_opens_the_fast_feedback(made, tmp_path):
     pages = lo.pdf_text(lo.convert(path, "pdf", tmp_path)).split("\f")
     assert "PHẢN HỒI KẾT QUẢ KIỂM TRA" in pages[0] and "khoảng 20" in " ".join(pages[1:])
     assert check_file(saved).status == "feedback_unchanged"
+
+
+def test_zip_members_from_segments_and_added_members():
+    from cchc_excel.ooxml.patch import Segment, ZipParts
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.xml", "<a/>")
+    parts = ZipParts(buffer.getvalue())
+    head, tail = Segment(b"<x>" + b"fixed " * 500), Segment(b"</x>")
+    data = parts.build({"a.xml": [head, "thay đổi".encode(), tail]}, add={"b/c.xml": [b"<c/>"], "d.xml": b"<d/>"})
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.testzip() is None
+        assert z.read("a.xml") == b"<x>" + b"fixed " * 500 + "thay đổi".encode() + b"</x>"
+        assert z.namelist() == ["a.xml", "b/c.xml", "d.xml"] and z.read("b/c.xml") == b"<c/>"
+    with pytest.raises(KeyError):
+        parts.build(add={"a.xml": b""})
