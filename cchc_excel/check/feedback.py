@@ -32,9 +32,9 @@ own earlier feedback and a different file of the same name gets `_phan-hoi-2.xls
 `feedback_plan.py` works out what the workbook shows, `feedback_sheet.py` writes `Lỗi cần sửa`, and
 `feedback_fast.py` makes the workbook by patching the level's base one (built once per process), which
 is what `cchc check --feedback` does in its worker processes; the full build is the fallback for what
-the fast path does not cover (a text it cannot write as xlsxwriter would, a base it cannot cut). The reader skips a sheet of this name
-(`layout.FEEDBACK_SHEET`) when it looks for forms, unit and period, so a returned feedback workbook reads as
-the template it carries.
+the fast path does not cover (a text it cannot write as xlsxwriter would, a base it cannot cut). The
+reader skips a sheet of this name (`layout.FEEDBACK_SHEET`) when it looks for forms, unit and period, so
+a returned feedback workbook reads as the template it carries.
 """
 
 from __future__ import annotations
