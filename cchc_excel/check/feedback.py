@@ -29,9 +29,12 @@ The returned file is never opened, let alone modified: everything comes from the
 it records the returned file's path in a custom property, so a second run over the same files replaces its
 own earlier feedback and a different file of the same name gets `_phan-hoi-2.xlsx`.
 
-`feedback_plan.py` works out what the workbook shows, `feedback_sheet.py` writes `Lỗi cần sửa`. The reader skips a sheet of this name
-(`layout.FEEDBACK_SHEET`) when it looks for forms, unit and period, so a returned feedback workbook reads as
-the template it carries.
+`feedback_plan.py` works out what the workbook shows, `feedback_sheet.py` writes `Lỗi cần sửa`, and
+`feedback_fast.py` makes the workbook by patching the level's base one (built once per process), which
+is what `cchc check --feedback` does in its worker processes; the full build is the fallback for what
+the fast path does not cover (a text it cannot write as xlsxwriter would, a base it cannot cut). The
+reader skips a sheet of this name (`layout.FEEDBACK_SHEET`) when it looks for forms, unit and period, so
+a returned feedback workbook reads as the template it carries.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def needs_feedback(file_report: FileReport) -> bool:
 
 
 def feedback_bytes(file_report: FileReport, *, password: str | None = None,
-                   generated_at: datetime | None = None) -> bytes | None:
+                   generated_at: datetime | None = None, fast: bool = True) -> bytes | None:
     """The feedback workbook of one checked file as .xlsx bytes, or None when it needs none.
 
     Args:
@@ -79,16 +82,24 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
             that were not numbers and Ghi chú are then not carried.
         password: the sheets' protection password, as for the templates.
         generated_at: the time recorded in the workbook (default: now).
+        fast: patch the level's base workbook (`feedback_fast`) where it can; False: always build the
+            workbook in full (the same content; tests compare the two).
 
     Raises:
         CchcError: when the spec the file was read with cannot be loaded.
     """
     if not needs_feedback(file_report):
         return None
-    from cchc_excel.template.build import template_bytes  # the writer is heavy: only when writing
+    # the writers are heavy: only when writing
+    from cchc_excel.check.feedback_fast import fast_feedback
+    from cchc_excel.template.build import template_bytes
 
     plan = make_plan(file_report)
     generated_at = (generated_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    data = fast_feedback(plan, password=password, generated_at=generated_at) if fast else None
+    if data is not None:
+        return data
+    # The full build: what the fast path does not cover (see `feedback_fast`).
 
     def first_sheet(workbook, styles):
         write_sheet(workbook, styles, plan, generated_at)

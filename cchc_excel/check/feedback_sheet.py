@@ -42,14 +42,15 @@ def write_sheet(workbook, styles, plan: Plan, generated_at: datetime) -> None:
     ws = workbook.add_worksheet(FEEDBACK_SHEET)
     for col, (_, width) in enumerate(COLUMNS):
         ws.set_column(col, col, width)
-    fmt = _formats(styles)
+    fmt = formats(styles)
     _write_head(ws, fmt, plan, generated_at)
     last = _write_table(ws, fmt, plan.findings)
     _print_setup(ws, last)
     ws.activate()
 
 
-def _formats(s) -> dict:
+def formats(s) -> dict:
+    """The sheet's formats by key (the same `Format`s on every call for one workbook's `Styles`)."""
     border = {"border": 1, "border_color": BORDER_COLOR, "valign": "vcenter", "text_wrap": True}
     return {
         "title": s.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True),
@@ -66,26 +67,54 @@ def _formats(s) -> dict:
     }
 
 
+GAP_ROWS = (4, 10)  # thin rows between the parts of the head
+
+
+def head_lines(plan: Plan, generated_at: datetime) -> list[tuple]:
+    """The lines of rows 0-10, each (row, text, format key, font size, bold), merged across the table."""
+    errors, warnings, infos = (sum(1 for f in plan.findings if f.severity == sev) for sev in SEVERITIES)
+    counts = [f"{errors} lỗi", f"{warnings} cảnh báo"] + ([f"{infos} thông tin"] if infos else [])
+    lines = [
+        (0, "PHẢN HỒI KẾT QUẢ KIỂM TRA BÁO CÁO THỐNG KÊ CẢI CÁCH HÀNH CHÍNH", "title", 14, True),
+        (1, f"Đơn vị: {_unit_text(plan.unit)} — Kỳ báo cáo: "
+            f"{plan.period.label if plan.period else 'chưa xác định'}", "bold", 12, True),
+        (2, _file_text(plan, generated_at), "line", 12, False),
+        (3, "Kết quả kiểm tra: " + ", ".join(counts) + ".", "line", 12, False),
+        (5, "Cách sửa:", "bold", 12, True),
+    ]
+    lines += [(6 + i, text, "line", 12, False) for i, text in enumerate(INSTRUCTIONS)]
+    if plan.remarks:
+        lines.append((9, " ".join(plan.remarks), "remark", 12, False))
+    return [(row, _nfc(text), style, size, bold) for row, text, style, size, bold in lines]
+
+
 def _write_head(ws, fmt: dict, plan: Plan, generated_at: datetime) -> None:
     """Rows 0-10: title, unit and period, file, counts, what to do, remarks."""
+    for row, text, style, size, bold in head_lines(plan, generated_at):
+        merged_line(ws, row, LAST_COL, text, fmt[style], WIDTH - 2, size, bold)
+    for row in GAP_ROWS:
+        ws.set_row(row, 6)
 
-    def line(row, text, style="line", size=12, bold=False):
-        merged_line(ws, row, LAST_COL, _nfc(text), fmt[style], WIDTH - 2, size, bold)
 
-    errors, warnings, infos = (sum(1 for f in plan.findings if f.severity == sev) for sev in SEVERITIES)
-    line(0, "PHẢN HỒI KẾT QUẢ KIỂM TRA BÁO CÁO THỐNG KÊ CẢI CÁCH HÀNH CHÍNH", "title", 14, True)
-    line(1, f"Đơn vị: {_unit_text(plan.unit)} — Kỳ báo cáo: "
-            f"{plan.period.label if plan.period else 'chưa xác định'}", "bold", bold=True)
-    line(2, _file_text(plan, generated_at))
-    counts = [f"{errors} lỗi", f"{warnings} cảnh báo"] + ([f"{infos} thông tin"] if infos else [])
-    line(3, "Kết quả kiểm tra: " + ", ".join(counts) + ".")
-    ws.set_row(4, 6)
-    line(5, "Cách sửa:", "bold", bold=True)
-    for i, text in enumerate(INSTRUCTIONS):
-        line(6 + i, text)
-    if plan.remarks:
-        line(9, " ".join(plan.remarks), "remark")
-    ws.set_row(10, 6)
+def table_cells(n: int, f) -> list[tuple]:
+    """The cells of the table's `n`th finding `f`, each (column, value, format key, link): a value is
+    text, a number or None (a formatted blank); a link is (location, tooltip) for the `Ô` cell."""
+    link = (f"{_quote(f.sheet)}!{f.cell}", f"Đi tới ô {f.cell} của {f.sheet}") if f.cell else None
+    # The form's number only: "Biểu mẫu 3" in the first columns would read as a form's title.
+    return [
+        (COL_STT, n, "center", None),
+        (COL_SEVERITY, SEVERITY_LABELS[f.severity], f.severity, None),
+        (COL_FORM, f.form, "center", None),
+        (COL_CELL, f.cell or None, "link" if link else "center", link),
+        (COL_ID, f.indicator, "center", None),
+        (COL_LABEL, _nfc(f.label), "cell", None),
+        (COL_TEXT, _nfc(f.text), "cell", None),
+    ]
+
+
+def table_row_height(f) -> float:
+    lines = max(text_lines(f.label, COLUMNS[COL_LABEL][1]), text_lines(f.text, COLUMNS[COL_TEXT][1]))
+    return row_height(lines)
 
 
 def _write_table(ws, fmt: dict, findings) -> int:
@@ -96,23 +125,16 @@ def _write_table(ws, fmt: dict, findings) -> int:
     row = TABLE_ROW
     for n, f in enumerate(findings, 1):
         row = TABLE_ROW + n
-        ws.write_number(row, COL_STT, n, fmt["center"])
-        ws.write_string(row, COL_SEVERITY, SEVERITY_LABELS[f.severity], fmt[f.severity])
-        # The form's number only: "Biểu mẫu 3" in the first columns would read as a form's title.
-        if f.form is not None:
-            ws.write_number(row, COL_FORM, f.form, fmt["center"])
-        else:
-            ws.write_blank(row, COL_FORM, None, fmt["center"])
-        if f.cell:
-            ws.write_url(row, COL_CELL, f"internal:{_quote(f.sheet)}!{f.cell}", fmt["link"], f.cell,
-                         f"Đi tới ô {f.cell} của {f.sheet}")
-        else:
-            ws.write_blank(row, COL_CELL, None, fmt["center"])
-        ws.write_string(row, COL_ID, f.indicator, fmt["center"])
-        ws.write_string(row, COL_LABEL, _nfc(f.label), fmt["cell"])
-        ws.write_string(row, COL_TEXT, _nfc(f.text), fmt["cell"])
-        lines = max(text_lines(f.label, COLUMNS[COL_LABEL][1]), text_lines(f.text, COLUMNS[COL_TEXT][1]))
-        ws.set_row(row, row_height(lines))
+        for col, value, style, link in table_cells(n, f):
+            if link:
+                ws.write_url(row, col, f"internal:{link[0]}", fmt[style], value, link[1])
+            elif value is None:
+                ws.write_blank(row, col, None, fmt[style])
+            elif isinstance(value, str):
+                ws.write_string(row, col, value, fmt[style])
+            else:
+                ws.write_number(row, col, value, fmt[style])
+        ws.set_row(row, table_row_height(f))
     ws.autofilter(TABLE_ROW, 0, row, LAST_COL)
     ws.freeze_panes(TABLE_ROW + 1, 0)
     return row

@@ -21,7 +21,7 @@ from cchc_excel.ooxml.a1 import col_letters
 from cchc_excel.ooxml.cells import EPOCH_1900
 from cchc_excel.ooxml.measure import row_height, text_lines
 from cchc_excel.ooxml.parts import workbook_sheets
-from cchc_excel.ooxml.xmltext import escape
+from cchc_excel.ooxml.sheetxml import inline_string
 
 
 
@@ -140,8 +140,7 @@ def _stream(xml: str, first_row: int, rows, width: int, out, wrap: dict | None =
                 if blanks[col]:
                     cells.append(opens[col] + n + blanks[col])
             elif isinstance(value, str):
-                space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-                cells.append(f'{opens[col]}{n}{styled[col]} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>')
+                cells.append(f'{opens[col]}{n}{styled[col]} t="inlineStr">{inline_string(value)}</c>')
             elif isinstance(value, (datetime, date)):
                 cells.append(f"{opens[col]}{n}{styled[col]}><v>{_serial(value)!r}</v></c>")
             else:

@@ -8,7 +8,8 @@ counted on the cover; every sheet is protected and the workbook structure is loc
 
 Per-unit templates of a roster differ only in the unit's name and code, which live in the shared-strings
 table and the custom properties: `write_roster_templates` builds one workbook per level with placeholders
-and makes each unit's copy by rewriting those two zip members (see `xlsx_patch.ZipParts`).
+and makes each unit's copy by rewriting those two zip members (see `xlsx_patch.ZipParts`). Filled copies
+(feedback workbooks) are made the same way, their cells patched too (`patched.FilledCopies`).
 """
 
 from __future__ import annotations

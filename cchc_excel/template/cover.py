@@ -154,10 +154,7 @@ def _form_line(ws, styles, cell, form, ctx, r, totals) -> str:
     """One form's line of the summary (cached values computed here); adds to `totals`; the COUNT
     expression of its input cells."""
     rows = input_cells(form, ctx)
-    filled = sum(1 for ind in form.indicators if ind.id in ctx.values and ind.is_input and ctx.concerned(ind)
-                 and ctx.values[ind.id] is not None and not isinstance(ctx.values[ind.id], str))
-    errors = sum(ctx.results[ind.id][1] for ind in form.indicators)
-    warnings = sum(ctx.results[ind.id][2] for ind in form.indicators)
+    _, filled, errors, warnings = form_counts(form, ctx)
     sheet = f"'{form.name}'"
     count = "+".join(f"COUNT({sheet}!{rng})" for rng in _ranges(rows)) or "0"
     last = ctx.cells[form.indicators[-1].id][1] + 1
@@ -173,6 +170,44 @@ def _form_line(ws, styles, cell, form, ctx, r, totals) -> str:
     for k, n in enumerate((len(rows), filled, errors, warnings)):
         totals[k] += n
     return count
+
+
+def form_counts(form, ctx) -> tuple[int, int, int, int]:
+    """(input cells, filled ones, errors, warnings) of one form: its line of the cover's summary."""
+    inputs = len(input_cells(form, ctx))
+    filled = sum(1 for ind in form.indicators if ind.id in ctx.values and ind.is_input and ctx.concerned(ind)
+                 and ctx.values[ind.id] is not None and not isinstance(ctx.values[ind.id], str))
+    errors = sum(ctx.results[ind.id][1] for ind in form.indicators)
+    warnings = sum(ctx.results[ind.id][2] for ind in form.indicators)
+    return inputs, filled, errors, warnings
+
+
+def summary_results(spec, ctx) -> dict:
+    """{(0-based row, column): cached result} of every formula of the cover's summary, as `_summary`
+    writes them: the status line, each form's line and the total line."""
+    out = {}
+    totals = [0, 0, 0, 0]
+    for i, form in enumerate(spec.forms):
+        counts = form_counts(form, ctx)
+        inputs, filled, errors, warnings = counts
+        out.update({(SUMMARY_ROW + 2 + i, 2): f"{filled} / {inputs}", (SUMMARY_ROW + 2 + i, 3): errors,
+                    (SUMMARY_ROW + 2 + i, 4): warnings})
+        totals = [a + b for a, b in zip(totals, counts)]
+    total = SUMMARY_ROW + 2 + len(spec.forms)
+    inputs, filled, errors, warnings = totals
+    out.update({(total, 2): f"{filled} / {inputs}", (total, 3): errors, (total, 4): warnings,
+                (SUMMARY_ROW, 0): status_text(errors, warnings)})
+    return out
+
+
+def status_text(errors: int, warnings: int) -> str:
+    """The cached result of the cover's status line."""
+    if errors + warnings == 0:
+        return STATUS_OK
+    return f"Còn {errors} lỗi và {warnings} cảnh báo: xem cột “Kiểm tra tự động” bên phải mỗi biểu mẫu."
+
+
+STATUS_OK = "Chưa phát hiện lỗi nào trong số liệu đã nhập."
 
 
 def _total_line(ws, styles, counts, totals, table, total) -> None:
@@ -191,11 +226,9 @@ def _total_line(ws, styles, counts, totals, table, total) -> None:
 
 def _status_line(ws, styles, first, total, *, errors: int, warnings: int) -> None:
     d, e = f"D{total + 1}", f"E{total + 1}"
-    ok = "Chưa phát hiện lỗi nào trong số liệu đã nhập."
-    status = (f'=IF({d}+{e}=0,"{ok}","Còn "&{d}&" lỗi và "&{e}&" cảnh báo: xem cột “Kiểm tra tự động” '
+    status = (f'=IF({d}+{e}=0,"{STATUS_OK}","Còn "&{d}&" lỗi và "&{e}&" cảnh báo: xem cột “Kiểm tra tự động” '
               f'bên phải mỗi biểu mẫu.")')
-    cached = ok if errors + warnings == 0 else (
-        f"Còn {errors} lỗi và {warnings} cảnh báo: xem cột “Kiểm tra tự động” bên phải mỗi biểu mẫu.")
+    cached = status_text(errors, warnings)
     status_fmt = styles.fmt(bold=True, valign="vcenter", text_wrap=True, border=1, border_color=BORDER_COLOR)
     ws.merge_range(first, 0, first, 4, "", status_fmt)
     ws.write_formula(first, 0, status, status_fmt, cached)

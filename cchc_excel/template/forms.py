@@ -50,6 +50,9 @@ _VALIDATION = {
 _BLANK_NOTE = " Để trống nếu chưa có số liệu; ghi 0 nếu bằng không."
 # A choice or a flag: 0 is one of its answers (BM1-5.2: 0 = Trực tuyến), never "none".
 _BLANK_CODED = " Để trống nếu chưa có số liệu."
+# The reviewer's comment on a value cell (feedback workbooks).
+COMMENT_OPTIONS = {"author": "Người kiểm tra", "x_scale": 2.5, "y_scale": 1.6, "font_name": "Times New Roman",
+                   "font_size": 11}
 
 
 @dataclass
@@ -238,6 +241,29 @@ def _new_fmt(styles, bold, italic, grey, align, fill, locked, num_format, commen
     return styles.fmt(**props)
 
 
+def indicator_row_height(ind, note: str) -> float:
+    """The height of an indicator's row: its label, unit or note, wrapped, whichever is tallest."""
+    bold = ind.kind == "header"
+    lines = max(
+        text_lines(ind.full_label, WIDTHS[COL_LABEL], 12, bold),
+        text_lines(unit_display(ind), WIDTHS[COL_UNIT], 12, bold),
+        text_lines(note, WIDTHS[COL_NOTE], 12, False) if note else 1,
+    )
+    return row_height(lines)
+
+
+def value_format(styles, ind, concerned: bool, commented: bool):
+    """The format of an indicator's value cell; `commented`: highlighted for a reviewer's comment."""
+    grey, italic = not concerned, ind.italic
+    if ind.kind == "header":
+        return _fmt(styles, grey=grey, comment=commented)
+    if ind.kind == "ratio" and concerned:
+        return _fmt(styles, fill=FORMULA_FILL, align="center", italic=italic, comment=commented)
+    num_format = "#,##0" if ind.kind == "count" else "General"
+    return _fmt(styles, grey=grey, fill=INPUT_FILL, align="center", locked=grey, italic=italic,
+                num_format=num_format, comment=commented)
+
+
 def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
     sheet, row = ctx.cells[ind.id]
     concerned = ctx.concerned(ind)
@@ -253,13 +279,7 @@ def _indicator_row(ws, styles, workbook, ind, ctx: FormContext, ref):
     else:
         ws.write_blank(row, COL_NOTE, None, note_fmt)
     _check_cells(ws, styles, ind, row, ctx, ref)
-    bold = ind.kind == "header"
-    lines = max(
-        text_lines(ind.full_label, WIDTHS[COL_LABEL], 12, bold),
-        text_lines(unit_text, WIDTHS[COL_UNIT], 12, bold),
-        text_lines(note, WIDTHS[COL_NOTE], 12, False) if note else 1,
-    )
-    ws.set_row(row, row_height(lines))
+    ws.set_row(row, indicator_row_height(ind, note))
     if ind.kind != "header":
         workbook.define_name(defined_name(ind.id), f"='{sheet}'!$D${row + 1}")
 
@@ -282,19 +302,15 @@ def _label_cells(ws, styles, ind, row: int, grey: bool, unit_text: str):
 
 def _value_cell(ws, styles, ind, row: int, ctx: FormContext, ref, concerned: bool):
     """The value cell: blank for a header, the ratio formula, or an input cell with its validation."""
-    grey, italic = not concerned, ind.italic
     value = ctx.values.get(ind.id)
     commented = ind.id in ctx.comments
+    fmt = value_format(styles, ind, concerned, commented)
     if ind.kind == "header":
-        ws.write_blank(row, COL_VALUE, None, _fmt(styles, grey=grey, comment=commented))
+        ws.write_blank(row, COL_VALUE, None, fmt)
     elif ind.kind == "ratio" and concerned:
-        fmt = _fmt(styles, fill=FORMULA_FILL, align="center", italic=italic, comment=commented)
         cached = ratio_value(ctx.values, ind)
         ws.write_formula(row, COL_VALUE, ratio_formula(ind, ref), fmt, "" if cached is None else cached)
     else:
-        num_format = "#,##0" if ind.kind == "count" else "General"
-        fmt = _fmt(styles, grey=grey, fill=INPUT_FILL, align="center", locked=grey, italic=italic,
-                   num_format=num_format, comment=commented)
         if is_number(value):
             ws.write_number(row, COL_VALUE, value, fmt)
         elif isinstance(value, str) and value:
@@ -304,9 +320,7 @@ def _value_cell(ws, styles, ind, row: int, ctx: FormContext, ref, concerned: boo
         if concerned and ind.kind != "ratio":
             _validate(ws, row, ind)
     if commented:
-        ws.write_comment(row, COL_VALUE, ctx.comments[ind.id],
-                         {"author": "Người kiểm tra", "x_scale": 2.5, "y_scale": 1.6, "font_name": "Times New Roman",
-                          "font_size": 11})
+        ws.write_comment(row, COL_VALUE, ctx.comments[ind.id], dict(COMMENT_OPTIONS))
 
 
 def _check_cells(ws, styles, ind, row: int, ctx: FormContext, ref):

@@ -43,7 +43,12 @@ def merged_line(ws, row: int, last_col: int, text: str, fmt, width_chars: float,
     ws.merge_range(row, 0, row, last_col, "", fmt)
     if text:
         ws.write_string(row, 0, text, fmt)
-    ws.set_row(row, row_height(text_lines(text, width_chars, size, bold), size) if text else 6)
+    ws.set_row(row, merged_line_height(text, width_chars, size, bold))
+
+
+def merged_line_height(text: str, width_chars: float, size: float = FONT_SIZE, bold: bool = False) -> float:
+    """The height of a `merged_line` row."""
+    return row_height(text_lines(text, width_chars, size, bold), size) if text else 6
 
 
 def print_setup(ws, *, landscape: bool = False, margins: tuple | None = None, center: bool = False,
