@@ -200,6 +200,25 @@ def test_what_the_fast_path_leaves_to_the_full_build(tmp_path):
     assert feedback_bytes(report, generated_at=WHEN) == feedback_bytes(report, generated_at=WHEN, fast=False)
 
 
+def test_a_changed_xlsxwriter_costs_speed_not_the_feedback(tmp_path, monkeypatch):
+    # The fast path uses private xlsxwriter methods (`Format._get_xf_index`, `Worksheet._prepare_vml_objects`,
+    # `_assemble_xml_file`); a release that renames them raises AttributeError there: the full build follows.
+    from cchc_excel.check import feedback_fast
+    from cchc_excel.template.patched import FilledCopies
+
+    def renamed(*args, **kwargs):
+        raise AttributeError("'Worksheet' object has no attribute '_prepare_vml_objects'")
+
+    report = check_file(_ward(tmp_path, name="doi-phien-ban.xlsx"))
+    full = feedback_bytes(report, generated_at=WHEN, fast=False)
+    feedback_fast._BASES.clear()
+    monkeypatch.setattr(FilledCopies, "_comment_parts", renamed)
+    with pytest.raises(AttributeError):
+        fast_feedback(make_plan(report), password=None, generated_at=WHEN)
+    assert feedback_bytes(report, generated_at=WHEN) == full
+    feedback_fast._BASES.clear()
+
+
 def test_one_base_serves_every_unit_of_a_level(tmp_path):
     from cchc_excel.check import feedback_fast
 
