@@ -132,10 +132,12 @@ def measure_mail(tmp: Path, units: int, repeat: int) -> dict:
     roster = tmp / "mail-roster.csv"
     roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
     common = ["--roster", str(roster), "--period", "2023-Q2"]
-    template = best(["template", *common, "-o", str(tmp / "bieu-mau") + "/"], tmp, repeat)
-    distribute = best(["distribute", *common, "--outbox", str(tmp / "thu-gui"),
-                       "--from", "Phòng Nội vụ <noivu@example.gov.vn>"], tmp, repeat)
-    return {"template": template["s"], "distribute": distribute["s"],
+    template, distribute = [], []
+    for _ in range(repeat):  # one after the other, so that both meet the same load of the machine
+        template.append(run(["template", *common, "-o", str(tmp / "bieu-mau") + "/"], tmp)["s"])
+        distribute.append(run(["distribute", *common, "--outbox", str(tmp / "thu-gui"),
+                               "--from", "Phòng Nội vụ <noivu@example.gov.vn>"], tmp)["s"])
+    return {"template": min(template), "distribute": min(distribute),
             "eml": len(list((tmp / "thu-gui").glob("*.eml")))}
 
 
