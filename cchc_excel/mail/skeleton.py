@@ -66,11 +66,13 @@ class MessageCopies:
     def __init__(self, period: Period, *, sender: str | None = None, draft: bool = False, kind: str = ""):
         self.period, self.sender, self.draft, self.kind = period, sender, draft, kind
         self._pieces: list | None = None  # constant bytes and slot names, built at the first message
-        self._boundary, self._domain = b"", ""
+        self._boundary, self._boundaries, self._domain = b"", 0, ""  # the skeleton's, with it
 
     def compose(self, unit: Unit, attachment: Path, *, to: Iterable[str], subject: str, body: str,
                 now: datetime | None = None) -> Letter:
-        """
+        """The Letter of `compose(unit, self.period, attachment, ...)` with this round's sender, draft
+        flag and kind.
+
         Raises:
             CchcError: the attachment cannot be read.
         """
