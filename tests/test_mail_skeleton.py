@@ -7,6 +7,7 @@ import email
 import os
 import re
 import stat
+import threading
 from datetime import datetime, timezone
 from email.policy import default as POLICY
 
@@ -16,7 +17,9 @@ from cchc_excel.core import atomic
 from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import Unit, load_roster
 from cchc_excel.mail import skeleton
+from cchc_excel.errors import CchcError
 from cchc_excel.mail.distribute import distribute
+from cchc_excel.mail.outbox import drafting
 from cchc_excel.mail.message import compose, message_bytes
 from cchc_excel.mail.skeleton import MessageCopies
 
@@ -130,13 +133,16 @@ def test_a_round_fsyncs_each_file_and_the_outbox_once(tmp_path, monkeypatch):
     roster_csv.write_text("ma_don_vi,ten_don_vi,cap,don_vi_cha,email\nHN,Thị xã Hoài Nhơn,huyen,,\n"
                           + "".join(f"{i},Xã Thử {i},xa,HN,x{i}@example.vn\n" for i in range(4))
                           + "9,Xã Không Thư,xa,HN,\n", encoding="utf-8")
-    events, real_fsync, real_replace = [], os.fsync, os.replace
+    events, synced, real_fsync, real_replace = [], set(), os.fsync, os.replace
 
-    def fsync(fd):
-        events.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+    def fsync(fd):  # the messages are written on a thread of their own: events of two threads
+        st = os.fstat(fd)
+        events.append("folder" if stat.S_ISDIR(st.st_mode) else "file")
+        synced.add(st.st_ino)
         real_fsync(fd)
 
     def replace(src, dst):
+        assert os.stat(src).st_ino in synced  # fsynced before the rename
         events.append("rename")
         real_replace(src, dst)
 
@@ -144,5 +150,22 @@ def test_a_round_fsyncs_each_file_and_the_outbox_once(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic.os, "replace", replace)
     result = distribute(load_roster(roster_csv), Q2, tmp_path / "thu", sender=SENDER, unit_code="HN")
     assert len(result.drafts) == 4 and result.no_email[0].template.exists()
-    assert events == ["file", "rename"] * 9 + ["folder"]  # 4 x (template, message) and one template
-    assert sorted(p.name for p in (tmp_path / "thu").iterdir() if p.name.startswith(".")) == []
+    assert sorted(events[:-1]) == ["file"] * 9 + ["rename"] * 9  # 4 x (template, message) and one template
+    assert events[-1] == "folder"  # once, after the last rename
+    assert [p.name for p in (tmp_path / "thu").iterdir() if p.name.startswith(".")] == []
+    assert all(d.eml.read_bytes().startswith(b"From: ") for d in result.drafts)
+
+
+def test_a_message_that_cannot_be_written_stops_the_round(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    threads = threading.active_count()
+    with pytest.raises(CchcError, match="không ghi được thư"):
+        with drafting(tmp_path) as writer:
+            writer.write(blocker / "a.eml", b"x")  # its folder cannot be made under a file
+            writer.write(tmp_path / "b.eml", b"y")
+    assert (tmp_path / "b.eml").read_bytes() == b"y" and threading.active_count() == threads
+    with pytest.raises(KeyError):  # an error of the block itself is the one that comes out
+        with drafting(tmp_path) as writer:
+            writer.write(blocker / "c.eml", b"x")
+            raise KeyError("x")

@@ -13,7 +13,6 @@ Drafts written without sending carry `X-Unsent: 1`: Outlook opens them as a mess
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import re
 import smtplib
@@ -23,7 +22,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Iterable
 
-from cchc_excel.core.atomic import append_csv, fsync_folder, read_csv_log, write_bytes_atomic
+from cchc_excel.core.atomic import append_csv, read_csv_log, write_bytes_atomic
 from cchc_excel.core.lock import file_lock
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
@@ -31,6 +30,7 @@ from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.mail.message import (XLSX_TYPE, build_message, is_address, letter_text,  # noqa: F401
                                      message_body, message_bytes, official_name, parse_sender, sender_name,
                                      vn_date)
+from cchc_excel.mail.outbox import DraftWriter, drafting
 from cchc_excel.mail.skeleton import Letter, MessageCopies
 from cchc_excel.mail.smtp import Mailer, SmtpSettings, error_text, server_text
 from cchc_excel.spec.loader import load_spec
@@ -206,25 +206,9 @@ def _template_writer(spec, period: Period, outbox: Path, password: str | None):
 
     def write(unit: Unit) -> Path:
         path = outbox / template_filename(unit, period)
-        write_bytes_atomic(path, copies.copy(unit), sync_folder=False)  # the round syncs: see `drafting`
+        write_bytes_atomic(path, copies.copy(unit), sync_folder=False)  # see `outbox.drafting`
         return path
     return write
-
-
-@contextlib.contextmanager
-def drafting(result: DistributeResult):
-    """The block that writes a round's templates and messages into the outbox.
-
-    Every file is written to a temporary name, fsynced and renamed (`core.atomic`), but the outbox folder
-    is fsynced once when the block ends rather than after each rename: until then a crash can lose a
-    rename, leaving that file absent or as it was, never half-written. The block ends before anything
-    is sent, so a message is durable before the send log names it; the log itself is still synced on
-    every line (`append_csv`).
-    """
-    try:
-        yield
-    finally:
-        fsync_folder(result.outbox)
 
 
 def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
@@ -265,10 +249,10 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact, basis=basis,
                   issued_with=spec.issued_with)
     built = []  # (draft, message bytes) kept only to send them: writing drafts alone holds one at a time
-    with drafting(result):
+    with drafting(result.outbox) as writer:
         templates_for_no_email(result, roster, write_template)
         for unit, to in todo:
-            draft = _draft(result, write_template, messages, unit, to, letter,
+            draft = _draft(result, write_template, messages, writer, unit, to, letter,
                            _from_unit(roster, unit, sender))
             if draft and smtp is not None:
                 built.append(draft)
@@ -342,8 +326,8 @@ def _from_unit(roster: Roster, unit: Unit, sender: str | None) -> str:
     return sender_name(sender) or (official_name(parent.name) if parent else "")
 
 
-def _draft(result: DistributeResult, write_template, messages: MessageCopies, unit: Unit, to: list,
-           letter: dict, from_unit: str):
+def _draft(result: DistributeResult, write_template, messages: MessageCopies, writer: DraftWriter,
+           unit: Unit, to: list, letter: dict, from_unit: str):
     """Write the unit's template and message (`build_message`'s) into the outbox: (Draft, message bytes),
     or None when its template could not be written (a problem of the result)."""
     path = _template_or_problem(result, write_template, unit)
@@ -351,21 +335,25 @@ def _draft(result: DistributeResult, write_template, messages: MessageCopies, un
         return None
     subject, body = letter_text(unit, result.period, path.name, from_unit=from_unit, **letter)
     msg = messages.compose(unit, path, to=to, subject=subject, body=body)
-    return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path)
+    return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path, writer)
 
 
-def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path):
-    """Write the message `msg` (an EmailMessage or a `Letter`) to `eml` in the outbox and list it in the
-    drafts: (Draft, message bytes). The outbox is fsynced by `drafting`, around the round's writes.
+def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path,
+          writer: DraftWriter | None = None):
+    """Write the message `msg` (an EmailMessage or a `Letter`) to `eml` in the outbox, through `writer`
+    (`outbox.drafting`'s) when given, and list it in the drafts: (Draft, message bytes).
 
     Raises:
-        CchcError: the message cannot be written.
+        CchcError: the message (or, with `writer`, an earlier one) cannot be written.
     """
     letter = msg if isinstance(msg, Letter) else Letter.of(msg)
-    try:
-        write_bytes_atomic(eml, letter.data, sync_folder=False)
-    except OSError as e:
-        raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
+    if writer is not None:
+        writer.write(eml, letter.data)
+    else:
+        try:
+            write_bytes_atomic(eml, letter.data)
+        except OSError as e:
+            raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
     result.drafts.append(Draft(unit.code, unit.name, tuple(to), letter.subject, letter.message_id, eml,
                                attachment))
     return result.drafts[-1], letter.data

@@ -12,10 +12,11 @@ from typing import Iterable
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
-from cchc_excel.mail.distribute import (NoEmail, _check_settings, _from_unit, drafting, parse_recipients,
-                                        queue, send_round, start_round)
+from cchc_excel.mail.distribute import (NoEmail, _check_settings, _from_unit, parse_recipients, queue,
+                                        send_round, start_round)
 from cchc_excel.mail.message import official_name
 from cchc_excel.mail.remind import FEEDBACK_LEDGER, GRACE_DAYS, MAX_LISTED, _closing
+from cchc_excel.mail.outbox import DraftWriter, drafting
 from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
 from cchc_excel.spec.loader import load_spec
@@ -110,7 +111,7 @@ def send_feedback(roster: Roster, period: Period | str, folder: str | Path, outb
                                  smtp=smtp, today=today, ledger=FEEDBACK_LEDGER, per_message=True)
     built = []
     messages = MessageCopies(period, sender=sender, draft=smtp is None, kind="phan-hoi")
-    with drafting(result):
+    with drafting(result.outbox) as writer:
         for fb in find_feedback(folder, spec, roster):
             unit = roster.get(fb.unit) if fb.unit else None
             if unit is None or fb.period != period.code:
@@ -119,15 +120,15 @@ def send_feedback(roster: Roster, period: Period | str, folder: str | Path, outb
                 continue
             if resend and unit.code not in resend:
                 continue
-            item = _one(result, roster, unit, fb, messages, sender, contact, resend, ledger)
+            item = _one(result, roster, unit, fb, messages, writer, sender, contact, resend, ledger)
             if item is not None:
                 built.append(item)
     send_round(result, built, smtp, sender, resend, ledger)
     return result
 
 
-def _one(result, roster: Roster, unit: Unit, fb: Feedback, messages: MessageCopies, sender, contact, resend,
-         ledger):
+def _one(result, roster: Roster, unit: Unit, fb: Feedback, messages: MessageCopies, writer: DraftWriter,
+         sender, contact, resend, ledger):
     """The (Draft, bytes) of one workbook, or None when it goes to `no_email` or `already_sent`."""
     to, bad = parse_recipients(unit.email)
     eml = result.outbox / (fb.path.stem + ".eml")
@@ -145,4 +146,4 @@ def _one(result, roster: Roster, unit: Unit, fb: Feedback, messages: MessageCopi
     subject = (f"[CCHC] Đề nghị sửa báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "
                f"hạn gửi lại {vn_date(result.deadline)}")
     msg = messages.compose(unit, fb.path, to=to, subject=subject, body=body)
-    return queue(result, unit, to, msg, eml, fb.path)
+    return queue(result, unit, to, msg, eml, fb.path, writer)

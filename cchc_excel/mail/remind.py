@@ -19,9 +19,10 @@ from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
 from cchc_excel.errors import CchcError
 from cchc_excel.mail.distribute import (DistributeResult, _check_settings, _from_unit, _sent_ok, _sort_units,
-                                        _template_or_problem, _template_writer, drafting, eml_name, queue,
-                                        send_round, start_round, templates_for_no_email)
+                                        _template_or_problem, _template_writer, eml_name, queue, send_round,
+                                        start_round, templates_for_no_email)
 from cchc_excel.mail.message import _signature, official_name
+from cchc_excel.mail.outbox import drafting
 from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
 from cchc_excel.spec.loader import load_spec
@@ -78,7 +79,7 @@ def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable
     messages = MessageCopies(period, sender=sender, draft=smtp is None, kind="nhac")
     due = period.deadline(spec.deadline_day)
     built = []
-    with drafting(result):
+    with drafting(result.outbox) as writer:
         templates_for_no_email(result, roster, write_template)
         for unit, to in todo:
             path = _template_or_problem(result, write_template, unit)
@@ -91,6 +92,6 @@ def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable
                        f"hạn gửi {vn_date(result.deadline)}")
             msg = messages.compose(unit, path, to=to, subject=subject, body=body)
             eml = result.outbox / eml_name(unit, period).replace(".eml", "_nhac-nop.eml")
-            built.append(queue(result, unit, to, msg, eml, path))
+            built.append(queue(result, unit, to, msg, eml, path, writer))
     send_round(result, built, smtp, sender, resend, ledger)
     return result
