@@ -9,6 +9,7 @@ import re
 import stat
 import threading
 from datetime import datetime, timezone
+from email.message import EmailMessage
 from email.policy import default as POLICY
 
 import pytest
@@ -169,3 +170,20 @@ def test_a_message_that_cannot_be_written_stops_the_round(tmp_path):
         with drafting(tmp_path) as writer:
             writer.write(blocker / "c.eml", b"x")
             raise KeyError("x")
+
+
+def test_body_encoding_is_the_email_packages_byte_for_byte():
+    """`_text_payload` repeats email.contentmanager's choice: same encoding, same payload."""
+    pieces = ["Kính gửi", "a = b", "x" * 90, "Dòng rất dài " * 9, "  ", "ascii words here", "=3D", "\t", "ắằẳ"]
+    bodies = [" ".join(pieces[(i * k) % len(pieces)] for k in range(1 + i % 5)) for i in range(40)]
+    bodies = ["\n".join(bodies[j:j + n]) for j in range(0, 40, 3) for n in (1, 9, 11, 25)]
+    bodies += ["ascii only\n", "a = b " * 30, "\n".join(["plain line"] * 12 + ["x = 1 " * 20, "Có dấu"]),
+               "\n".join(["ascii " * 20] * 3), "\n".join(["Dòng " * 30] + ["ascii"] * 20)]
+    seen = set()
+    for body in bodies:
+        msg = EmailMessage()
+        msg.set_content(body)
+        cte, payload = skeleton._text_payload(body)
+        assert (cte, payload) == (msg["Content-Transfer-Encoding"], msg.get_payload().encode("utf-8"))
+        seen.add(cte)
+    assert seen == {"7bit", "8bit", "quoted-printable", "base64"}

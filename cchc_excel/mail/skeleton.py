@@ -42,6 +42,7 @@ _UNIT, _SUBJECT, _BODY, _FILE = "CCHC0UNIT0SLOT", "CCHC0SUBJECT0SLOT", "CCHC0BOD
 _TO = "cchc0to0slot@cchc.invalid"
 _ATTACHMENT = b"CCHC0ATTACHMENT0SLOT0000"  # 24 bytes: one line of base64 without padding
 _WHEN = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_QP_ENCODED = bytes(range(128, 256)) + b"="  # bytes that quoted-printable always writes as =XX
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _base64_lines(data: bytes, end: bytes = _CRLF) -> bytes:
     """`data` in base64 as the email package writes a body at 78 characters a line: lines of 76
     characters (57 bytes), each ending in `end`."""
     text = binascii.b2a_base64(data, newline=False)
-    return b"".join([text[i:i + 76] + end for i in range(0, len(text), 76)])
+    return end.join([text[i:i + 76] for i in range(0, len(text), 76)]) + end if text else b""
 
 
 def _split(data: bytes, slots: dict) -> list | None:
@@ -214,8 +215,14 @@ def _text_payload(body: str) -> tuple[str, bytes] | None:
         if _DEFAULT.cte_type == "8bit":
             return "8bit", normal
     sniff = b"\n".join(lines[:10]) + b"\n"
+    sniff_b64 = len(binascii.b2a_base64(sniff))
+    # Every byte over 127 and every "=" takes three characters in quoted-printable: when that alone
+    # makes it longer, base64 it is, without encoding (slowly, in Python) what would be thrown away.
+    encoded = len(sniff) - len(sniff.translate(None, _QP_ENCODED))
+    if len(sniff) + 2 * encoded > sniff_b64:
+        return "base64", _base64_lines(normal, b"\n")
     sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), width)
-    if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
+    if len(sniff_qp) > sniff_b64:
         return "base64", _base64_lines(normal, b"\n")  # 57 bytes a line: `width // 4 * 3`
     if len(lines) <= 10:
         return "quoted-printable", sniff_qp.encode("ascii")
