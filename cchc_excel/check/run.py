@@ -20,13 +20,10 @@ and, if it crashes again, reported unreadable; the others are not affected.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import sys
 import threading
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from cchc_excel.errors import CchcError, UnreadableFile
@@ -395,6 +392,8 @@ def _cpu_count() -> int:
 
 
 def _mp_context():
+    import multiprocessing  # lazy, as the pool: checking a few files starts none (about 25 ms of imports)
+
     # fork starts workers in milliseconds; it is only safe while this process runs a single thread.
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1 and sys.platform != "darwin":
@@ -471,6 +470,9 @@ def _iter_parallel(files: list, args: tuple, jobs: int, progress):
 def _run_pool(chunks: list, args: tuple, jobs: int):
     """Run chunks on a fresh pool, yielding (chunk, its results) as each finishes; (chunk, None) for a
     chunk lost to a broken pool."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_init_worker,
                              initargs=args) as pool:
         futures = {pool.submit(_check_chunk, chunk): chunk for chunk in chunks}

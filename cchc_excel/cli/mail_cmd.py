@@ -138,14 +138,14 @@ def distribute(ctx, roster, period, outbox, under, sender, deadline, contact, ba
 def _workspace_and_roster(folder, roster, spec, remind, feedback):
     """The workspace (or None) and the roster: `--roster`, else the workspace's; wrong combinations are
     usage errors."""
-    from cchc_excel.workspace import Workspace
-
     if remind is not None and feedback is not None:
         raise click.UsageError("Chỉ chọn một trong --remind và --feedback.")
     if remind == _FROM_WORKSPACE and folder is None:
         raise click.UsageError("--remind cần thư mục các tệp đã nhận (--remind BÁO_CÁO_VỀ) hoặc --workspace.")
     ws = None
     if folder is not None:
+        from cchc_excel.workspace import Workspace  # lazy: the merge stack, only with --workspace
+
         with library_errors(hint="--workspace"):
             ws = Workspace(folder, spec)
             roster = roster or ws.roster()

@@ -28,7 +28,7 @@ def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
             continue
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a rename in `folder` durable; not every system can open a folder (Windows cannot)."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -42,10 +42,14 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+_fsync_folder = fsync_folder  # the name merge.outputs imports
+
+
 @contextlib.contextmanager
-def atomic_file(path: str | Path):
+def atomic_file(path: str | Path, *, sync_folder: bool = True):
     """A binary file to write `path` through: flushed to disk and renamed into place when the block ends
-    without error, removed otherwise. The folder is created if needed."""
+    without error, removed otherwise. The folder is created if needed. With `sync_folder=False` the
+    rename is durable only once the caller fsyncs the folder (`fsync_folder`), e.g. once for a batch."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(path.parent, path.name)
@@ -59,12 +63,13 @@ def atomic_file(path: str | Path):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(path.parent)
+    if sync_folder:
+        fsync_folder(path.parent)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+def write_bytes_atomic(path: str | Path, data: bytes, *, sync_folder: bool = True) -> Path:
     """Write `data` to `path` atomically (see `atomic_file`); returns the path."""
-    with atomic_file(path) as f:
+    with atomic_file(path, sync_folder=sync_folder) as f:
         f.write(data)
     return Path(path)
 

@@ -27,8 +27,11 @@ from cchc_excel.core.lock import file_lock
 from cchc_excel.errors import CchcError
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
-from cchc_excel.mail.message import (XLSX_TYPE, build_message, is_address, message_body,  # noqa: F401
-                                     message_bytes, official_name, parse_sender, sender_name, vn_date)
+from cchc_excel.mail.message import (XLSX_TYPE, build_message, is_address, letter_text,  # noqa: F401
+                                     message_body, message_bytes, official_name, parse_sender, sender_name,
+                                     vn_date)
+from cchc_excel.mail.outbox import DraftWriter, drafting
+from cchc_excel.mail.skeleton import Letter, MessageCopies
 from cchc_excel.mail.smtp import Mailer, SmtpSettings, error_text, server_text
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
@@ -203,7 +206,7 @@ def _template_writer(spec, period: Period, outbox: Path, password: str | None):
 
     def write(unit: Unit) -> Path:
         path = outbox / template_filename(unit, period)
-        write_bytes_atomic(path, copies.copy(unit))
+        write_bytes_atomic(path, copies.copy(unit), sync_folder=False)  # see `outbox.drafting`
         return path
     return write
 
@@ -242,14 +245,17 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     result, ledger = start_round(period, outbox, spec, deadline=deadline, smtp=smtp, today=today)
     todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
     write_template = _template_writer(spec, period, result.outbox, template_password)
-    templates_for_no_email(result, roster, write_template)
-    letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact,
-                  draft=smtp is None, basis=basis, issued_with=spec.issued_with)
+    messages = MessageCopies(period, sender=sender, draft=smtp is None)
+    letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact, basis=basis,
+                  issued_with=spec.issued_with)
     built = []  # (draft, message bytes) kept only to send them: writing drafts alone holds one at a time
-    for unit, to in todo:
-        draft = _draft(result, write_template, unit, to, letter, _from_unit(roster, unit, sender))
-        if draft and smtp is not None:
-            built.append(draft)
+    with drafting(result.outbox) as writer:
+        templates_for_no_email(result, roster, write_template)
+        for unit, to in todo:
+            draft = _draft(result, write_template, messages, writer, unit, to, letter,
+                           _from_unit(roster, unit, sender))
+            if draft and smtp is not None:
+                built.append(draft)
     send_round(result, built, smtp, sender, resend, ledger)
     return result
 
@@ -320,30 +326,37 @@ def _from_unit(roster: Roster, unit: Unit, sender: str | None) -> str:
     return sender_name(sender) or (official_name(parent.name) if parent else "")
 
 
-def _draft(result: DistributeResult, write_template, unit: Unit, to: list, letter: dict, from_unit: str):
-    """Write the unit's template and message into the outbox: (Draft, message bytes), or None when its
-    template could not be written (a problem of the result)."""
+def _draft(result: DistributeResult, write_template, messages: MessageCopies, writer: DraftWriter,
+           unit: Unit, to: list, letter: dict, from_unit: str):
+    """Write the unit's template and message (`build_message`'s) into the outbox: (Draft, message bytes),
+    or None when its template could not be written (a problem of the result)."""
     path = _template_or_problem(result, write_template, unit)
     if path is None:
         return None
-    msg = build_message(unit, result.period, path, to=to, from_unit=from_unit, **letter)
-    return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path)
+    subject, body = letter_text(unit, result.period, path.name, from_unit=from_unit, **letter)
+    msg = messages.compose(unit, path, to=to, subject=subject, body=body)
+    return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path, writer)
 
 
-def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path):
-    """Write the message `msg` to `eml` in the outbox and list it in the drafts: (Draft, message bytes).
+def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path,
+          writer: DraftWriter | None = None):
+    """Write the message `msg` (an EmailMessage or a `Letter`) to `eml` in the outbox, through `writer`
+    (`outbox.drafting`'s) when given, and list it in the drafts: (Draft, message bytes).
 
     Raises:
-        CchcError: the message cannot be written.
+        CchcError: the message (or, with `writer`, an earlier one) cannot be written.
     """
-    data = message_bytes(msg)
-    try:
-        write_bytes_atomic(eml, data)
-    except OSError as e:
-        raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
-    result.drafts.append(Draft(unit.code, unit.name, tuple(to), str(msg["Subject"]), str(msg["Message-ID"]),
-                               eml, attachment))
-    return result.drafts[-1], data
+    letter = msg if isinstance(msg, Letter) else Letter.of(msg)
+    if writer is not None:
+        writer.write(eml, letter.data)
+    else:
+        try:
+            write_bytes_atomic(eml, letter.data)
+        except OSError as e:
+            raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
+    result.drafts.append(Draft(unit.code, unit.name, tuple(to), letter.subject, letter.message_id, eml,
+                               attachment))
+    return result.drafts[-1], letter.data
 
 
 def _check_settings(sender: str | None, smtp: SmtpSettings | None, resend: list) -> None:

@@ -14,8 +14,10 @@ from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
 from cchc_excel.mail.distribute import (NoEmail, _check_settings, _from_unit, parse_recipients, queue,
                                         send_round, start_round)
-from cchc_excel.mail.message import compose, official_name
+from cchc_excel.mail.message import official_name
 from cchc_excel.mail.remind import FEEDBACK_LEDGER, GRACE_DAYS, MAX_LISTED, _closing
+from cchc_excel.mail.outbox import DraftWriter, drafting
+from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
@@ -108,23 +110,25 @@ def send_feedback(roster: Roster, period: Period | str, folder: str | Path, outb
     result, ledger = start_round(period, outbox, spec, deadline=deadline or today + timedelta(days=GRACE_DAYS),
                                  smtp=smtp, today=today, ledger=FEEDBACK_LEDGER, per_message=True)
     built = []
-    for fb in find_feedback(folder, spec, roster):
-        unit = roster.get(fb.unit) if fb.unit else None
-        if unit is None or fb.period != period.code:
-            why = "đơn vị không có trong danh sách" if unit is None else f"kỳ {fb.period or 'không rõ'}"
-            result.warnings.append(f"{fb.path.name}: không gửi ({why}).")
-            continue
-        if resend and unit.code not in resend:
-            continue
-        item = _one(result, roster, unit, fb, period, sender, contact, smtp, resend, ledger)
-        if item is not None:
-            built.append(item)
+    messages = MessageCopies(period, sender=sender, draft=smtp is None, kind="phan-hoi")
+    with drafting(result.outbox) as writer:
+        for fb in find_feedback(folder, spec, roster):
+            unit = roster.get(fb.unit) if fb.unit else None
+            if unit is None or fb.period != period.code:
+                why = "đơn vị không có trong danh sách" if unit is None else f"kỳ {fb.period or 'không rõ'}"
+                result.warnings.append(f"{fb.path.name}: không gửi ({why}).")
+                continue
+            if resend and unit.code not in resend:
+                continue
+            item = _one(result, roster, unit, fb, messages, writer, sender, contact, resend, ledger)
+            if item is not None:
+                built.append(item)
     send_round(result, built, smtp, sender, resend, ledger)
     return result
 
 
-def _one(result, roster: Roster, unit: Unit, fb: Feedback, period: Period, sender, contact, smtp, resend,
-         ledger):
+def _one(result, roster: Roster, unit: Unit, fb: Feedback, messages: MessageCopies, writer: DraftWriter,
+         sender, contact, resend, ledger):
     """The (Draft, bytes) of one workbook, or None when it goes to `no_email` or `already_sent`."""
     to, bad = parse_recipients(unit.email)
     eml = result.outbox / (fb.path.stem + ".eml")
@@ -137,9 +141,9 @@ def _one(result, roster: Roster, unit: Unit, fb: Feedback, period: Period, sende
         result.already_sent.append(before)
         return None
     from_unit = _from_unit(roster, unit, sender)
+    period = messages.period
     body = feedback_body(unit, period, result.deadline, fb, contact=contact or sender, from_unit=from_unit)
     subject = (f"[CCHC] Đề nghị sửa báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "
                f"hạn gửi lại {vn_date(result.deadline)}")
-    msg = compose(unit, period, fb.path, to=to, subject=subject, body=body, sender=sender,
-                  draft=smtp is None, kind="phan-hoi")
-    return queue(result, unit, to, msg, eml, fb.path)
+    msg = messages.compose(unit, fb.path, to=to, subject=subject, body=body)
+    return queue(result, unit, to, msg, eml, fb.path, writer)

@@ -141,12 +141,22 @@ def build_message(unit: Unit, period: Period, template: Path, *, to: Iterable[st
         draft: mark it `X-Unsent: 1`, so that Outlook opens it ready to send.
         basis, issued_with, from_unit: see `message_body`; `from_unit` defaults to the sender's name.
     """
-    subject = (f"[CCHC] Biểu mẫu thống kê CCHC {period.label} – {official_name(header_text(unit.name))} – "
-               f"hạn gửi {vn_date(deadline)}")
-    body = message_body(unit, period, window, deadline, Path(template).name, contact or sender, basis=basis,
-                        issued_with=issued_with, from_unit=from_unit or sender_name(sender))
+    subject, body = letter_text(unit, period, Path(template).name, window=window, deadline=deadline,
+                                sender=sender, contact=contact, basis=basis, issued_with=issued_with,
+                                from_unit=from_unit)
     return compose(unit, period, template, to=to, subject=subject, body=body, sender=sender, now=now,
                    draft=draft)
+
+
+def letter_text(unit: Unit, period: Period, filename: str, *, window: tuple, deadline: date,
+                sender: str | None = None, contact: str | None = None, basis: str | None = None,
+                issued_with: str | None = None, from_unit: str | None = None) -> tuple[str, str]:
+    """(subject, body) of the message `build_message` makes to one unit."""
+    subject = (f"[CCHC] Biểu mẫu thống kê CCHC {period.label} – {official_name(header_text(unit.name))} – "
+               f"hạn gửi {vn_date(deadline)}")
+    body = message_body(unit, period, window, deadline, filename, contact or sender, basis=basis,
+                        issued_with=issued_with, from_unit=from_unit or sender_name(sender))
+    return subject, body
 
 
 def compose(unit: Unit, period: Period, attachment: Path, *, to: Iterable[str], subject: str, body: str,
@@ -159,29 +169,63 @@ def compose(unit: Unit, period: Period, attachment: Path, *, to: Iterable[str], 
         CchcError: the attachment cannot be read.
     """
     attachment = Path(attachment)
+    msg = text_message(unit, period, to=to, subject=subject, body=body, sender=sender, now=now, draft=draft,
+                       kind=kind)
+    attach(msg, read_attachment(attachment), attachment.name)
+    return msg
+
+
+def text_message(unit: Unit, period: Period, *, to: Iterable[str], subject: str, body: str,
+                 sender: str | None = None, now: datetime | None = None, draft: bool = False,
+                 kind: str = "") -> EmailMessage:
+    """`compose`'s message before its workbook is attached."""
     msg = EmailMessage()
-    domain = "cchc.local"
     if sender:
-        header_value, addr = parse_sender(sender)
-        msg["From"] = header_value
-        domain = addr.rpartition("@")[2]
+        msg["From"] = parse_sender(sender)[0]
     name = header_text(unit.name)
     msg["To"] = tuple(Address(display_name=name, addr_spec=a) for a in to)
     msg["Subject"] = subject
     msg["Date"] = format_datetime((now or datetime.now()).astimezone())
-    idstring = re.sub(r"[^0-9A-Za-z-]+", "", f"cchc-{kind + '-' if kind else ''}{period.code}-{unit.code}")[:40]
-    msg["Message-ID"] = make_msgid(idstring=idstring, domain=domain)
+    msg["Message-ID"] = message_id(period, unit, kind, sender_domain(sender))
     msg["X-CCHC-Period"] = period.code
-    msg["X-CCHC-Unit"] = re.sub(r"[^\x21-\x7e]", "", unit.code) or "-"
+    msg["X-CCHC-Unit"] = unit_header(unit.code)
     if draft:
         msg["X-Unsent"] = "1"
     msg.set_content(body)
-    try:
-        data = attachment.read_bytes()
-    except OSError as e:
-        raise CchcError(f"{attachment}: không đọc được biểu mẫu ({e.strerror or e})") from e
-    msg.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=attachment.name)
     return msg
+
+
+def attach(msg: EmailMessage, data: bytes, filename: str) -> None:
+    """Attach the workbook `data` as `filename`."""
+    msg.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=filename)
+
+
+def message_id(period: Period, unit: Unit, kind: str, domain: str) -> str:
+    """A new Message-ID naming the period, the unit and the kind of message."""
+    idstring = re.sub(r"[^0-9A-Za-z-]+", "", f"cchc-{kind + '-' if kind else ''}{period.code}-{unit.code}")[:40]
+    return make_msgid(idstring=idstring, domain=domain)
+
+
+def sender_domain(sender: str | None) -> str:
+    """The domain of Message-IDs: the sender's, or `cchc.local` without one."""
+    return parse_sender(sender)[1].rpartition("@")[2] if sender else "cchc.local"
+
+
+def unit_header(code: str) -> str:
+    """The `X-CCHC-Unit` value: the unit code's visible ASCII characters, "-" when none."""
+    return re.sub(r"[^\x21-\x7e]", "", code) or "-"
+
+
+def read_attachment(path: Path) -> bytes:
+    """The bytes of the workbook to attach.
+
+    Raises:
+        CchcError: the attachment cannot be read.
+    """
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise CchcError(f"{path}: không đọc được biểu mẫu ({e.strerror or e})") from e
 
 
 def message_bytes(msg: EmailMessage) -> bytes:

@@ -21,7 +21,9 @@ from cchc_excel.errors import CchcError
 from cchc_excel.mail.distribute import (DistributeResult, _check_settings, _from_unit, _sent_ok, _sort_units,
                                         _template_or_problem, _template_writer, eml_name, queue, send_round,
                                         start_round, templates_for_no_email)
-from cchc_excel.mail.message import _signature, compose, official_name
+from cchc_excel.mail.message import _signature, official_name
+from cchc_excel.mail.outbox import drafting
+from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
 from cchc_excel.spec.loader import load_spec
 from cchc_excel.spec.model import FormSpec
@@ -74,21 +76,22 @@ def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable
                                  ledger=REMIND_LEDGER)
     todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
     write_template = _template_writer(spec, period, result.outbox, template_password)
-    templates_for_no_email(result, roster, write_template)
+    messages = MessageCopies(period, sender=sender, draft=smtp is None, kind="nhac")
     due = period.deadline(spec.deadline_day)
     built = []
-    for unit, to in todo:
-        path = _template_or_problem(result, write_template, unit)
-        if path is None:
-            continue
-        from_unit = _from_unit(roster, unit, sender)
-        body = reminder_body(unit, period, result.deadline, path.name, contact=contact or sender,
-                             from_unit=from_unit, due=due)
-        subject = (f"[CCHC] Nhắc gửi báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "
-                   f"hạn gửi {vn_date(result.deadline)}")
-        msg = compose(unit, period, path, to=to, subject=subject, body=body, sender=sender,
-                      draft=smtp is None, kind="nhac")
-        eml = result.outbox / eml_name(unit, period).replace(".eml", "_nhac-nop.eml")
-        built.append(queue(result, unit, to, msg, eml, path))
+    with drafting(result.outbox) as writer:
+        templates_for_no_email(result, roster, write_template)
+        for unit, to in todo:
+            path = _template_or_problem(result, write_template, unit)
+            if path is None:
+                continue
+            from_unit = _from_unit(roster, unit, sender)
+            body = reminder_body(unit, period, result.deadline, path.name, contact=contact or sender,
+                                 from_unit=from_unit, due=due)
+            subject = (f"[CCHC] Nhắc gửi báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "
+                       f"hạn gửi {vn_date(result.deadline)}")
+            msg = messages.compose(unit, path, to=to, subject=subject, body=body)
+            eml = result.outbox / eml_name(unit, period).replace(".eml", "_nhac-nop.eml")
+            built.append(queue(result, unit, to, msg, eml, path, writer))
     send_round(result, built, smtp, sender, resend, ledger)
     return result
