@@ -218,3 +218,23 @@ def test_no_feedback_for_a_file_a_later_clean_return_supersedes(tmp_path, roster
     ret(folder / "tqb-v2.xlsx", roster, values=WRONG, day=12)
     report = check_paths([folder], SPEC, roster=roster, keep_submissions=True)
     assert [p.name for p in write_feedbacks(report, tmp_path / "fb3")] == ["tqb-v2_phan-hoi.xlsx"]
+
+
+def test_check_cli_writes_no_feedback_for_a_file_a_later_clean_return_supersedes(tmp_path, roster):
+    # The command streams: each feedback is written as its file passes, before a later return is seen.
+    from click.testing import CliRunner
+
+    from cchc_excel.cli import cli
+
+    folder = tmp_path / "ve"
+    ret(folder / "tqb-v1.xlsx", roster, values=WRONG, day=10)
+    ret(folder / "tqb-v2.xlsx", roster, values=CLEAN, day=12)
+    ret(folder / "bs.xlsx", roster, code="X2", values=WRONG, day=12)
+    roster_csv = tmp_path / "don-vi.csv"
+    roster_csv.write_text(ROSTER_CSV, encoding="utf-8")
+    out = tmp_path / "fb"
+    result = CliRunner().invoke(cli, ["check", str(folder), "--roster", str(roster_csv), "--feedback", str(out),
+                                      "-j", "2"])
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["bs_phan-hoi.xlsx"]
+    assert "Đã ghi 1 tệp phản hồi" in result.output

@@ -43,6 +43,7 @@ import os
 import re
 import traceback
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
@@ -57,7 +58,7 @@ from cchc_excel.ooxml.xmltext import unescape
 from cchc_excel.read.layout import FEEDBACK_SHEET
 
 __all__ = ["FEEDBACK_SHEET", "TABLE_ROW", "needs_feedback", "feedback_bytes", "feedback_path", "write_feedback",
-           "write_feedbacks", "prepared_feedback", "feedback_problem", "FeedbackProblem"]
+           "write_feedbacks", "FeedbackWriter", "prepared_feedback", "feedback_problem", "FeedbackProblem"]
 
 SUFFIX = "_phan-hoi"
 SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's absolute path
@@ -191,6 +192,58 @@ def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None
         if path is not None:
             written.append(path)
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What `superseded_by_clean` needs of a checked file, kept for every file of a streamed check."""
+    path: str
+    unit: dict | None
+    period: str | None
+    status: str
+    saved_at: datetime | None
+
+
+class FeedbackWriter:
+    """Feedback written as a streamed check passes each file (`add`), as `write_feedbacks` writes it for a
+    whole report: whether a later return of the same unit and period without errors supersedes a file is
+    known only once every file is seen, so `finish` takes back the workbooks this run wrote for such files.
+    Only what deciding that needs is kept per file, never the reports or the workbooks.
+    """
+
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
+        self.problems: list[str] = []
+        self._seen: list[_Seen] = []
+        self._written: dict[str, Path] = {}
+
+    def add(self, file_report: FileReport, data) -> None:
+        """One file's report and what its worker made (`prepared_feedback`); a failure to write it is a
+        sentence in `problems` (even a bug: the other units still get theirs)."""
+        unit = {"code": file_report.unit["code"]} if file_report.unit and file_report.unit.get("code") else None
+        self._seen.append(_Seen(str(file_report.path), unit, file_report.period, file_report.status,
+                                file_report.saved_at))
+        if isinstance(data, FeedbackProblem):
+            self.problems.append(str(data))
+            return
+        try:
+            path = write_feedback(file_report, self.out_dir, data=data)
+        except Exception as e:
+            self.problems.append(feedback_problem(file_report, e))
+            return
+        if path is not None:
+            self._written[str(file_report.path)] = path
+
+    def finish(self) -> list[Path]:
+        """Remove the feedback of files a later clean return superseded; the paths kept, in input order."""
+        for source in superseded_by_clean(self._seen):
+            path = self._written.pop(source, None)
+            if path is not None:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass  # an unneeded feedback left behind: harmless, the unit's later return is clean
+        return list(self._written.values())
 
 
 def feedback_problem(file_report: FileReport, e: Exception) -> str:

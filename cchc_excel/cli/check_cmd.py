@@ -52,18 +52,18 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
     """
     bar = progress_bar(sys.stderr, "Đang kiểm tra", show=not as_json)
     tally = Tally()
-    problems, written = [], []
-    after = None
+    writer = after = None
     if feedback is not None:
         from cchc_excel.check import feedback as feedbacks  # only when asked: a tenth of the start-up
 
         # Each feedback workbook is made in the worker process that checked its file, then written here.
         after = functools.partial(feedbacks.prepared_feedback, generated_at=datetime.now(timezone.utc))
+        writer = feedbacks.FeedbackWriter(feedback)
     with library_errors():
         try:
             checked = iter_checked(paths, spec, roster=roster, unit_code=unit_code, period=period, jobs=jobs,
                                    progress=bar, after=after)
-            reports = _counted(checked, tally, feedback, written, problems)
+            reports = _counted(checked, tally, writer)
             if as_json:
                 echo_json_list("files", (f.to_dict() for f in reports), lambda: {"summary": tally.summary()})
             else:
@@ -75,38 +75,23 @@ def check(ctx, paths, period, unit_code, roster, feedback, as_json, spec, jobs):
                 bar.clear()
     if not tally.files:
         click.echo("Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) để kiểm tra.", err=True)
-    if feedback is not None:
-        for problem in problems:
+    if writer is not None:
+        written = writer.finish()
+        for problem in writer.problems:
             click.echo(problem, err=True)
         click.echo(f"Đã ghi {len(written)} tệp phản hồi vào {feedback}.", err=True)
     ctx.exit(tally.exit_code)
 
 
-def _counted(checked, tally: Tally, out_dir, written: list, problems: list):
-    """The reports of `checked`, each counted in `tally`; with `out_dir`, `checked` gives (report,
+def _counted(checked, tally: Tally, writer):
+    """The reports of `checked`, each counted in `tally`; with a `FeedbackWriter`, `checked` gives (report,
     feedback made in the worker) pairs and each feedback is written as its report passes."""
     for item in checked:
-        report = item if out_dir is None else item[0]
+        report = item if writer is None else item[0]
         tally.add(report)
-        if out_dir is not None:
-            _write_feedback(report, item[1], out_dir, written, problems)
+        if writer is not None:
+            writer.add(report, item[1])
         yield report
-
-
-def _write_feedback(report, data, out_dir: Path, written: list, problems: list) -> None:
-    """One file's feedback, its failure a sentence said on stderr afterwards (stdout stays the report)."""
-    from cchc_excel.check import feedback as feedbacks
-
-    if isinstance(data, feedbacks.FeedbackProblem):
-        problems.append(str(data))
-        return
-    try:
-        path = feedbacks.write_feedback(report, out_dir, data=data)
-    except Exception as e:  # even a bug: the other units still get theirs
-        problems.append(feedbacks.feedback_problem(report, e))
-        return
-    if path is not None:
-        written.append(path)
 
 
 def _echo_lines(lines, bar) -> None:
