@@ -257,12 +257,12 @@ def _detail_print(ws, header_rows: int, columns: int) -> None:
 
 
 class _UnitRows:
-    """The rows of a per-unit sheet, made when asked for (the frame holds the numbers)."""
+    """The rows of a per-unit sheet, made when asked for (the value table holds the numbers)."""
 
     def __init__(self, result: MergeResult, indicators: list):
         self.result = result
-        frame = result.frame
-        self.block = frame[[ind.id for ind in indicators]].to_numpy() if len(frame) else None
+        table = result.frame
+        self.block = table.block([ind.id for ind in indicators]) if len(table) else None
 
     def __len__(self) -> int:
         return len(self.result.records)
