@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cchc_excel.merge.inputs import PackedValues
 from cchc_excel.merge.levels import row_levels
 
 if TYPE_CHECKING:  # pandas only for `ValueTable.frame`
@@ -66,7 +67,7 @@ def value_table(records: list, spec) -> ValueTable:
     Blank is NaN. A value of a row that the record's `reported_levels` do not cover is dropped (NaN),
     as is anything that is not a number.
     """
-    columns = [ind.id for ind in spec.value_indicators]
+    columns = tuple(ind.id for ind in spec.value_indicators)
     # Filled a row at a time: a list of lists of 10,000 records would hold every value as a Python
     # object at once, the merge's peak of memory.
     data = np.empty((len(records), len(columns)))
@@ -90,10 +91,11 @@ def value_table(records: list, spec) -> ValueTable:
     return ValueTable(columns, data)
 
 
-def _row(values, columns: list) -> np.ndarray:
-    floats = getattr(values, "floats", None)  # `inputs.PackedValues` holds them as such already
-    if floats is not None and getattr(values, "ids", None) == tuple(columns):
-        return floats()
+def _row(values, columns: tuple) -> np.ndarray:
+    if isinstance(values, PackedValues):  # which may hold them as such already
+        floats = values.floats(columns)
+        if floats is not None:
+            return floats
     return np.array([values.get(c) for c in columns], dtype=float)
 
 
