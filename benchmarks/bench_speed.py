@@ -2,6 +2,7 @@
 
     python benchmarks/bench_speed.py                  # 1,000 and 10,000 returns (minutes)
     python benchmarks/bench_speed.py --sizes 1000     # quicker
+    python benchmarks/bench_speed.py --sizes 10000 --only check-json,aggregate   # chosen rows only
 
 Makes N returns of N distinct made-up wards (`bench_aggregate.make_returns`: one template cloned by
 rewriting its value cells), 30% of them with a finding (an error: part > whole in BM7-2.4), then runs each
@@ -97,20 +98,33 @@ def best(args: list, cwd: Path, repeat: int) -> dict:
 
 # --------------------------------------------------------------------------------------------- the rows
 
-def measure_size(n: int, tmp: Path, repeat: int) -> dict:
+# The rows --only can choose, and the commands each one needs measured.
+ROWS = {"check-feedback": ("feedback", "json"), "check-json": ("json",), "calamine": ("json", "calamine"),
+        "aggregate": ("aggregate", "json"), "check-text": ("text",), "start": (), "distribute": ()}
+
+
+def measure_size(n: int, tmp: Path, repeat: int, only: frozenset | None = None) -> dict:
+    """The commands of one size; with `only`, those the chosen rows need."""
     folder = tmp / f"returns-{n}"
     roster = make_returns(folder, n)
     files = sorted(str(p) for p in folder.glob("*.xlsx"))
     j = ["-j", str(JOBS)]
     out = {"n": n}
+    need = {m for row in (only or ROWS) for m in ROWS[row]}
     run(["check", files[0]], tmp)  # warm-up: byte code written, the reader's first imports paid
-    out["json"] = best(["check", str(folder), "--json", *j], tmp, repeat)
-    out["feedback"] = best(["check", str(folder), "--json", "--feedback", str(tmp / f"fb-{n}"), *j], tmp, repeat)
-    out["text"] = best(["check", str(folder), *j], tmp, 1)
-    out["aggregate"] = best(["aggregate", str(folder), "--roster", str(roster), "--period", "2023-Q2",
-                             "-o", str(tmp / f"out-{n}.xlsx"), *j], tmp, repeat)
-    out["calamine"] = min(time_calamine(files, JOBS) for _ in range(repeat))
-    out["feedback_files"] = len(list((tmp / f"fb-{n}").glob("*.xlsx")))
+    if "json" in need:
+        out["json"] = best(["check", str(folder), "--json", *j], tmp, repeat)
+    if "feedback" in need:
+        out["feedback"] = best(["check", str(folder), "--json", "--feedback", str(tmp / f"fb-{n}"), *j], tmp,
+                               repeat)
+        out["feedback_files"] = len(list((tmp / f"fb-{n}").glob("*.xlsx")))
+    if "text" in need:
+        out["text"] = best(["check", str(folder), *j], tmp, 1)
+    if "aggregate" in need:
+        out["aggregate"] = best(["aggregate", str(folder), "--roster", str(roster), "--period", "2023-Q2",
+                                 "-o", str(tmp / f"out-{n}.xlsx"), *j], tmp, repeat)
+    if "calamine" in need:
+        out["calamine"] = min(time_calamine(files, JOBS) for _ in range(repeat))
     return out
 
 
@@ -141,9 +155,31 @@ def measure_mail(tmp: Path, units: int, repeat: int) -> dict:
             "eml": len(list((tmp / "thu-gui").glob("*.eml")))}
 
 
-def table(sizes: list, start: dict | None, mail: dict | None) -> list:
-    """(measure, figure, goal, met) rows of what was measured."""
-    rows = _size_rows(sizes) if sizes else []
+def table(sizes: list, start: dict, mail: dict) -> list:
+    """(measure, figure, goal, met) rows."""
+    rows = []
+    by_n = {s["n"]: s for s in sizes}
+    for s in (s for s in sizes if "feedback" in s):
+        n = f"{s['n']:,}"
+        r = s["feedback"]["s"] / s["json"]["s"]
+        rows.append((f"check --feedback ÷ check --json at {n} ({s['feedback_files']} feedback files)", f"{r:.2f}",
+                     "≤ 1.5", r <= 1.5))
+    for s in (s for s in sizes if "calamine" in s):
+        r = s["json"]["s"] / s["calamine"]
+        rows.append((f"check --json ÷ calamine alone (2 processes) at {s['n']:,}", f"{r:.2f}", "≤ 1.5", r <= 1.5))
+    for s in (s for s in sizes if "aggregate" in s):
+        r = s["aggregate"]["s"] / s["json"]["s"]
+        rows.append((f"aggregate ÷ check --json at {s['n']:,}", f"{r:.2f}", "≤ 1.2 at 10,000", r <= 1.2))
+    small, large = min(by_n), max(by_n)
+    for what in (w for w in ("json", "text", "feedback", "aggregate") if w in by_n[small]):
+        a, b = by_n[small][what]["main_mb"], by_n[large][what]["main_mb"]
+        label = {"json": "check --json", "text": "check", "feedback": "check --feedback",
+                 "aggregate": "aggregate"}[what]
+        rows.append((f"peak RSS of the main process, {label}: {large:,} vs {small:,}",
+                     f"{b:.0f} / {a:.0f} MB = {b / a:.2f}x", "≤ 1.3x, ≤ 100 MB", b / a <= 1.3 and b <= 100))
+    for what, label in ((w, l) for w, l in (("json", "check"), ("aggregate", "aggregate")) if w in by_n[small]):
+        mb = max(s[what]["worker_mb"] for s in sizes)
+        rows.append((f"largest worker, {label}", f"{mb:.0f} MB", "≤ 40 MB", mb <= 40))
     if start:
         r = start["check_one"] / start["help"]
         rows.append(("cchc check ONE.xlsx ÷ cchc --help (cold start)",
@@ -156,43 +192,26 @@ def table(sizes: list, start: dict | None, mail: dict | None) -> list:
     return rows
 
 
-def _size_rows(sizes: list) -> list:
-    rows = []
-    by_n = {s["n"]: s for s in sizes}
-    for s in sizes:
-        n = f"{s['n']:,}"
-        r = s["feedback"]["s"] / s["json"]["s"]
-        rows.append((f"check --feedback ÷ check --json at {n} ({s['feedback_files']} feedback files)", f"{r:.2f}",
-                     "≤ 1.5", r <= 1.5))
-    for s in sizes:
-        r = s["json"]["s"] / s["calamine"]
-        rows.append((f"check --json ÷ calamine alone (2 processes) at {s['n']:,}", f"{r:.2f}", "≤ 1.5", r <= 1.5))
-    for s in sizes:
-        r = s["aggregate"]["s"] / s["json"]["s"]
-        rows.append((f"aggregate ÷ check --json at {s['n']:,}", f"{r:.2f}", "≤ 1.2 at 10,000", r <= 1.2))
-    small, large = min(by_n), max(by_n)
-    for what in ("json", "text", "feedback", "aggregate"):
-        a, b = by_n[small][what]["main_mb"], by_n[large][what]["main_mb"]
-        label = {"json": "check --json", "text": "check", "feedback": "check --feedback",
-                 "aggregate": "aggregate"}[what]
-        rows.append((f"peak RSS of the main process, {label}: {large:,} vs {small:,}",
-                     f"{b:.0f} / {a:.0f} MB = {b / a:.2f}x", "≤ 1.3x, ≤ 100 MB", b / a <= 1.3 and b <= 100))
-    for what, label in (("json", "check"), ("aggregate", "aggregate")):
-        mb = max(s[what]["worker_mb"] for s in sizes)
-        rows.append((f"largest worker, {label}", f"{mb:.0f} MB", "≤ 40 MB", mb <= 40))
+def _rows(text: str) -> frozenset:
+    rows = frozenset(r.strip() for r in text.split(",") if r.strip())
+    unknown = rows - set(ROWS)
+    if unknown or not rows:
+        raise argparse.ArgumentTypeError(f"unknown rows {', '.join(sorted(unknown))}; rows: {', '.join(ROWS)}")
     return rows
 
 
-def _measure_and_say(n: int, tmp: Path, repeat: int) -> dict:
-    """`measure_size`, its figures told on stderr at once."""
-    s = measure_size(n, tmp, repeat)
-    print(f"{n:,} returns: check --json {s['json']['s']:.1f} s, check {s['text']['s']:.1f} s, "
-          f"--feedback {s['feedback']['s']:.1f} s, aggregate {s['aggregate']['s']:.1f} s, "
-          f"calamine {s['calamine']:.1f} s; main process (MB): " + ", ".join(
-              f"{what} {s[what]['main_mb']:.0f}" for what in ("json", "text", "feedback", "aggregate"))
-          + f"; largest worker (MB): check {s['json']['worker_mb']:.0f}, "
-            f"aggregate {s['aggregate']['worker_mb']:.0f}", file=sys.stderr, flush=True)
-    return s
+def _print_size(s: dict) -> None:
+    """One size's figures, as soon as measured (on stderr)."""
+    names = {"json": "check --json", "text": "check", "feedback": "--feedback", "aggregate": "aggregate"}
+    times = [f"{label} {s[w]['s']:.1f} s" for w, label in names.items() if w in s]
+    times += [f"calamine {s['calamine']:.1f} s"] if "calamine" in s else []
+    if not times:
+        return  # only the cold start or distribute asked for: the returns were made, not measured
+    mains = [f"{w} {s[w]['main_mb']:.0f}" for w in names if w in s]
+    workers = [f"{label} {s[w]['worker_mb']:.0f}" for w, label in (("json", "check"), ("aggregate", "aggregate"))
+               if w in s]
+    print(f"{s['n']:,} returns: {', '.join(times)}; main process (MB): {', '.join(mains)}; "
+          f"largest worker (MB): {', '.join(workers)}", file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -200,26 +219,22 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--repeat", type=int, default=1, help="timed runs of each command; the best counts")
     ap.add_argument("--units", type=int, default=1000, help="units for distribute and template --roster")
-    ap.add_argument("--only", nargs="+", choices=("returns", "start", "mail"),
-                    help="measure only these groups of rows (default: all): returns = the rows at --sizes, "
-                         "start = the cold start, mail = distribute ÷ template --roster")
+    ap.add_argument("--only", type=_rows, default=None,
+                    help=f"comma-separated rows to measure, of: {', '.join(ROWS)} (default: every row)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(json.loads(args.child))
         return 0
-    only = set(args.only or ("returns", "start", "mail"))
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
         tmp = Path(tmp)
-        sizes = [_measure_and_say(n, tmp, args.repeat) for n in args.sizes] if "returns" in only else []
-        start = mail = None
-        if "start" in only:
-            if not sizes:
-                make_returns(tmp / "returns-1", 1)
-            one = next((tmp / f"returns-{args.sizes[0] if sizes else 1}").glob("*.xlsx"))
-            start = measure_start(tmp, one, max(3, args.repeat))
-        if "mail" in only:
-            mail = measure_mail(tmp, args.units, args.repeat)
+        sizes = []
+        for n in args.sizes:
+            sizes.append(measure_size(n, tmp, args.repeat, args.only))
+            _print_size(sizes[-1])
+        one = next((tmp / f"returns-{args.sizes[0]}").glob("*.xlsx"))
+        start = measure_start(tmp, one, max(3, args.repeat)) if not args.only or "start" in args.only else {}
+        mail = measure_mail(tmp, args.units, args.repeat) if not args.only or "distribute" in args.only else {}
     rows = table(sizes, start, mail)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'figure':<28} {'goal':<18} met")

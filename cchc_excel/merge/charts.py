@@ -74,7 +74,7 @@ def axis_range(values: list) -> tuple[float, float]:
 
 def _bars(result: MergeResult, ind) -> list:
     """(unit name, share) in table order; beyond CHART_MAX_UNITS the lowest shares, in table order."""
-    values = result.frame[ind.id].to_numpy()
+    values = result.frame.column(ind.id)
     pairs = [(result.unit_info[r.unit].name if r.unit in result.unit_info else r.unit, float(v))
              for r, v in zip(result.records, values) if v == v]
     if len(pairs) > CHART_MAX_UNITS:

@@ -25,7 +25,7 @@ from cchc_excel.merge.totals import Record, RollUp, recompute_ratios, roll_up
 from cchc_excel.spec.model import FormSpec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What becomes of a file: one of `result.FILE_STATUSES` or `NO_RETURN_STATUSES`, and why (Vietnamese,
     "" for a plain merge)."""

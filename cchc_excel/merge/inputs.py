@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from array import array
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import datetime, timezone
@@ -36,7 +38,7 @@ class CheckedFile(Protocol):
     merged_units: int | None
 
 
-@dataclass(frozen=True, eq=False)  # compared by identity: each entry is one file
+@dataclass(frozen=True, eq=False, slots=True)  # compared by identity: each entry is one file
 class Entry:
     """One checked file, as the merge uses it."""
 
@@ -82,10 +84,7 @@ def read_entries(reports: Iterable[CheckedFile], roster: Roster | None, received
 
 def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
     path = Path(rep.path)
-    try:
-        period = parse_period(rep.period) if rep.period else None
-    except PeriodError:
-        period = None
+    period = _period(rep.period) if rep.period else None
     saved = _utc(rep.saved_at)
     disk = Path(outer_file(path))  # a member of a zip (`archive.zip!inner.xlsx`) arrived with its archive
     got = None
@@ -94,42 +93,110 @@ def _entry(rep: CheckedFile, roster: Roster | None, received: dict) -> Entry:
     issues: tuple[Issue, ...] = tuple(rep.issues or ())
     return Entry(
         path=path, unit=_unit_of(rep.unit, roster), period=period,
-        period_text=str(period) if period else rep.period, check_status=rep.status, issues=issues,
+        period_text=_period_text(period) if period else rep.period, check_status=rep.status, issues=issues,
         values=rep.values or {}, saved_at=saved, received=got, time=saved or got or _mtime(disk),
         sha256=rep.sha256 or "", reported_levels=frozenset(rep.reported_levels or ()),
         merged_units=int(rep.merged_units or 0),
     )
 
 
-def compact(report, spec) -> "CheckedFile":
-    """`report` holding only what a merge needs of it: the non-blank values of the spec's value rows
-    (`PackedValues`) and no `Submission`. What the merge makes of it is unchanged: a blank value and an
-    absent one are the same to it."""
-    changes = {"values": PackedValues.of(report.values or {}, spec)}
-    if getattr(report, "submission", None) is not None:
-        changes["submission"] = None
-    return replace(report, **changes)
+def compact(report, spec, roster: Roster | None = None) -> "CompactReport":
+    """`report` holding only what a merge needs of it (`CompactReport`): the non-blank values of the
+    spec's value rows (`PackedValues`), no `Submission`, the texts every report repeats (status, period,
+    levels) shared, and a unit of `roster` as the roster's `Unit` (the merge takes the roster's word for
+    it anyway). What the merge makes of it is unchanged: a blank value and an absent one are the same to
+    it."""
+    unit = report.unit
+    if roster is not None and unit and not isinstance(unit, Unit):
+        code = str(unit.get("code") or "")
+        if code in roster:
+            unit = roster.get(code)
+    levels = report.reported_levels
+    if isinstance(levels, frozenset):
+        levels = _LEVELS.setdefault(levels, levels)
+    return CompactReport(
+        path=report.path, status=_shared(report.status), unit=unit, period=_shared(report.period),
+        values=PackedValues.of(report.values or {}, spec), issues=tuple(report.issues or ()),
+        sha256=report.sha256, saved_at=report.saved_at, reported_levels=levels, merged_units=report.merged_units)
+
+
+class CompactReport:
+    """A checked file as a merge reads it (the attributes of `CheckedFile`), in little memory."""
+
+    __slots__ = ("path", "status", "unit", "period", "values", "issues", "sha256", "saved_at", "reported_levels",
+                 "merged_units")
+    submission = None  # never kept
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def __repr__(self) -> str:
+        return f"CompactReport({self.path!r}, {self.status!r})"
+
+
+def _shared(text):
+    return sys.intern(text) if type(text) is str else text
+
+
+def pack_values(spec, report) -> None:
+    """An `after` for `check.run.iter_checked`: the report's values packed (`PackedValues`) in the worker
+    that checked it, so that what it sends back, and what the main process keeps, is small."""
+    report.values = PackedValues.of(report.values or {}, spec)
+
+
+_LEVELS: dict = {}  # the few distinct sets of row levels, one object each (bounded by the spec's levels)
+_EXACT = 2.0 ** 53  # a whole number up to this is exact as a float
 
 
 class PackedValues(Mapping):
-    """A file's non-blank values of the spec's value rows, read-only, as one tuple in the spec's row
-    order (a dict per file of 10,000, each with its own copy of the keys, is what made aggregate's memory
-    grow with the returns)."""
+    """A file's non-blank values of the spec's value rows, read-only, in the spec's row order.
 
-    __slots__ = ("_ids", "_index", "_data")
+    Numbers are kept as one `array('d')` (NaN for blank) with a bit per position holding an int, so that
+    they read back exactly as given (3 stays int 3, 2.5 float 2.5); values of any other type as a tuple.
+    A dict per file of 10,000, each with its own keys and float objects, made aggregate's memory grow
+    with the returns. The ids are shared by every file of a spec, also across pickling.
+    """
 
-    def __init__(self, ids: tuple, index: dict, data: tuple):
-        self._ids, self._index, self._data = ids, index, data
+    __slots__ = ("_ids", "_index", "_data", "_ints")
+
+    def __init__(self, ids: tuple, index: dict, data, ints: int | None):
+        self._ids, self._index, self._data, self._ints = ids, index, data, ints
 
     @classmethod
     def of(cls, values: Mapping, spec) -> "PackedValues":
         ids, index = _value_ids(spec)
-        return cls(ids, index, tuple(values.get(i) for i in ids))
+        if isinstance(values, PackedValues) and values._ids == ids:
+            return values
+        items = [values.get(i) for i in ids]
+        ints = 0
+        for n, v in enumerate(items):
+            t = type(v)
+            if t is int and -_EXACT <= v <= _EXACT:
+                ints |= 1 << n
+            elif v is not None and (t is not float or v != v):  # NaN would read back as blank
+                return cls(ids, index, tuple(items), None)
+        return cls(ids, index, array("d", [_NAN if v is None else v for v in items]), ints)
 
     def get(self, key, default=None):
         at = self._index.get(key)
-        value = None if at is None else self._data[at]
-        return default if value is None else value
+        if at is None:
+            return default
+        value = self._data[at]
+        if self._ints is None:
+            return default if value is None else value
+        if value != value:
+            return default
+        return int(value) if self._ints >> at & 1 else value
+
+    def floats(self, ids: tuple):
+        """The values in the order of `ids` as a float numpy array (NaN for blank), when they are all
+        numbers held in that order; else None."""
+        if self._ints is None or (ids is not self._ids and ids != self._ids):
+            return None
+        import numpy as np
+
+        return np.frombuffer(self._data, dtype=float)
 
     def __getitem__(self, key):
         value = self.get(key)
@@ -138,17 +205,55 @@ class PackedValues(Mapping):
         return value
 
     def __iter__(self):
-        return (i for i, v in zip(self._ids, self._data) if v is not None)
+        if self._ints is None:
+            return (i for i, v in zip(self._ids, self._data) if v is not None)
+        return (i for i, v in zip(self._ids, self._data) if v == v)
 
     def __len__(self) -> int:
-        return sum(1 for v in self._data if v is not None)
+        if self._ints is None:
+            return sum(1 for v in self._data if v is not None)
+        return sum(1 for v in self._data if v == v)
+
+    def __reduce__(self):
+        return _restored, (self._ids, self._data, self._ints)
+
+
+_NAN = float("nan")
+
+
+def _restored(ids: tuple, data, ints) -> PackedValues:
+    """A pickled `PackedValues`, its ids shared with the other files' of the same spec."""
+    ids, index = _shared_ids(ids)
+    return PackedValues(ids, index, data, ints)
+
+
+_SHARED: dict = {}
+
+
+def _shared_ids(ids: tuple) -> tuple[tuple, dict]:
+    found = _SHARED.get(ids)
+    if found is None:
+        if len(_SHARED) >= 8:
+            _SHARED.clear()
+        found = _SHARED[ids] = (ids, {i: n for n, i in enumerate(ids)})
+    return found
 
 
 @lru_cache(maxsize=8)
 def _value_ids(spec) -> tuple[tuple, dict]:
     """The ids of the spec's value rows and {id: position}, shared by every file's `PackedValues`."""
-    ids = tuple(ind.id for ind in spec.value_indicators)
-    return ids, {i: n for n, i in enumerate(ids)}
+    return _shared_ids(tuple(ind.id for ind in spec.value_indicators))
+
+
+@lru_cache(maxsize=256)  # a Period per distinct text, not one per file
+def _period(text: str) -> Period | None:
+    try:
+        return parse_period(text)
+    except PeriodError:
+        return None
+
+
+_period_text = lru_cache(maxsize=256)(str)  # one text per period too
 
 
 def _received(received: dict, path: Path) -> datetime | None:

@@ -65,19 +65,21 @@ def _history_findings(result: MergeResult, rows: list, history: History) -> list
     return out
 
 
-def _column(frame, ind, t) -> np.ndarray:
+def _column(table, ind, t) -> np.ndarray:
     """A row's values over the units; a ratio over a denominator below `min_value` left out (1 of 1
     complaints settled is 100%, and no news)."""
-    values = frame[ind.id].to_numpy(dtype=float)
+    values = table.column(ind.id)
     if ind.kind == "ratio":
-        values = np.where(frame[ind.denominator].to_numpy(dtype=float) >= t.min_value, values, np.nan)
+        with np.errstate(invalid="ignore"):
+            values = np.where(table.column(ind.denominator) >= t.min_value, values, np.nan)
     return values
 
 
 def _aligned(earlier: MergeResult, codes: list):
-    """An earlier merge's values, one row per unit of `codes` (in that order; NaN for a unit it lacks)."""
-    frame = earlier.frame.set_axis([r.unit for r in earlier.records])
-    return frame[~frame.index.duplicated(keep="last")].reindex(codes)
+    """An earlier merge's values, one row per unit of `codes` (in that order; NaN for a unit it lacks;
+    of a unit it has twice, the last)."""
+    at = {r.unit: i for i, r in enumerate(earlier.records)}
+    return earlier.frame.take([at.get(code, -1) for code in codes])
 
 
 def _history_flags(t, percent: bool, now: np.ndarray, last: np.ndarray, past: np.ndarray) -> list:

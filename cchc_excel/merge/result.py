@@ -16,7 +16,7 @@ from cchc_excel.core.roster import Unit
 from cchc_excel.spec.model import FormSpec
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from cchc_excel.merge.table import ValueTable
 
 FILE_STATUSES = ("merged", "superseded", "errors", "unreadable", "other_period", "unknown_unit",
                  "other_unit", "duplicate")
@@ -33,7 +33,7 @@ UNIT_STATUS_LABELS = {"merged": "Đã tổng hợp", "errors": "Có lỗi", "mis
 MAX_FINDINGS = 100_000  # rows of the `Kiểm tra` sheet; the rest are counted and said
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStatus:
     """What became of one file.
 
@@ -72,7 +72,7 @@ class FileStatus:
                 "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitStatus:
     """One unit's status for the period: merged, errors or missing (late is a flag beside it)."""
 
@@ -91,7 +91,7 @@ class UnitStatus:
         return UNIT_STATUS_LABELS[self.status]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One finding of one file, for the `Kiểm tra` sheet."""
 
@@ -116,7 +116,8 @@ class MergeResult:
         records: one record per merged unit (rolled up to the period when needed), in unit order.
         pieces: the records of every file merged or left out for its errors (`source` is its path), for
             the tidy CSV and the per-unit sheets.
-        frame: records' values (one row per record, one column per value row); totals: {id: Total}.
+        frame: records' values, a `table.ValueTable` (one row per record, one column per value row;
+            `.frame()` as a pandas DataFrame); totals: {id: Total}.
         findings: issues of every file, at most MAX_FINDINGS; findings_total: how many there were.
         unit_info: code -> Unit of every unit seen (roster or files).
         notes: what people should know about the merge (ties, roll-ups, caps), in Vietnamese.
@@ -135,7 +136,7 @@ class MergeResult:
     expected: int | None
     records: list
     pieces: list
-    frame: pd.DataFrame
+    frame: ValueTable
     totals: dict
     findings: list = field(default_factory=list)
     findings_total: int = 0

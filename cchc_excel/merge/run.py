@@ -21,6 +21,7 @@ way `cchc check` does) and calls `merge_reports`. The steps are in `choose` (fil
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -30,13 +31,14 @@ from cchc_excel.core.text import vn_number
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.choose import (exclusions, latest_versions, not_returns, off_period, target_period,
                                      undecided, unit_returns)
-from cchc_excel.merge.inputs import CheckedFile, Entry, Scope, compact, own_entries, read_entries, scope_of
+from cchc_excel.merge.inputs import (CheckedFile, Entry, Scope, compact, own_entries, pack_values, read_entries,
+                                    scope_of)
 from cchc_excel.merge.history import history_of
 from cchc_excel.merge.levels import top_level
 from cchc_excel.merge.result import (FILE_STATUS_LABELS, FILE_STATUSES, MAX_FINDINGS, NO_RETURN_STATUSES,
                                      UNIT_STATUS_LABELS, UNIT_STATUSES, FileStatus, Finding, MergeResult,
                                      UnitStatus)
-from cchc_excel.merge.totals import aggregate_units, value_frame
+from cchc_excel.merge.totals import aggregate_units
 from cchc_excel.merge.units import (coverage, expected_units, file_status, merged_records, unit_order,
                                     unit_statuses)
 from cchc_excel.spec.model import FormSpec
@@ -108,6 +110,8 @@ def merge_reports(
 def _merge(reports, spec: FormSpec, *, roster=None, period=None, unit_code=None, include_errors=False,
            received=None, own=()) -> MergeResult:
     """`merge_reports` without the comparisons and outliers: one period's statuses and totals."""
+    from cchc_excel.merge.table import value_table  # numpy, as above
+
     scope = scope_of(roster, unit_code)
     entries = read_entries(reports, roster, received or {}) + own_entries(own, scope, spec)
     verdicts = exclusions(entries, roster, scope)
@@ -131,13 +135,13 @@ def _merge(reports, spec: FormSpec, *, roster=None, period=None, unit_code=None,
                           own=frozenset(e.path for e in entries if e.own))
     level, reported = _merged_levels(scope, merged.records, spec)
     findings, total_findings, cap_notes = _findings(entries)
-    frame = value_frame(merged.records, spec)
+    table = value_table(merged.records, spec)
     notes = [*(roster.warnings if roster is not None else ()), *latest.notes, *covers.notes, *merged.notes,
              *_root_notes(scope, spec, level), *cap_notes]
     return MergeResult(
         spec=spec, period=target, root=scope.root, level=level, reported_levels=reported, files=files,
         units=units, expected=None if expected is None else len(expected), records=merged.records,
-        pieces=merged.pieces, frame=frame, totals=aggregate_units(merged.records, spec, frame),
+        pieces=merged.pieces, frame=table, totals=aggregate_units(merged.records, spec, table),
         findings=findings, findings_total=total_findings, unit_info=unit_info, notes=notes,
     )
 
@@ -243,12 +247,16 @@ def aggregate_paths(
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where}.")
     if received is None:
         received = received_times(files)
-    # Each report is made compact as it comes: the main process keeps the values it merges, not every
-    # report as checked, so that its memory stays flat in the number of returns.
-    reports = [compact(r, spec) for r in iter_checked(files, spec, roster=roster, jobs=jobs, progress=progress)]
+    # Each report is made compact as it comes, its values packed where it was checked: the main process
+    # keeps the values it merges, not every report as checked, so that its memory stays flat in the
+    # number of returns.
+    reports = [compact(r, spec, roster) for r, _ in iter_checked(files, spec, roster=roster, jobs=jobs,
+                                                                 progress=progress, after=partial(pack_values, spec))]
     mine = _check_own(own, spec, roster, unit_code, period) if own else []
     earlier = _check_previous(previous, spec, roster, jobs, skip) if previous else []
-    return merge_reports(reports, spec, roster=roster, period=period, unit_code=unit_code,
+    # Handed over as an iterator: once the merge has read them into its entries, the reports are freed.
+    handed, reports = iter(reports), None
+    return merge_reports(handed, spec, roster=roster, period=period, unit_code=unit_code,
                          include_errors=include_errors, received=received, own=mine, previous=earlier)
 
 
@@ -260,7 +268,8 @@ def _check_previous(paths, spec: FormSpec, roster: Roster | None, jobs, skip: se
     if not files:
         where = ", ".join(str(p) for p in paths)
         raise CchcError(f"Không tìm thấy tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods) trong {where} (--previous).")
-    return [compact(r, spec) for r in iter_checked(files, spec, roster=roster, jobs=jobs)]
+    return [compact(r, spec, roster) for r, _ in iter_checked(files, spec, roster=roster, jobs=jobs,
+                                                              after=partial(pack_values, spec))]
 
 
 def _check_own(own, spec: FormSpec, roster: Roster | None, unit_code: str | None, period) -> list:

@@ -39,12 +39,14 @@ from cchc_excel.merge.levels import row_levels
 from cchc_excel.spec.expr import ratio
 from cchc_excel.spec.model import FormSpec, Indicator
 
-if TYPE_CHECKING:  # numpy and pandas are imported where totals are made, never before the workers fork
-    import numpy as np
+if TYPE_CHECKING:  # numpy is imported where totals are made, never before the workers fork; pandas only
+    import numpy as np  # for `value_frame`
     import pandas as pd
 
+    from cchc_excel.merge.table import ValueTable
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One unit's values for one period.
 
@@ -136,78 +138,52 @@ def _json_number(value):
 
 
 def value_frame(records: list[Record], spec: FormSpec) -> pd.DataFrame:
-    """Records as a float frame: one row per record (in order), one column per value row of the spec.
+    """Records as a float pandas frame: one row per record (in order), one column per value row of the
+    spec (`table.value_table` as a `DataFrame`).
 
     Blank is NaN. A value of a row that the record's `reported_levels` do not cover is dropped (NaN),
     as is anything that is not a number.
     """
-    import numpy as np
-    import pandas as pd
+    from cchc_excel.merge.table import value_table
 
-    columns = [ind.id for ind in spec.value_indicators]
-    if not records:
-        return pd.DataFrame(np.empty((0, len(columns))), columns=columns)
-    # Filled a row at a time: a list of lists of 10,000 records would hold every value as a Python
-    # object at once, the merge's peak of memory.
-    data = np.empty((len(records), len(columns)))
-    try:
-        # The common case, fast: every value a number or None (None becomes NaN).
-        for i, rec in enumerate(records):
-            data[i] = np.array([rec.values.get(c) for c in columns], dtype=float)
-    except (TypeError, ValueError):
-        for i, rec in enumerate(records):
-            data[i] = np.array([_number_or_none(rec.values.get(c)) for c in columns], dtype=float)
-    masks: dict[frozenset, np.ndarray] = {}
-    for i, rec in enumerate(records):
-        if rec.reported_levels:
-            mask = masks.get(rec.reported_levels)
-            if mask is None:
-                rows = row_levels(spec, rec.reported_levels)
-                mask = masks[rec.reported_levels] = np.array([not spec[c].levels & rows for c in columns])
-            if mask.any():
-                data[i, mask] = np.nan
-    return pd.DataFrame(data, columns=columns)
-
-
-def _number_or_none(value):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    return None
+    return value_table(records, spec).frame()
 
 
 # ---------------------------------------------------------------------------------------------------
 # Over units
 
 
-def aggregate_units(records: Iterable[Record], spec: FormSpec, frame: pd.DataFrame | None = None) -> dict:
+def aggregate_units(records: Iterable[Record], spec: FormSpec, table: ValueTable | None = None) -> dict:
     """Total every value row of the spec over the records (one per unit).
 
     Args:
         records: one record per unit, all of the same period (roll up first when needed).
         spec: the form spec, whose rows say how each one aggregates.
-        frame: `value_frame(records, spec)` when the caller already has it.
+        table: `table.value_table(records, spec)` when the caller already has it.
 
     Returns:
         {indicator id: Total}, in the spec's order.
     """
     import numpy as np
 
+    from cchc_excel.merge.table import value_table
+
     records = list(records)
-    if frame is None:
-        frame = value_frame(records, spec)
+    if table is None:
+        table = value_table(records, spec)
     weights = np.array([max(1, int(r.weight)) for r in records], dtype=float)
     covers = _Covers(records, spec)
     totals: dict[str, Total] = {}
     ratios = []
     for ind in spec.value_indicators:
-        column = frame[ind.id].to_numpy() if len(records) else np.array([])
+        column = table.column(ind.id) if len(records) else np.array([])
         if ind.units == "ratio":
             ratios.append(ind)
             continue
         totals[ind.id] = _total(ind, column, weights, covers)
     _keep_catalogue_sums(spec, totals)
     for ind in ratios:
-        totals[ind.id] = _ratio_total(ind, totals, frame, weights)
+        totals[ind.id] = _ratio_total(ind, totals, table, weights)
     return {ind.id: totals[ind.id] for ind in spec.value_indicators}
 
 
@@ -328,11 +304,11 @@ def choice_counts(total: Total, ind: Indicator) -> str:
     return "; ".join(f"{labels[int(code)]}: {n}" for code, n in total.value.items())
 
 
-def _ratio_total(ind: Indicator, totals: dict, frame: pd.DataFrame, weights: np.ndarray) -> Total:
+def _ratio_total(ind: Indicator, totals: dict, table: ValueTable, weights: np.ndarray) -> Total:
     import numpy as np
 
     num, den = totals[ind.numerator], totals[ind.denominator]
-    behind = ~np.isnan(frame[ind.denominator].to_numpy()) if len(frame) else np.array([], dtype=bool)
+    behind = ~np.isnan(table.column(ind.denominator)) if len(table) else np.array([], dtype=bool)
     units = int(weights[behind].sum())
     return Total(ind.id, "ratio", ratio(num.value, den.value), units)
 

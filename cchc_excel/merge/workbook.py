@@ -257,23 +257,25 @@ def _detail_print(ws, header_rows: int, columns: int) -> None:
 
 
 class _UnitRows:
-    """The rows of a per-unit sheet, made when asked for (the frame holds the numbers)."""
+    """The rows of a per-unit sheet, made when asked for (the value table holds the numbers)."""
 
     def __init__(self, result: MergeResult, indicators: list):
         self.result = result
-        frame = result.frame
-        self.block = frame[[ind.id for ind in indicators]].to_numpy() if len(frame) else None
+        self.ids = [ind.id for ind in indicators]
 
     def __len__(self) -> int:
         return len(self.result.records)
 
     def __iter__(self):
+        # The numbers taken from the table as the rows are written, not kept: every form's at once would
+        # copy the whole table while the workbook is finished.
+        block = self.result.frame.block(self.ids) if len(self.result.frame) else None
         info = self.result.unit_info
         for i, rec in enumerate(self.result.records):
             unit = info.get(rec.unit)
             level = self.result.spec.level_name(rec.level) if rec.level else ""
             head = [i + 1, rec.unit, unit.name if unit else rec.unit, level]
-            yield head + [None if v != v else v for v in self.block[i].tolist()]
+            yield head + [None if v != v else v for v in block[i].tolist()]
 
 
 def _write_total(ws, row: int, col: int, total, ind, fmt: _Formats) -> None:
@@ -306,9 +308,10 @@ def _status_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) 
         ws.set_row(row, row_height(text_lines(line, 150)))
         row += 1
     row += 1
-    rows = [(i, u.unit.code, u.unit.name, result.spec.level_name(u.unit.level), u.label,
-             "\n".join(Path(p).name for p in u.files), _local(u.received), "Muộn" if u.late else "", u.errors,
-             u.warnings, u.reason) for i, u in enumerate(result.units, 1)]
+    rows = _Lazy(len(result.units), lambda: (
+        (i, u.unit.code, u.unit.name, result.spec.level_name(u.unit.level), u.label,
+         "\n".join(Path(p).name for p in u.files), _local(u.received), "Muộn" if u.late else "", u.errors,
+         u.warnings, u.reason) for i, u in enumerate(result.units, 1)))
     formats = [fmt.center, fmt.plain, fmt.cell, fmt.plain, fmt.plain, fmt.cell, fmt.date, fmt.plain,
                fmt.integer, fmt.integer, fmt.cell]
     _long_table(ws, fmt, bulk, row, headers, (5, 11, 30, 14, 16, 40, 17, 10, 8, 10, 40), formats, rows,
@@ -349,9 +352,9 @@ def _files_sheet(workbook, fmt: _Formats, result: MergeResult, bulk: BulkRows) -
                "Ngày nhận", "Nộp muộn", "Số lỗi", "Số cảnh báo")
     last = len(headers) - 1
     _title(ws, fmt, "CÁC TỆP ĐÃ NHẬN", _subtitle(result), last)
-    rows = [(i, f.path.name, f.unit or "", f.unit_name, f.period or "", f.label, f.reason, _local(f.saved_at),
-             _local(f.received), "Muộn" if f.late else "", f.errors, f.warnings)
-            for i, f in enumerate(result.files, 1)]
+    rows = _Lazy(len(result.files), lambda: (
+        (i, f.path.name, f.unit or "", f.unit_name, f.period or "", f.label, f.reason, _local(f.saved_at),
+         _local(f.received), "Muộn" if f.late else "", f.errors, f.warnings) for i, f in enumerate(result.files, 1)))
     formats = [fmt.center, fmt.cell, fmt.plain, fmt.cell, fmt.plain, fmt.cell, fmt.cell, fmt.date, fmt.date,
                fmt.plain, fmt.integer, fmt.integer]
     colours = {label: "warn" for label in FILE_STATUS_LABELS.values()}
@@ -394,6 +397,20 @@ def _long_table(ws, fmt: _Formats, bulk: BulkRows, head: int, headers, widths, f
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     _print_setup(ws, head + 1)
+
+
+class _Lazy:
+    """A sized iterable of `n` rows that `make()` makes anew each time it is iterated (`BulkRows` iterates
+    twice), so that no long table is held whole while the workbook is finished."""
+
+    def __init__(self, n: int, make):
+        self.n, self.make = n, make
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return self.make()
 
 
 class _FindingRows:

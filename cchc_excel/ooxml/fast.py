@@ -54,6 +54,7 @@ def column_rows(xml: bytes, columns, strings: SharedStrings | None, formats: Num
     dates = formats.dates
     cells = []
     height = 0
+    raw_strings = strings.raw if strings is not None else ()
     for col, row, attrs, content in _cell_pattern(columns).findall(xml):
         if not content:
             continue  # a styled empty cell
@@ -61,7 +62,9 @@ def column_rows(xml: bytes, columns, strings: SharedStrings | None, formats: Num
         if r >= max_rows:
             continue
         raw = content[3:-4]
-        if b't="' not in attrs and content[:3] == b"<v>" and content[-4:] == b"</v>" and b"<" not in raw:
+        if content[:3] != b"<v>" or content[-4:] != b"</v>" or b"<" in raw:
+            value = _value(attrs, content, strings, formats)
+        elif b't="' not in attrs:
             try:  # a plain number, most of what a template holds: spared the general call
                 value = float(raw)
             except ValueError:
@@ -71,6 +74,8 @@ def column_rows(xml: bytes, columns, strings: SharedStrings | None, formats: Num
                     style = _style(attrs)
                     if style in dates:
                         value = serial_value(value, style, formats)
+        elif b' t="s"' in attrs and raw.isdigit() and int(raw) < len(raw_strings):
+            value = strings[int(raw)]  # a shared string (the STT codes): spared the general call too
         else:
             value = _value(attrs, content, strings, formats)
         if value == "":

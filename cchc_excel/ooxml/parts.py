@@ -18,6 +18,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from cchc_excel.ooxml.xmltext import attributes, normpath, unescape
 
@@ -49,9 +50,20 @@ class SheetPart:
     state: str = "visible"
 
 
+# The parsers of a package's small parts below are pure functions of their bytes, kept for the bytes last
+# seen: the returns of one template generation carry the same relationships, content types and workbook
+# part, parsed once per worker instead of once per file. Each caller gets its own dict.
+_PARSED = 64
+
+
 def sheet_parts(workbook_xml: bytes, rels_xml: bytes, folder: str = "xl") -> dict[str, SheetPart]:
     """Sheet title -> its `SheetPart`, in the workbook's order; chart sheets and dangling ids left out.
     Relative targets are from `folder`, the workbook part's folder."""
+    return dict(_sheet_parts(workbook_xml, rels_xml, folder))
+
+
+@lru_cache(maxsize=_PARSED)
+def _sheet_parts(workbook_xml: bytes, rels_xml: bytes, folder: str) -> tuple:
     targets = {rid: target for rid, (kind, target) in relationships(rels_xml, folder).items()
                if kind.endswith("/worksheet")}  # not styles, theme, shared strings, chart sheets...
     out = {}
@@ -60,12 +72,17 @@ def sheet_parts(workbook_xml: bytes, rels_xml: bytes, folder: str = "xl") -> dic
         rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
         if "name" in attrs and rid in targets:
             out[attrs["name"]] = SheetPart(targets[rid], attrs.get("state", "visible"))
-    return out
+    return tuple(out.items())
 
 
 def relationships(rels_xml: bytes, folder: str) -> dict[str, tuple[str, str]]:
     """Relationship id -> (type, target part) of a relationships part; targets resolved from `folder`
     (the source part's folder, "" for the package), external targets (URLs) left out."""
+    return dict(_relationships(rels_xml, folder))
+
+
+@lru_cache(maxsize=_PARSED)
+def _relationships(rels_xml: bytes, folder: str) -> tuple:
     out = {}
     for rel in _RELATIONSHIP.finditer(rels_xml):
         attrs = attributes(rel.group(1))
@@ -74,7 +91,7 @@ def relationships(rels_xml: bytes, folder: str) -> dict[str, tuple[str, str]]:
         target = attrs["Target"].replace("\\", "/")
         target = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
         out[attrs["Id"]] = (attrs.get("Type", ""), normpath(target))
-    return out
+    return tuple(out.items())
 
 
 def normalise_names(zf: zipfile.ZipFile) -> zipfile.ZipFile:
@@ -163,12 +180,17 @@ def _small_part(zf: zipfile.ZipFile, name: str | None) -> bytes:
 
 def _content_types(zf: zipfile.ZipFile) -> dict[str, str]:
     """Lower-cased part name -> its content type, from the `Override`s of `[Content_Types].xml`."""
+    return dict(_overrides(_small_part(zf, CONTENT_TYPES)))
+
+
+@lru_cache(maxsize=_PARSED)
+def _overrides(xml: bytes) -> tuple:
     out = {}
-    for m in _OVERRIDE.finditer(_small_part(zf, CONTENT_TYPES)):
+    for m in _OVERRIDE.finditer(xml):
         attrs = attributes(m.group(1))
         if "PartName" in attrs:
             out[attrs["PartName"].replace("\\", "/").lstrip("/").lower()] = attrs.get("ContentType", "")
-    return out
+    return tuple(out.items())
 
 
 def workbook_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -183,12 +205,17 @@ def workbook_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
 
 def defined_names(workbook_xml: bytes) -> dict[str, str]:
     """Workbook-level defined names -> their formula text (`'Biểu mẫu 3'!$D$21`)."""
+    return dict(_defined_names(workbook_xml))
+
+
+@lru_cache(maxsize=_PARSED)
+def _defined_names(workbook_xml: bytes) -> tuple:
     out = {}
     for dn in _DEFINED_NAME.finditer(workbook_xml):
         attrs = attributes(dn.group(1))
         if "name" in attrs and "localSheetId" not in attrs:
             out[attrs["name"]] = unescape(dn.group(2).decode("utf-8", "replace"))
-    return out
+    return tuple(out.items())
 
 
 def date1904(workbook_xml: bytes) -> bool:

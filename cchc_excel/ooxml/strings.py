@@ -54,7 +54,9 @@ class SharedStrings:
         return self[index] if 0 <= index < len(self._raw) else default
 
 
-@lru_cache(maxsize=50_000)  # the same labels and codes recur in every template: keep them
+# The same labels and codes recur in every template: keep them. Not many more: each return adds strings of
+# its own (the unit's name), and a worker reading 5,000 returns kept them all (5 MB) with room for 50,000.
+@lru_cache(maxsize=4096)
 def _decoded(raw: bytes) -> str:
     return rich_text(raw)
 

@@ -18,13 +18,10 @@ def read_meta_sheet(book: Book) -> tuple[dict, dict]:
         return metadata.parse_sheet(book.rows(metadata.SHEET))
     shape, strings = found
     raw = strings.raw
-    if any(index >= len(raw) for _, _, index in shape):
+    head, table, indexes, largest = _split(shape)
+    if largest >= len(raw):
         return metadata.parse_sheet(book.rows(metadata.SHEET))
-    first = metadata.LAYOUT_ROW - 1  # 0-based row of the layout header
-    head = [(r, c, index) for r, c, index in shape if r < first]
-    table = [(r, c, index) for r, c, index in shape if r >= first]
-    indexes = [index for _, _, index in table]
-    key = (tuple(table), tuple(itemgetter(*indexes)(raw)) if len(indexes) > 1 else tuple(raw[i] for i in indexes))
+    key = (table, tuple(itemgetter(*indexes)(raw)) if len(indexes) > 1 else tuple(raw[i] for i in indexes))
     layout = _LAYOUTS.get(key)
     if layout is None:
         layout = metadata.parse_sheet(_cells_to_rows(table, strings))[1]
@@ -33,6 +30,25 @@ def read_meta_sheet(book: Book) -> tuple[dict, dict]:
         _LAYOUTS[key] = layout
     meta = metadata.parse_sheet(_cells_to_rows(head, strings))[0]
     return meta, layout
+
+
+def _split(shape: tuple) -> tuple:
+    """The key/value cells above the layout table, the table's cells, their string indexes and the
+    largest index of all; kept for the shape last seen (`fast.string_cells` gives every template of one
+    generation the same shape object)."""
+    global _SPLIT
+    last = _SPLIT  # one read: another thread may replace it meanwhile
+    if last[0] is shape:
+        return last[1]
+    first = metadata.LAYOUT_ROW - 1  # 0-based row of the layout header
+    table = tuple((r, c, index) for r, c, index in shape if r >= first)
+    split = ([(r, c, index) for r, c, index in shape if r < first], table, [index for _, _, index in table],
+             max((index for _, _, index in shape), default=-1))
+    _SPLIT = (shape, split)
+    return split
+
+
+_SPLIT: tuple = (None, None)  # (shape, its split)
 
 
 def _cells_to_rows(cells, strings) -> list[list]:

@@ -306,7 +306,9 @@ class Book:
         refs = list(refs)
         xml = self.sheet_xml(sheet) if self.format == "xlsx" and refs else None
         if xml is not None:
-            if not _BRACKET_FORMULA.search(xml):  # no formula with a bracket: the common case, one search
+            # No formula with a bracket: the common case, one search (and none at all without a bracket:
+            # the regex costs more than reading the rest of the sheet).
+            if b"[" not in xml or not _BRACKET_FORMULA.search(xml):
                 return set()
             found = set()
             for ref in refs:
