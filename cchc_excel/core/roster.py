@@ -62,7 +62,7 @@ def _looks_like_date(text: str) -> bool:
     return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12  # 05/01/2023, 1/5/23
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """A reporting unit (sở/ngành, UBND cấp huyện, UBND cấp xã) or the province."""
 
