@@ -52,7 +52,7 @@ from cchc_excel.check.feedback_plan import absolute, make_plan
 from cchc_excel.check.feedback_sheet import TABLE_ROW, write_sheet
 from cchc_excel.check.report import FileReport, Report
 from cchc_excel.check.returned import superseded_by_clean
-from cchc_excel.core.atomic import write_bytes_atomic
+from cchc_excel.core.atomic import fsync_folder, write_bytes_atomic
 from cchc_excel.errors import CchcError
 from cchc_excel.ooxml.xmltext import unescape
 from cchc_excel.read.layout import FEEDBACK_SHEET
@@ -125,7 +125,7 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
 
 
 def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: str | None = None,
-                   generated_at: datetime | None = None, data=...) -> Path | None:
+                   generated_at: datetime | None = None, data=..., sync_folder: bool = True) -> Path | None:
     """Write the feedback workbook of one checked file into `out_dir` (created if needed), atomically.
 
     The returned file itself is never opened or modified.
@@ -136,6 +136,7 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
         password, generated_at: as for `feedback_bytes`.
         data: the workbook's bytes when already made (`prepared_feedback`, in a worker process); None
             when the file needs none.
+        sync_folder: False when the caller fsyncs `out_dir` once after a batch (`FeedbackWriter`).
 
     Returns:
         The path written (`feedback_path`), or None when the file needs no feedback (no error and no
@@ -151,7 +152,7 @@ def write_feedback(file_report: FileReport, out_dir: str | Path, *, password: st
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return write_bytes_atomic(feedback_path(file_report, out_dir), data)
+        return write_bytes_atomic(feedback_path(file_report, out_dir), data, sync_folder=sync_folder)
     except OSError as e:
         raise CchcError(f"Không ghi được tệp phản hồi vào thư mục {out_dir}: {e.strerror or e}.") from e
 
@@ -227,7 +228,7 @@ class FeedbackWriter:
             self.problems.append(str(data))
             return
         try:
-            path = write_feedback(file_report, self.out_dir, data=data)
+            path = write_feedback(file_report, self.out_dir, data=data, sync_folder=False)
         except Exception as e:
             self.problems.append(feedback_problem(file_report, e))
             return
@@ -235,7 +236,8 @@ class FeedbackWriter:
             self._written[str(file_report.path)] = path
 
     def finish(self) -> list[Path]:
-        """Remove the feedback of files a later clean return superseded; the paths kept, in input order."""
+        """Remove the feedback of files a later clean return superseded, then make the folder's renames
+        durable at once (each file was fsynced before its rename); the paths kept, in input order."""
         for source in superseded_by_clean(self._seen):
             path = self._written.pop(source, None)
             if path is not None:
@@ -243,6 +245,8 @@ class FeedbackWriter:
                     path.unlink()
                 except OSError:
                     pass  # an unneeded feedback left behind: harmless, the unit's later return is clean
+        if self._written:
+            fsync_folder(self.out_dir)
         return list(self._written.values())
 
 

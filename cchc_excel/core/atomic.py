@@ -18,7 +18,7 @@ from pathlib import Path
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+def create_temp(folder: Path, name: str) -> tuple[int, Path]:
     """A new empty file beside `name` in `folder`, opened for writing: (descriptor, path)."""
     while True:
         tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
@@ -42,9 +42,6 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-_fsync_folder = fsync_folder  # the name merge.outputs imports
-
-
 @contextlib.contextmanager
 def atomic_file(path: str | Path, *, sync_folder: bool = True):
     """A binary file to write `path` through: flushed to disk and renamed into place when the block ends
@@ -52,7 +49,7 @@ def atomic_file(path: str | Path, *, sync_folder: bool = True):
     rename is durable only once the caller fsyncs the folder (`fsync_folder`), e.g. once for a batch."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(path.parent, path.name)
+    fd, tmp = create_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

@@ -18,7 +18,7 @@ import errno
 import os
 from pathlib import Path
 
-from cchc_excel.core.atomic import _create_temp, _fsync_folder
+from cchc_excel.core.atomic import create_temp, fsync_folder
 from cchc_excel.errors import OutputError
 from cchc_excel.merge import exports
 from cchc_excel.merge.result import MergeResult
@@ -99,7 +99,7 @@ def write_outputs(result: MergeResult, workbook: str | Path | None, *, json_path
 def _claim(target: Path) -> Path:
     """A new empty temporary file beside `target` (its folder created if needed)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(target.parent, target.name)
+    fd, tmp = create_temp(target.parent, target.name)
     os.close(fd)
     return tmp
 
@@ -137,7 +137,7 @@ def _rename_all(pairs: list[tuple[Path, Path]]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(old)
     for folder in {target.parent for _, target in pairs}:
-        _fsync_folder(folder)
+        fsync_folder(folder)
 
 
 def _culprit(e: OSError, current: Path | None, targets: list[Path]) -> Path:
