@@ -275,7 +275,7 @@ def feedback_path(file_report: FileReport, out_dir: str | Path) -> Path:
             return target
         if _same_file(target, source):
             continue
-        if target.is_file() and _recorded_source(target) == wanted:
+        if target.is_file() and recorded_source(target) == wanted:
             return target
     raise AssertionError("unreachable")
 
@@ -300,7 +300,7 @@ _PROPERTY_RE = re.compile(r'<property\b[^>]*\bname="' + re.escape(SOURCE_PROPERT
                           + r'"[^>]*>\s*<vt:lpwstr>([^<]*)</vt:lpwstr>')
 
 
-def _recorded_source(path: Path) -> str | None:
+def recorded_source(path: Path) -> str | None:
     """The returned file a feedback workbook was made from (its custom property), or None when `path` is
     not one of ours (or not a readable .xlsx)."""
     try:

@@ -198,7 +198,7 @@ def _append_ledger(outbox: Path, delivery: Delivery, name: str = LEDGER_NAME) ->
 
 # ---------------------------------------------------------------- the run
 
-def _template_writer(spec, period: Period, outbox: Path, password: str | None):
+def template_writer(spec, period: Period, outbox: Path, password: str | None):
     """unit -> the path of its template written in `outbox`, as `cchc template --roster` makes it."""
     from cchc_excel.template.build import UnitCopies, template_filename
 
@@ -240,11 +240,11 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     period = parse_period(period)
     resend = list(dict.fromkeys(resend))
-    _check_settings(sender, smtp, resend)
+    check_settings(sender, smtp, resend)
     units = _select(roster, period, unit_code, resend)
     result, ledger = start_round(period, outbox, spec, deadline=deadline, smtp=smtp, today=today)
-    todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
-    write_template = _template_writer(spec, period, result.outbox, template_password)
+    todo = sort_units(result, units, sent_ok(ledger, period.code), resend)
+    write_template = template_writer(spec, period, result.outbox, template_password)
     messages = MessageCopies(period, sender=sender, draft=smtp is None)
     letter = dict(window=result.window, deadline=result.deadline, sender=sender, contact=contact, basis=basis,
                   issued_with=spec.issued_with)
@@ -253,7 +253,7 @@ def distribute(roster: Roster, period: Period | str, outbox: Path, spec=None, *,
         templates_for_no_email(result, roster, write_template)
         for unit, to in todo:
             draft = _draft(result, write_template, messages, writer, unit, to, letter,
-                           _from_unit(roster, unit, sender))
+                           sending_unit_name(roster, unit, sender))
             if draft and smtp is not None:
                 built.append(draft)
     send_round(result, built, smtp, sender, resend, ledger)
@@ -284,7 +284,7 @@ def start_round(period: Period, outbox: Path, spec: FormSpec, *, deadline: date 
 def templates_for_no_email(result: DistributeResult, roster: Roster, write_template) -> None:
     """Write the template of each unit without an email, to send some other way."""
     for i, item in enumerate(result.no_email):
-        path = _template_or_problem(result, write_template, roster.get(item.code))
+        path = template_or_problem(result, write_template, roster.get(item.code))
         result.no_email[i] = NoEmail(item.code, item.name, item.reason, path)
 
 
@@ -296,12 +296,12 @@ def send_round(result: DistributeResult, built: list, smtp, sender: str | None, 
         _send_all(result, built, smtp, parse_sender(sender)[1], resend, known)
 
 
-def _sent_ok(ledger: list, period: str) -> dict:
+def sent_ok(ledger: list, period: str) -> dict:
     """unit code -> its last successful send of `period` in the ledger."""
     return {d.code: d for d in ledger if d.period == period and d.ok}
 
 
-def _sort_units(result: DistributeResult, units: list, sent_before: dict, resend: list) -> list:
+def sort_units(result: DistributeResult, units: list, sent_before: dict, resend: list) -> list:
     """The (unit, addresses) to write a message to; the others go to `no_email` and `already_sent`."""
     todo = []
     for unit in units:
@@ -320,7 +320,7 @@ def _sort_units(result: DistributeResult, units: list, sent_before: dict, resend
     return todo
 
 
-def _from_unit(roster: Roster, unit: Unit, sender: str | None) -> str:
+def sending_unit_name(roster: Roster, unit: Unit, sender: str | None) -> str:
     """Who signs the message: the sender's name, or else the unit above in the roster."""
     parent = roster.get(unit.parent) if unit.parent else None
     return sender_name(sender) or (official_name(parent.name) if parent else "")
@@ -330,7 +330,7 @@ def _draft(result: DistributeResult, write_template, messages: MessageCopies, wr
            unit: Unit, to: list, letter: dict, from_unit: str):
     """Write the unit's template and message (`build_message`'s) into the outbox: (Draft, message bytes),
     or None when its template could not be written (a problem of the result)."""
-    path = _template_or_problem(result, write_template, unit)
+    path = template_or_problem(result, write_template, unit)
     if path is None:
         return None
     subject, body = letter_text(unit, result.period, path.name, from_unit=from_unit, **letter)
@@ -359,7 +359,7 @@ def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attach
     return result.drafts[-1], letter.data
 
 
-def _check_settings(sender: str | None, smtp: SmtpSettings | None, resend: list) -> None:
+def check_settings(sender: str | None, smtp: SmtpSettings | None, resend: list) -> None:
     if resend and smtp is None:
         raise CchcError("Gửi lại (--resend) cần máy chủ thư (--smtp-host).")
     if smtp is not None and not sender:
@@ -397,7 +397,7 @@ def _date_warnings(result: DistributeResult, today: date) -> None:
                                f"{vn_date(result.window[1])}.")
 
 
-def _template_or_problem(result: DistributeResult, write_template, unit: Unit) -> Path | None:
+def template_or_problem(result: DistributeResult, write_template, unit: Unit) -> Path | None:
     try:
         return write_template(unit)
     except (CchcError, OSError) as e:

@@ -12,10 +12,10 @@ from typing import Iterable
 from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
-from cchc_excel.mail.distribute import (NoEmail, _check_settings, _from_unit, parse_recipients, queue,
-                                        send_round, start_round)
+from cchc_excel.mail.distribute import (NoEmail, check_settings, parse_recipients, queue, send_round,
+                                        sending_unit_name, start_round)
 from cchc_excel.mail.message import official_name
-from cchc_excel.mail.remind import FEEDBACK_LEDGER, GRACE_DAYS, MAX_LISTED, _closing
+from cchc_excel.mail.remind import FEEDBACK_LEDGER, GRACE_DAYS, MAX_LISTED, closing
 from cchc_excel.mail.outbox import DraftWriter, drafting
 from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
@@ -37,12 +37,12 @@ class Feedback:
 
 def find_feedback(folder: str | Path, spec: FormSpec, roster: Roster | None = None) -> list[Feedback]:
     """The feedback workbooks under `folder` (ours, by their custom property), sorted by name."""
-    from cchc_excel.check.feedback import _recorded_source
+    from cchc_excel.check.feedback import recorded_source
     from cchc_excel.check.run import check_file
 
     out = []
     for path in sorted(Path(folder).rglob("*.xlsx")):
-        source = _recorded_source(path)
+        source = recorded_source(path)
         if source is None:
             continue
         rep = check_file(path, spec, roster=roster, keep_submission=False)
@@ -87,7 +87,7 @@ def feedback_body(unit: Unit, period: Period, deadline: date, fb: Feedback, *, c
                   "được tô màu và có ghi chú, trang “Lỗi cần sửa” liệt kê từng điểm. Đề nghị đơn vị sửa các ô "
                   f"đó và gửi lại chậm nhất ngày {vn_date(deadline)} bằng cách trả lời thư này, đính kèm tệp "
                   "đã sửa."]
-    return "\n".join(lines + _closing(contact, from_unit)) + "\n"
+    return "\n".join(lines + closing(contact, from_unit)) + "\n"
 
 
 def send_feedback(roster: Roster, period: Period | str, folder: str | Path, outbox: Path, spec=None, *,
@@ -105,7 +105,7 @@ def send_feedback(roster: Roster, period: Period | str, folder: str | Path, outb
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     period = parse_period(period)
     resend = list(dict.fromkeys(resend))
-    _check_settings(sender, smtp, resend)
+    check_settings(sender, smtp, resend)
     today = today or date.today()
     result, ledger = start_round(period, outbox, spec, deadline=deadline or today + timedelta(days=GRACE_DAYS),
                                  smtp=smtp, today=today, ledger=FEEDBACK_LEDGER, per_message=True)
@@ -140,7 +140,7 @@ def _one(result, roster: Roster, unit: Unit, fb: Feedback, messages: MessageCopi
     if before is not None and unit.code not in resend:
         result.already_sent.append(before)
         return None
-    from_unit = _from_unit(roster, unit, sender)
+    from_unit = sending_unit_name(roster, unit, sender)
     period = messages.period
     body = feedback_body(unit, period, result.deadline, fb, contact=contact or sender, from_unit=from_unit)
     subject = (f"[CCHC] Đề nghị sửa báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "

@@ -101,7 +101,7 @@ def message_body(unit: Unit, period: Period, window: tuple, deadline: date, file
     lines += ["", *_steps(window, deadline), ""]
     lines.append(f"Mọi vướng mắc xin liên hệ: {contact}." if contact
                  else "Mọi vướng mắc xin trả lời thư này.")
-    lines += ["", "Trân trọng.", *_signature(from_unit, contact)]
+    lines += ["", "Trân trọng.", *signature(from_unit, contact)]
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +120,7 @@ def _steps(window: tuple, deadline: date) -> list[str]:
     ]
 
 
-def _signature(from_unit: str | None, contact: str | None) -> list[str]:
+def signature(from_unit: str | None, contact: str | None) -> list[str]:
     lines = [clean_text(from_unit)] if from_unit and clean_text(from_unit) else []
     if contact:
         lines.append(f"Liên hệ: {clean_text(contact)}")

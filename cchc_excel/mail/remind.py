@@ -18,10 +18,10 @@ from cchc_excel.core.periods import Period, parse_period
 from cchc_excel.core.roster import Roster, Unit
 from cchc_excel.core.text import vn_date
 from cchc_excel.errors import CchcError
-from cchc_excel.mail.distribute import (DistributeResult, _check_settings, _from_unit, _sent_ok, _sort_units,
-                                        _template_or_problem, _template_writer, eml_name, queue, send_round,
-                                        start_round, templates_for_no_email)
-from cchc_excel.mail.message import _signature, official_name
+from cchc_excel.mail.distribute import (DistributeResult, check_settings, eml_name, queue, send_round,
+                                        sending_unit_name, sent_ok, sort_units, start_round, template_or_problem,
+                                        template_writer, templates_for_no_email)
+from cchc_excel.mail.message import official_name, signature
 from cchc_excel.mail.outbox import drafting
 from cchc_excel.mail.skeleton import MessageCopies
 from cchc_excel.mail.smtp import SmtpSettings
@@ -34,9 +34,9 @@ GRACE_DAYS = 5  # the new deadline of a feedback, when none is given: this many 
 MAX_LISTED = 20  # findings named in a feedback message; the workbook lists them all
 
 
-def _closing(contact: str | None, from_unit: str) -> list[str]:
+def closing(contact: str | None, from_unit: str) -> list[str]:
     return ["", f"Mọi vướng mắc xin liên hệ: {contact}." if contact else "Mọi vướng mắc xin trả lời thư này.",
-            "", "Trân trọng.", *_signature(from_unit, contact)]
+            "", "Trân trọng.", *signature(from_unit, contact)]
 
 
 def reminder_body(unit: Unit, period: Period, deadline: date, filename: str, *, contact: str | None = None,
@@ -49,7 +49,7 @@ def reminder_body(unit: Unit, period: Period, deadline: date, filename: str, *, 
              f"Đề nghị đơn vị điền biểu mẫu gửi kèm thư này (tệp {filename}) và gửi lại chậm nhất ngày "
              f"{vn_date(deadline)} bằng cách trả lời thư này, đính kèm tệp đã điền.",
              "Nếu đơn vị đã gửi báo cáo, xin trả lời thư này để chúng tôi kiểm tra lại."]
-    return "\n".join(lines + _closing(contact, from_unit)) + "\n"
+    return "\n".join(lines + closing(contact, from_unit)) + "\n"
 
 
 def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable[str], spec=None, *,
@@ -66,7 +66,7 @@ def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable
     spec = spec if isinstance(spec, FormSpec) else load_spec(spec)
     period = parse_period(period)
     resend = list(dict.fromkeys(resend))
-    _check_settings(sender, smtp, resend)
+    check_settings(sender, smtp, resend)
     codes = list(dict.fromkeys([*missing, *resend]))
     for code in codes:
         if code not in roster:
@@ -74,18 +74,18 @@ def remind(roster: Roster, period: Period | str, outbox: Path, missing: Iterable
     units = [roster.get(c) for c in (resend or codes)]
     result, ledger = start_round(period, outbox, spec, deadline=deadline, smtp=smtp, today=today,
                                  ledger=REMIND_LEDGER)
-    todo = _sort_units(result, units, _sent_ok(ledger, period.code), resend)
-    write_template = _template_writer(spec, period, result.outbox, template_password)
+    todo = sort_units(result, units, sent_ok(ledger, period.code), resend)
+    write_template = template_writer(spec, period, result.outbox, template_password)
     messages = MessageCopies(period, sender=sender, draft=smtp is None, kind="nhac")
     due = period.deadline(spec.deadline_day)
     built = []
     with drafting(result.outbox) as writer:
         templates_for_no_email(result, roster, write_template)
         for unit, to in todo:
-            path = _template_or_problem(result, write_template, unit)
+            path = template_or_problem(result, write_template, unit)
             if path is None:
                 continue
-            from_unit = _from_unit(roster, unit, sender)
+            from_unit = sending_unit_name(roster, unit, sender)
             body = reminder_body(unit, period, result.deadline, path.name, contact=contact or sender,
                                  from_unit=from_unit, due=due)
             subject = (f"[CCHC] Nhắc gửi báo cáo thống kê CCHC {period.label} – {official_name(unit.name)} – "

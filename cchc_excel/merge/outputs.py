@@ -88,7 +88,7 @@ def write_outputs(result: MergeResult, workbook: str | Path | None, *, json_path
         current = None
         _rename_all(list(zip(temps, targets)))
     except OSError as e:
-        raise OutputError(f"Không ghi được {_culprit(e, current, targets)}: {_reason(e)}; {_KEPT}.") from e
+        raise OutputError(f"Không ghi được {_culprit(e, current, targets)}: {os_reason(e)}; {_KEPT}.") from e
     finally:
         for tmp in temps:
             with contextlib.suppress(OSError):
@@ -148,7 +148,7 @@ def _culprit(e: OSError, current: Path | None, targets: list[Path]) -> Path:
     return next((t for t in targets if str(t) in names), targets[0])
 
 
-def _reason(e: OSError) -> str:
+def os_reason(e: OSError) -> str:
     if getattr(e, "winerror", None) in _WINDOWS_LOCKED:
         return "tệp đang được mở trong chương trình khác (như Excel); hãy đóng tệp rồi chạy lại"
     if isinstance(e, FileExistsError) or e.errno == errno.ENOTDIR:

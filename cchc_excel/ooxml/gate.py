@@ -144,7 +144,7 @@ def open_checked(path: Path | str, limits: Limits = Limits(), *, data: bytes | N
         if size == 0:
             raise UnreadableFile(f'Tệp "{name}" rỗng (0 byte).')
         if size > limits.max_file_bytes:
-            raise abnormal(name, f"dung lượng {_mb(size)}, quá lớn (giới hạn {_mb(limits.max_file_bytes)})")
+            raise abnormal(name, f"dung lượng {mb(size)}, quá lớn (giới hạn {mb(limits.max_file_bytes)})")
         with (open(path, "rb") if data is None else io.BytesIO(data)) as f:
             head = f.read(2048)
             if head.startswith(b"PK"):
@@ -200,9 +200,9 @@ def check_zip_limits(zf: zipfile.ZipFile, name: str, limits: Limits = Limits()) 
         total += i.file_size
         part = i.filename[:80]  # names are the sender's: keep messages short
         if i.file_size > limits.max_entry_uncompressed:
-            raise abnormal(name, f"thành phần {part} giải nén ra {_mb(i.file_size)}, quá lớn")
+            raise abnormal(name, f"thành phần {part} giải nén ra {mb(i.file_size)}, quá lớn")
         if total > limits.max_total_uncompressed:
-            raise abnormal(name, f"tổng dung lượng giải nén trên {_mb(limits.max_total_uncompressed)}, quá lớn")
+            raise abnormal(name, f"tổng dung lượng giải nén trên {mb(limits.max_total_uncompressed)}, quá lớn")
         ratio = i.file_size // max(i.compress_size, 1)
         if i.file_size > RATIO_MIN_BYTES and ratio > limits.max_ratio:
             raise abnormal(name, f"thành phần {part} có tỉ lệ nén bất thường ({ratio} lần, dấu hiệu bom zip)")
@@ -326,5 +326,5 @@ def abnormal(name: str, detail: str) -> UnreadableFile:
     return UnreadableFile(f'Tệp "{name}" bất thường: {detail}; để an toàn, hệ thống không đọc tệp này.')
 
 
-def _mb(n: int) -> str:
+def mb(n: int) -> str:
     return vn_number(n / 2**20, places=1, fixed=True) + " MB"

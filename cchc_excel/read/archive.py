@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 from cchc_excel.errors import UnreadableFile
-from cchc_excel.ooxml.gate import Limits, _mb, abnormal, check_zip_limits
+from cchc_excel.ooxml.gate import Limits, abnormal, check_zip_limits, mb
 
 __all__ = ["Archive", "MEMBER_SEP", "member_path", "outer_file"]
 
@@ -76,7 +76,7 @@ class Archive:
         try:
             size = os.path.getsize(path)
             if size > limits.max_file_bytes:
-                raise abnormal(name, f"dung lượng {_mb(size)}, quá lớn (giới hạn {_mb(limits.max_file_bytes)})")
+                raise abnormal(name, f"dung lượng {mb(size)}, quá lớn (giới hạn {mb(limits.max_file_bytes)})")
             self.zip = zipfile.ZipFile(path)
         except _BROKEN as e:
             raise UnreadableFile(f'Tệp nén "{name}" bị hỏng hoặc không đầy đủ; hãy đề nghị đơn vị gửi lại.') from e
@@ -97,11 +97,11 @@ class Archive:
         name = Path(shown).name
         limit = self.limits.max_file_bytes
         if info.file_size > limit:
-            raise abnormal(name, f"giải nén ra {_mb(info.file_size)}, quá lớn (giới hạn {_mb(limit)})")
-        from cchc_excel.read.workbook_io import _read_member  # python-calamine: imported when needed
+            raise abnormal(name, f"giải nén ra {mb(info.file_size)}, quá lớn (giới hạn {mb(limit)})")
+        from cchc_excel.read.workbook_io import read_member  # python-calamine: imported when needed
 
         try:
-            return _read_member(self.zip, info)
+            return read_member(self.zip, info)
         except _BROKEN as e:
             raise UnreadableFile(f'Tệp "{name}" trong tệp nén bị hỏng, không giải nén được; hãy đề nghị '
                                  'đơn vị gửi lại.') from e

@@ -242,7 +242,7 @@ class Book:
 
     def _part(self, name: str) -> bytes | None:
         try:
-            return _read_member(self.zip(), self.zip().getinfo(name))
+            return read_member(self.zip(), self.zip().getinfo(name))
         except KeyError:
             return None
 
@@ -280,7 +280,7 @@ class Book:
         if part:
             info = self.zip().getinfo(part)
             if info.file_size <= STREAM_THRESHOLD:
-                data = _read_member(self.zip(), info)
+                data = read_member(self.zip(), info)
         self._sheet_xml[sheet] = data
         return data
 
@@ -375,7 +375,7 @@ class Book:
         return parts.saved_at(xml or b"", self.format)
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A zip member, inflating no more than the size its central directory declares (which
     `safety.inspect_file` checked): `ZipFile.read` would inflate all of a member lying about its size
     before cutting it short, and its check sum then fails."""

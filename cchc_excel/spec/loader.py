@@ -105,7 +105,7 @@ def spec_ref(spec: FormSpec) -> str | None:
     return spec.origin if loaded is spec or loaded == spec else None
 
 
-def _nfc(text: Any) -> str:
+def nfc(text: Any) -> str:
     return unicodedata.normalize("NFC", str(text)).strip() if text is not None else ""
 
 
@@ -128,24 +128,24 @@ def parse_spec(data: Any, source: str = "<spec>") -> FormSpec:
     forms, indicators = _parse_forms(data["forms"], levels, fail)
     checks = _parse_checks(_mapping(data.get("checks"), "checks", fail), fail)
     rules = tuple(_parse_rule(_mapping(r, f"rules, mục thứ {n}", fail), indicators, fail)
-                  for n, r in enumerate(_list(data.get("rules"), "rules", fail), start=1))
+                  for n, r in enumerate(as_list(data.get("rules"), "rules", fail), start=1))
     if len({r.id for r in rules}) != len(rules):
         fail("rules", "mã quy tắc bị trùng")
     from cchc_excel.spec.report_text import parse_report_text  # it uses this module's YAML helpers
     from cchc_excel.spec.outliers import parse_outliers
 
-    charts = tuple(_list(data.get("charts"), "charts", fail))
+    charts = tuple(as_list(data.get("charts"), "charts", fail))
     for ind_id in charts:
         if ind_id not in indicators or indicators[ind_id].kind not in PERCENT_KINDS:
             fail(f"charts.{ind_id}", "biểu đồ chỉ vẽ được cho dòng tỷ lệ (%) có trong biểu mẫu")
 
     return FormSpec(
-        id=_nfc(data["id"]),
-        version=_nfc(data["version"]),
-        appendix=_nfc(data.get("appendix")),
-        title=_nfc(data.get("title")),
-        issued_with=_nfc(data.get("issued_with")),
-        column_note=_nfc(data.get("column_note")),
+        id=nfc(data["id"]),
+        version=nfc(data["version"]),
+        appendix=nfc(data.get("appendix")),
+        title=nfc(data.get("title")),
+        issued_with=nfc(data.get("issued_with")),
+        column_note=nfc(data.get("column_note")),
         forms=forms,
         checks=checks,
         rules=rules,
@@ -166,13 +166,13 @@ def _parse_forms(data, levels: dict, fail) -> tuple[tuple, dict]:
     indicators: dict[str, Indicator] = {}
     forms = []
     seen_forms = set()
-    for i, form_data in enumerate(_list(data, "forms", fail), start=1):
+    for i, form_data in enumerate(as_list(data, "forms", fail), start=1):
         form_data = _mapping(form_data, f"forms, mục thứ {i}", fail)
         number = form_data.get("number")
         if not isinstance(number, int) or number in seen_forms:
             fail(f"biểu mẫu {number!r}", "số thứ tự biểu mẫu phải là số nguyên và không trùng")
         seen_forms.add(number)
-        rows = _list(form_data.get("rows"), f"Biểu mẫu {number}", fail)
+        rows = as_list(form_data.get("rows"), f"Biểu mẫu {number}", fail)
         if not rows:
             fail(f"Biểu mẫu {number}", "không có dòng nào")
         form_inds = [_parse_row(number, _mapping(row, f"Biểu mẫu {number}, dòng thứ {n}", fail), levels,
@@ -182,7 +182,7 @@ def _parse_forms(data, levels: dict, fail) -> tuple[tuple, dict]:
             if ind.id in indicators:
                 fail(ind.id, "mã dòng bị trùng")
             indicators[ind.id] = ind
-        forms.append((number, _nfc(form_data.get("title")), _nfc(form_data.get("footnote")), form_inds))
+        forms.append((number, nfc(form_data.get("title")), nfc(form_data.get("footnote")), form_inds))
 
     if not forms:
         fail("forms", "không có biểu mẫu nào")
@@ -201,7 +201,7 @@ def _mapping(value, where: str, fail) -> dict:
     return value
 
 
-def _list(value, where: str, fail) -> list:
+def as_list(value, where: str, fail) -> list:
     """`value` as a YAML list (absent: empty)."""
     if value is None:
         return []
@@ -217,7 +217,7 @@ def _one_of(value, allowed: tuple, where: str, noun: str, fail):
 
 
 def _required_text(data: dict, key: str, where: str, noun: str, fail) -> str:
-    text = _nfc(data.get(key))
+    text = nfc(data.get(key))
     if not text:
         fail(where, f"thiếu {noun} ({key})")
     return text
@@ -250,11 +250,11 @@ def _parse_levels(data, fail) -> dict:
         blocks[code] = _mapping(info, f"levels.{code}", fail)
     levels = {}
     for code, info in blocks.items():
-        reports = tuple(_list(info.get("reports"), f"levels.{code}.reports", fail) or [code])
+        reports = tuple(as_list(info.get("reports"), f"levels.{code}.reports", fail) or [code])
         for lv in reports:
             if not isinstance(lv, str) or lv not in blocks:
                 fail(f"levels.{code}", f"cấp {lv!r} không hợp lệ (chỉ nhận {', '.join(blocks)})")
-        levels[code] = Level(code, _nfc(info.get("name") or code), reports)
+        levels[code] = Level(code, nfc(info.get("name") or code), reports)
     return levels
 
 
@@ -272,7 +272,7 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
         fail(where, f"mã STT {row.get('code')!r} không hợp lệ (ví dụ hợp lệ: \"3.1.2\")")
     kind = _one_of(row.get("kind"), KINDS, where, "loại", fail)
     label = _required_text(row, "label", where, "tên chỉ tiêu", fail)
-    own_levels = _list(row.get("levels"), f"{where}: levels", fail) or row_levels
+    own_levels = as_list(row.get("levels"), f"{where}: levels", fail) or row_levels
     for lv in own_levels:
         if lv not in levels:
             fail(where, f"cấp {lv!r} không hợp lệ (chỉ nhận {', '.join(levels)})")
@@ -289,7 +289,7 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
             fail(where, "dòng Có/Không hoặc lựa chọn phải có danh sách choices")
         if not isinstance(raw, dict) or not all(isinstance(k, int) and not isinstance(k, bool) for k in raw):
             fail(where, "choices phải có dạng mã số: tên, ví dụ {1: Có, 0: Không}")
-        choices = tuple((k, _nfc(v)) for k, v in raw.items())
+        choices = tuple((k, nfc(v)) for k, v in raw.items())
         if kind == "flag" and sorted(c for c, _ in choices) != [0, 1]:
             fail(where, "dòng Có/Không phải có đúng hai giá trị 0 và 1")
     combine = _combine(row.get("combine"), kind, choices, where, fail)
@@ -300,8 +300,8 @@ def _parse_row(form: int, row: dict, levels: dict, row_levels: tuple, fail) -> I
             fail(where, "dòng tỷ lệ phải có of: [tử số, mẫu số]")
         numerator, denominator = (indicator_id(form, _code(c, where, fail)) for c in of)
     return Indicator(
-        id=indicator_id(form, code), form=form, code=code, label=label, note=_nfc(row.get("note")),
-        unit=_nfc(row.get("unit")), kind=kind, levels=frozenset(own_levels), units=units, time=time,
+        id=indicator_id(form, code), form=form, code=code, label=label, note=nfc(row.get("note")),
+        unit=nfc(row.get("unit")), kind=kind, levels=frozenset(own_levels), units=units, time=time,
         italic=bool(row.get("italic", False)), choices=choices, combine=combine,
         numerator=numerator, denominator=denominator,
     )
@@ -348,7 +348,7 @@ def _parse_checks(data: dict, fail) -> dict:
         info = _mapping(data.get(check_id), f"checks.{check_id}", fail)
         if not info:
             fail(f"checks.{check_id}", "thiếu thông báo cho phép kiểm tra này")
-        checks[check_id] = Check(check_id, _severity(info, f"checks.{check_id}", fail), _nfc(info.get("message")))
+        checks[check_id] = Check(check_id, _severity(info, f"checks.{check_id}", fail), nfc(info.get("message")))
     for extra in set(data) - set(CHECK_IDS):
         fail(f"checks.{extra}", "phép kiểm tra không được hỗ trợ")
     return checks
@@ -370,9 +370,9 @@ def _parse_rule(data: dict, indicators: dict, fail) -> Rule:
     message = _required_text(data, "message", where, "thông báo", fail)
     rule = Rule(
         id=rule_id, kind=kind, severity=_severity(data, where, fail), message=message,
-        left=tuple(_list(data.get("left"), f"{where}: left", fail)),
-        right=tuple(_list(data.get("right"), f"{where}: right", fail)),
-        when=data.get("when"), equals=data.get("equals"), rows=tuple(_list(data.get("rows"), f"{where}: rows", fail)),
+        left=tuple(as_list(data.get("left"), f"{where}: left", fail)),
+        right=tuple(as_list(data.get("right"), f"{where}: right", fail)),
+        when=data.get("when"), equals=data.get("equals"), rows=tuple(as_list(data.get("rows"), f"{where}: rows", fail)),
     )
     if kind == "blank_if" and (not rule.when or not rule.rows or rule.equals is None):
         fail(where, "quy tắc blank_if cần when, equals và rows")

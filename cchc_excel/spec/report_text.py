@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cchc_excel.spec.loader import _list as _items, _nfc
+from cchc_excel.spec.loader import as_list, nfc
 
 # The report's own fields (not rows of the forms), filled in by the writer.
 GENERAL_FIELDS = (
@@ -137,7 +137,7 @@ def parse_template(text, where: str, indicators: dict, fail) -> Template:
     """Split `text` into literals, fields and gaps; refuse an unknown field or a modifier its row lacks."""
     if not isinstance(text, str) or not text.strip():
         fail(where, "phải là một câu (chuỗi ký tự) không rỗng")
-    text = _nfc(text)
+    text = nfc(text)
     parts: list = []
     pos = 0
     for m in _FIELD_RE.finditer(text):
@@ -196,7 +196,7 @@ def parse_report_text(data, indicators: dict, levels, fail) -> ReportText | None
     forms = {ind.form for ind in indicators.values()}
     areas = _areas(data.get("areas"), forms, tpl, fail)
     sections = tuple(_section(s, f"report.sections[{i}]", areas, tpl, fail)
-                     for i, s in enumerate(_items(data.get("sections"), "report.sections", fail)))
+                     for i, s in enumerate(as_list(data.get("sections"), "report.sections", fail)))
     if not sections:
         fail("report.sections", "báo cáo phải có ít nhất một phần")
     return ReportText(
@@ -217,7 +217,7 @@ def parse_report_text(data, indicators: dict, levels, fail) -> ReportText | None
 def _text(value, where: str, fail) -> str:
     if not isinstance(value, str) or not value.strip():
         fail(where, "thiếu nội dung (chuỗi ký tự)")
-    return _nfc(value)
+    return nfc(value)
 
 
 def _areas(data, forms: set, tpl, fail) -> dict:
@@ -246,12 +246,12 @@ def _section(data, where: str, areas: dict, tpl, fail) -> Section:
     unknown = set(data) - set(SECTION_KEYS)
     if unknown:
         fail(where, f"khóa không được hỗ trợ: {', '.join(sorted(map(str, unknown)))}")
-    forms = tuple(_items(data.get("forms"), f"{where}.forms", fail))
+    forms = tuple(as_list(data.get("forms"), f"{where}.forms", fail))
     for number in forms:
         if number not in areas:
             fail(f"{where}.forms", f"Biểu mẫu {number} chưa có câu mẫu trong report.areas")
     parts = []
-    for i, part in enumerate(_items(data.get("parts"), f"{where}.parts", fail)):
+    for i, part in enumerate(as_list(data.get("parts"), f"{where}.parts", fail)):
         if not isinstance(part, dict):
             fail(f"{where}.parts[{i}]", "phải có heading và paragraphs")
         parts.append((_text(part.get("heading"), f"{where}.parts[{i}].heading", fail),
@@ -263,7 +263,7 @@ def _section(data, where: str, areas: dict, tpl, fail) -> Section:
 def _paragraphs(data, where: str, tpl, fail) -> tuple:
     """A list of paragraphs; each one sentence (text or mapping) or a list of sentences."""
     out = []
-    for i, para in enumerate(_items(data, where, fail)):
+    for i, para in enumerate(as_list(data, where, fail)):
         sentences = para if isinstance(para, list) else [para]
         out.append(tuple(_sentence(s, f"{where}[{i}]" + (f"[{j}]" if isinstance(para, list) else ""), tpl, fail)
                          for j, s in enumerate(sentences)))
@@ -308,5 +308,5 @@ def _by_level(data, where: str, levels, fail, item) -> dict:
         if level != "default" and level not in levels:
             fail(f"{where}.{level}", "cấp không hợp lệ")
         out[level] = tuple(item(v, f"{where}.{level}[{i}]")
-                           for i, v in enumerate(_items(lines, f"{where}.{level}", fail)))
+                           for i, v in enumerate(as_list(lines, f"{where}.{level}", fail)))
     return out

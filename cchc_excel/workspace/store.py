@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.errors import CchcError
-from cchc_excel.merge.outputs import _reason  # the words for a full disk, a read-only folder, ...
+from cchc_excel.merge.outputs import os_reason  # the words for a full disk, a read-only folder, ...
 
 FILES = "files"
 
@@ -48,7 +48,7 @@ class Store:
             # storing the same bytes at once renames the same content onto the same name
             write_bytes_atomic(target, data)
         except OSError as e:
-            raise StoreError(f"{name or digest}: không lưu được tệp vào thư mục làm việc ({_reason(e)}); tệp "
+            raise StoreError(f"{name or digest}: không lưu được tệp vào thư mục làm việc ({os_reason(e)}); tệp "
                              "chưa được nhận, hãy gửi lại sau.") from e
         return digest
 
