@@ -117,6 +117,7 @@ def test_send_through_smtp_then_never_twice(client, server, tmp_path):
     assert len(sent) == WITH_EMAIL and {s["kind"] for s in sent} == {"bieu-mau"}
     page = text(client.get("/periods/2023-Q2/units/22240"))  # the unit's page says what it was sent
     assert "Thư đã gửi cho đơn vị" in page and "vp.22240@hoainhon.example" in page
+    assert "<title>22240 · 2023-Q2 · cchc</title>" in page  # the table is in the page, not its title
     assert re.search(r"<td>Biểu mẫu</td>.*?<td>Đã gửi</td>", page, re.S)
     # remembered for next time (but the password): the page shows the server again
     assert 'value="127.0.0.1"' in text(client.get("/periods/2023-Q2/send"))
