@@ -138,9 +138,9 @@ def _summary(ws, styles, spec, ctx, first):
         ws.write_string(table, col, text, styles.header)
     ws.set_row(table, 21)
     cell = styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter", align="center")
-    counts, totals = [], [0, 0, 0, 0]  # inputs, filled, errors, warnings
-    for i, form in enumerate(spec.forms):
-        counts.append(_form_line(ws, styles, cell, form, ctx, table + 1 + i, totals))
+    per_form, totals = summary_counts(spec, ctx)
+    counts = [_form_line(ws, styles, cell, form, ctx, table + 1 + i, per_form[i])
+              for i, form in enumerate(spec.forms)]
     total = table + 1 + len(spec.forms)
     _total_line(ws, styles, counts, totals, table, total)
     _status_line(ws, styles, first, total, errors=totals[2], warnings=totals[3])
@@ -150,11 +150,11 @@ def _summary(ws, styles, spec, ctx, first):
     ws.set_row(total + 1, row_height(text_lines(note, sum(COVER_WIDTHS), 10), 10))
 
 
-def _form_line(ws, styles, cell, form, ctx, r, totals) -> str:
-    """One form's line of the summary (cached values computed here); adds to `totals`; the COUNT
-    expression of its input cells."""
+def _form_line(ws, styles, cell, form, ctx, r, counts) -> str:
+    """One form's line of the summary, its cached values `counts` (`form_counts`); the COUNT expression
+    of its input cells."""
     rows = input_cells(form, ctx)
-    _, filled, errors, warnings = form_counts(form, ctx)
+    inputs, filled, errors, warnings = counts
     sheet = f"'{form.name}'"
     count = "+".join(f"COUNT({sheet}!{rng})" for rng in _ranges(rows)) or "0"
     last = ctx.cells[form.indicators[-1].id][1] + 1
@@ -163,12 +163,10 @@ def _form_line(ws, styles, cell, form, ctx, r, totals) -> str:
     ws.write_url(r, 0, f"internal:{sheet}!A1", styles.link, form.name)
     ws.write_string(r, 1, form.title, styles.fmt(border=1, border_color=BORDER_COLOR, valign="vcenter",
                                                   text_wrap=True))
-    ws.write_formula(r, 2, f'={count}&" / {len(rows)}"', cell, f"{filled} / {len(rows)}")
+    ws.write_formula(r, 2, f'={count}&" / {inputs}"', cell, f"{filled} / {inputs}")
     ws.write_formula(r, 3, f"=SUM({sheet}!{ERR}{first_row}:{ERR}{last})", cell, errors)
     ws.write_formula(r, 4, f"=SUM({sheet}!{WARN}{first_row}:{WARN}{last})", cell, warnings)
     ws.set_row(r, row_height(text_lines(form.title, 46, 12)))
-    for k, n in enumerate((len(rows), filled, errors, warnings)):
-        totals[k] += n
     return count
 
 
@@ -182,21 +180,20 @@ def form_counts(form, ctx) -> tuple[int, int, int, int]:
     return inputs, filled, errors, warnings
 
 
+def summary_counts(spec, ctx) -> tuple[list, tuple]:
+    """`form_counts` of every form, and their sums (the total line)."""
+    per_form = [form_counts(form, ctx) for form in spec.forms]
+    return per_form, tuple(map(sum, zip(*per_form))) if per_form else (0, 0, 0, 0)
+
+
 def summary_results(spec, ctx) -> dict:
     """{(0-based row, column): cached result} of every formula of the cover's summary, as `_summary`
     writes them: the status line, each form's line and the total line."""
+    per_form, totals = summary_counts(spec, ctx)
     out = {}
-    totals = [0, 0, 0, 0]
-    for i, form in enumerate(spec.forms):
-        counts = form_counts(form, ctx)
-        inputs, filled, errors, warnings = counts
-        out.update({(SUMMARY_ROW + 2 + i, 2): f"{filled} / {inputs}", (SUMMARY_ROW + 2 + i, 3): errors,
-                    (SUMMARY_ROW + 2 + i, 4): warnings})
-        totals = [a + b for a, b in zip(totals, counts)]
-    total = SUMMARY_ROW + 2 + len(spec.forms)
-    inputs, filled, errors, warnings = totals
-    out.update({(total, 2): f"{filled} / {inputs}", (total, 3): errors, (total, 4): warnings,
-                (SUMMARY_ROW, 0): status_text(errors, warnings)})
+    for r, (inputs, filled, errors, warnings) in enumerate([*per_form, totals], start=SUMMARY_ROW + 2):
+        out.update({(r, 2): f"{filled} / {inputs}", (r, 3): errors, (r, 4): warnings})
+    out[(SUMMARY_ROW, 0)] = status_text(totals[2], totals[3])
     return out
 
 
