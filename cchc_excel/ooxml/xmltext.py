@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["attributes", "decode_escapes", "escape", "normpath", "unescape", "xml_text"]
+__all__ = ["attributes", "decode_escapes", "escape", "normpath", "plain", "unescape", "xml_text"]
 
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _BOTH = re.compile(r"&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);|_x([0-9a-fA-F]{4})_")
@@ -57,6 +57,13 @@ def escape(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1 else "_x005F" + m.group(),
                         text)
+
+
+def plain(text: str) -> bool:
+    """Whether `text` is written the same wherever xlsxwriter writes it (shared strings, custom properties):
+    not empty, no edge whitespace (which needs `xml:space="preserve"`), and nothing `escape` writes as an
+    `_xHHHH_` escape. Such text may replace a placeholder in a part xlsxwriter wrote, escaped by `escape`."""
+    return bool(text) and text == text.strip() and not _CONTROL.search(text)
 
 
 def attributes(blob: bytes) -> dict[str, str]:

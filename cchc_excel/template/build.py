@@ -38,14 +38,14 @@ from cchc_excel.template.forms import FormContext, layout, ratio_value, write_fo
 from cchc_excel.template.styles import FONT, FONT_SIZE, Styles
 from cchc_excel.core.atomic import write_bytes_atomic
 from cchc_excel.ooxml.patch import ZipParts, lock_structure
-from cchc_excel.ooxml.xmltext import escape
+from cchc_excel.ooxml.xmltext import escape, plain
 
 SheetHook = Callable[[object, Styles], None]
 
 # Placeholders for the fast per-unit copies: private-use characters no real name contains.
 _TOKEN_NAME = "\ue000cchc-unit-name\ue001"
 _TOKEN_CODE = "\ue000cchc-unit-code\ue001"
-_PER_UNIT_PARTS = ("xl/sharedStrings.xml", "docProps/custom.xml")
+PER_UNIT_PARTS = ("xl/sharedStrings.xml", "docProps/custom.xml")
 
 
 def template_bytes(spec: FormSpec | str | Path | None = None, *, level: str, unit: Unit | None = None,
@@ -269,13 +269,13 @@ class UnitCopies:
                 if _TOKEN_NAME.encode() in text or _TOKEN_CODE.encode() in text:
                     variable[name] = text.decode("utf-8")
             # Only parts whose escaping we reproduce may vary; otherwise build each unit in full.
-            usable = set(variable) <= set(_PER_UNIT_PARTS)
+            usable = set(variable) <= set(PER_UNIT_PARTS)
             self._bases[level] = (parts, variable if usable else None)
         return self._bases[level]
 
     def copy(self, unit: Unit) -> bytes:
         parts, variable = self._base(unit.level)
-        if variable is None or not (_plain(unit.name) and _plain(unit.code)):
+        if variable is None or not (plain(unit.name) and plain(unit.code)):
             return template_bytes(self.spec, level=unit.level, unit=unit, period=self.period,
                                   password=self.password, generated_at=self.generated_at)
         name, code = escape(unit.name), escape(unit.code)
@@ -286,11 +286,6 @@ class UnitCopies:
     def fast(self) -> bool:
         """Whether copies are made by rewriting parts (True) or by full builds."""
         return all(variable is not None for _, variable in self._bases.values())
-
-
-def _plain(text: str) -> bool:
-    """Text that xlsxwriter writes with plain XML escaping (no control characters, no edge spaces)."""
-    return bool(text) and text == text.strip() and "_x" not in text and all(ord(c) >= 32 for c in text)
 
 
 def _utc(moment: datetime | None) -> datetime:

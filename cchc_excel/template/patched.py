@@ -34,7 +34,7 @@ from cchc_excel.ooxml.parts import workbook_sheets
 from cchc_excel.ooxml.patch import Segment, ZipParts
 from cchc_excel.ooxml.sheetxml import (SheetSlots, blank_cell, formula_cell, inline_string_cell, number_cell,
                                        row_ht)
-from cchc_excel.ooxml.xmltext import escape
+from cchc_excel.ooxml.xmltext import escape, plain
 from cchc_excel.spec.expr import is_number
 from cchc_excel.spec.model import FormSpec
 from cchc_excel.template import build
@@ -44,9 +44,6 @@ from cchc_excel.template.forms import (COL_ERRORS, COL_NOTE, COL_VALUE, COL_WARN
 
 __all__ = ["FilledCopies"]
 
-_TOKENED_PARTS = ("xl/sharedStrings.xml", "docProps/custom.xml")
-# Text that xlsxwriter writes with plain XML escaping: no control character, no `_xHHHH_` look-alike.
-_NOT_PLAIN = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
 _VML_TYPE = '<Default Extension="vml" ContentType="application/vnd.openxmlformats-officedocument.vmlDrawing"/>'
 _COMMENTS_TYPE = ('<Override PartName="/xl/comments{n}.xml" '
                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"/>')
@@ -59,11 +56,6 @@ _RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationship
 # Elements a worksheet may have after <legacyDrawing>, in the schema's order.
 _AFTER_LEGACY = ("<legacyDrawingHF", "<drawingHF", "<picture", "<oleObjects", "<controls", "<webPublishItems",
                  "<tableParts", "<extLst", "</worksheet>")
-
-
-def plain(text: str) -> bool:
-    """Whether `text` is written with plain XML escaping wherever xlsxwriter writes it (a token's text)."""
-    return text == text.strip() and not _NOT_PLAIN.search(text)
 
 
 class FilledCopies:
@@ -118,7 +110,7 @@ class FilledCopies:
         self.text = {name: self.parts.read(name).decode("utf-8") for name in self.parts.names()
                      if name.endswith((".xml", ".rels"))}
         self._tokened = [name for name, text in self.text.items() if any(t in text for t in self.tokens)]
-        if not set(self._tokened) <= set(_TOKENED_PARTS) or any(n.startswith("xl/comments") for n in self.text):
+        if not set(self._tokened) <= set(build.PER_UNIT_PARTS) or any(n.startswith("xl/comments") for n in self.text):
             self.fast = False
             return
         self._cut(ctx)
@@ -165,8 +157,6 @@ class FilledCopies:
         """
         tokens = dict(tokens or {})
         if self.unit_known:
-            if not (unit.name and unit.code):
-                return None
             tokens.update({build._TOKEN_NAME: unit.name, build._TOKEN_CODE: unit.code})
         if not self.fast or not all(plain(text) for text in tokens.values()):
             return None
