@@ -219,6 +219,24 @@ def test_a_changed_xlsxwriter_costs_speed_not_the_feedback(tmp_path, monkeypatch
     feedback_fast._BASES.clear()
 
 
+def test_a_base_that_cannot_be_built_is_tried_once(tmp_path, monkeypatch):
+    from cchc_excel.check import feedback_fast
+
+    tries = []
+
+    def renamed(self, *args, **kwargs):
+        tries.append(1)
+        raise AttributeError("'Format' object has no attribute '_get_xf_index'")
+
+    report = check_file(_ward(tmp_path, name="mot-lan.xlsx"))
+    full = feedback_bytes(report, generated_at=WHEN, fast=False)
+    feedback_fast._BASES.clear()
+    monkeypatch.setattr(feedback_fast._FeedbackBase, "__init__", renamed)
+    assert [feedback_bytes(report, generated_at=WHEN) for _ in range(3)] == [full] * 3
+    assert tries == [1]
+    feedback_fast._BASES.clear()
+
+
 def test_one_base_serves_every_unit_of_a_level(tmp_path):
     from cchc_excel.check import feedback_fast
 

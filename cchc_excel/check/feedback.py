@@ -180,6 +180,8 @@ def write_feedbacks(report: Report, out_dir: str | Path, *, password: str | None
     there and the other units still get theirs; without it the first failure raises."""
     written = []
     superseded = superseded_by_clean(report.files)
+    # One time for the whole batch: it is part of the patched feedback's base (`feedback_fast`).
+    generated_at = generated_at or datetime.now(timezone.utc)
     for file_report in report.files:
         if file_report.path in superseded:
             continue

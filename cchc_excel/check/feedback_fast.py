@@ -66,13 +66,18 @@ def _base(plan: Plan, password, generated_at) -> "_FeedbackBase | None":
     key = (plan.spec, plan.level, plan.reported_levels, plan.merged_units, plan.period, plan.unit is None,
            password, generated_at)
     with _LOCK:  # the page's server makes feedback in several threads
-        base = _BASES.get(key)
-        if base is None:
-            base = _BASES[key] = _FeedbackBase(plan, password, generated_at)
+        if key not in _BASES:
+            try:
+                _BASES[key] = _FeedbackBase(plan, password, generated_at)
+            except (AttributeError, TypeError):
+                # A changed private xlsxwriter method (`template.patched`): every file of this base is built in
+                # full, without paying for a failed base again each time.
+                _BASES[key] = None
             while len(_BASES) > _KEPT:
                 _BASES.popitem(last=False)
         _BASES.move_to_end(key)
-    return base if base.copies.fast else None
+        base = _BASES[key]
+    return base if base is not None and base.copies.fast else None
 
 
 class _FeedbackBase:

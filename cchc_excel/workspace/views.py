@@ -138,7 +138,7 @@ def feedback_xlsx(ws: Workspace, file_id: int) -> bytes:
     from cchc_excel.check.feedback import feedback_bytes
 
     report = ws.file_report(file_id, keep_submission=True)
-    data = feedback_bytes(report)
+    data = feedback_bytes(report, fast=False)  # one workbook: patching pays only over a run's many
     if data is None:
         raise CchcError(f"Tệp số {file_id} ({report.path}) không cần phản hồi: không có lỗi hay cảnh báo, "
                         "hoặc không đọc được.")
