@@ -338,22 +338,15 @@ def _draft(result: DistributeResult, write_template, messages: MessageCopies, wr
     return queue(result, unit, to, msg, result.outbox / eml_name(unit, result.period), path, writer)
 
 
-def queue(result: DistributeResult, unit: Unit, to: list, msg, eml: Path, attachment: Path,
-          writer: DraftWriter | None = None):
-    """Write the message `msg` (an EmailMessage or a `Letter`) to `eml` in the outbox, through `writer`
-    (`outbox.drafting`'s) when given, and list it in the drafts: (Draft, message bytes).
+def queue(result: DistributeResult, unit: Unit, to: list, letter: Letter, eml: Path, attachment: Path,
+          writer: DraftWriter):
+    """Write `letter` to `eml` in the outbox through `writer` (`outbox.drafting`'s) and list it in the
+    drafts: (Draft, message bytes).
 
     Raises:
-        CchcError: the message (or, with `writer`, an earlier one) cannot be written.
+        CchcError: an earlier message of the round could not be written (`DraftWriter.write`).
     """
-    letter = msg if isinstance(msg, Letter) else Letter.of(msg)
-    if writer is not None:
-        writer.write(eml, letter.data)
-    else:
-        try:
-            write_bytes_atomic(eml, letter.data)
-        except OSError as e:
-            raise CchcError(f"{eml}: không ghi được thư ({e.strerror or e})") from e
+    writer.write(eml, letter.data)
     result.drafts.append(Draft(unit.code, unit.name, tuple(to), letter.subject, letter.message_id, eml,
                                attachment))
     return result.drafts[-1], letter.data

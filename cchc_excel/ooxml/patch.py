@@ -113,9 +113,9 @@ class Segment:
 
     __slots__ = ("raw", "packed")
 
-    def __init__(self, raw: bytes, level: int = 6):
+    def __init__(self, raw: bytes):
         self.raw = raw
-        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
         self.packed = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 

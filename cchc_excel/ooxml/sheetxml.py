@@ -70,10 +70,6 @@ class SheetSlots:
             known = self._formulas[ref] = _FORMULA.search(self.base(ref)).group()
         return known
 
-    def render(self, changes: dict) -> str:
-        """The sheet with `changes` ({cell reference or row number: its new XML}) in place."""
-        return self.head + self.middle(changes) + self.tail
-
     @property
     def head(self) -> str:
         """The XML before the first slot."""
@@ -85,7 +81,8 @@ class SheetSlots:
         return self.pieces[-1] if len(self.pieces) > 1 else ""
 
     def middle(self, changes: dict) -> str:
-        """The XML from the first slot to the last, with `changes` in place."""
+        """The XML from the first slot to the last, with `changes` ({cell reference or row number: its new XML})
+        in place."""
         pieces = list(self.pieces)
         index = self.index
         for key, xml in changes.items():
