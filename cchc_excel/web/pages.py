@@ -8,7 +8,7 @@ from cchc_excel.errors import CchcError
 from cchc_excel.merge.result import UNIT_STATUS_LABELS
 from cchc_excel.web.app import ALL_UNITS, from_this_computer, period_or_404, read_uploads, unit_arg, workspace
 from cchc_excel.workspace import views
-from cchc_excel.workspace.space import OWN_UNIT, gathered
+from cchc_excel.workspace.space import OWN_UNIT, file_id, file_name, gathered
 
 bp = Blueprint("pages", __name__)
 
@@ -34,15 +34,6 @@ def local_time(text: str | None) -> str:
         return vn_datetime(datetime.fromisoformat(text).astimezone()) if text else "—"
     except ValueError:
         return text
-
-
-def file_id(path) -> int:
-    """The id in a workspace report's path, `<id>/<name>`."""
-    return int(str(path).split("/", 1)[0])
-
-
-def file_name(path) -> str:
-    return str(path).split("/", 1)[-1]
 
 
 @bp.app_context_processor

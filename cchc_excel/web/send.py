@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import tempfile
 import zipfile
 from dataclasses import replace
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
+from cchc_excel.core.periods import parse_period
 from cchc_excel.core.roster import Roster
 from cchc_excel.core.text import vn_date
 from cchc_excel.errors import CchcError
@@ -31,7 +31,7 @@ from cchc_excel.mail.remind import GRACE_DAYS, remind
 from cchc_excel.mail.smtp import SmtpSettings
 from cchc_excel.web.api import XLSX, attachment, download_name
 from cchc_excel.web.app import ALL_UNITS, period_or_404, scope, workspace
-from cchc_excel.web.pages import file_id, file_name, parent_units
+from cchc_excel.web.pages import parent_units
 from cchc_excel.workspace import views
 from cchc_excel.workspace.settings import load_settings, save_settings
 
@@ -316,10 +316,10 @@ def forget():
     """Forget every SMTP password this server holds."""
     _passwords().clear()
     flash("Đã quên mật khẩu máy chủ thư: lần gửi sau cần nhập lại.", "ok")
-    code = request.form.get("period", "")
-    if re.fullmatch(r"[0-9A-Za-z-]{1,16}", code):
-        return redirect(url_for("send.page", code=code))
-    return redirect(url_for("pages.home"))
+    try:
+        return redirect(url_for("send.page", code=parse_period(request.form.get("period", "")).code))
+    except CchcError:  # no period, or not one: back to Kỳ báo cáo
+        return redirect(url_for("pages.home"))
 
 
 @bp.get("/periods/<code>/units/<unit>/template.xlsx")
@@ -363,34 +363,12 @@ def feedbacks(code: str, how: str):
     roster = _roster()
     values = {**_saved(), "deadline": request.form.get("deadline", "")}
     with tempfile.TemporaryDirectory(prefix="cchc-phan-hoi-") as books:
-        if not write_feedback_books(period, Path(books), _under(roster, request.form)):
+        if not views.write_feedback_books(workspace(), period, Path(books), _under(roster, request.form)):
             raise CchcError("Không có đơn vị nào có báo cáo cần sửa (có lỗi) trong kỳ này.")
 
         def run(folder, smtp):
             return send_feedback(roster, period, books, folder, workspace().spec, smtp=smtp, **_letter(values))
         return _drafts_or_send(period, how, values, run, "phan-hoi", "thu-phan-hoi.zip")
-
-
-def write_feedback_books(period, folder: Path, unit: str | None = None) -> list[Path]:
-    """The feedback workbook of each file behind a unit with errors (not explained) under `unit` into
-    `folder`, named with the file's id so that a new return gets a new workbook (the send log is keyed by it)."""
-    ws = workspace()
-    result = views.merge(ws, period, unit)
-    explained = ws.explained(period)
-    out = []
-    for u in result.units:
-        if u.status != "errors" or u.unit.code in explained:
-            continue
-        for path in u.files:
-            fid = file_id(path)
-            try:
-                data = views.feedback_xlsx(ws, fid)
-            except CchcError:
-                continue  # nothing to fix in it, or unreadable: no workbook to send
-            stem = re.sub(r"[^\w.-]+", "_", Path(file_name(path)).stem)
-            out.append(folder / f"{stem}_phan-hoi_tep-{fid}.xlsx")
-            out[-1].write_bytes(data)
-    return out
 
 
 def _drafts_or_send(period, how: str, values: dict, run, kind: str, zip_name: str):

@@ -408,6 +408,16 @@ def _issues(c: sqlite3.Connection, ids: list[int]) -> dict[int, list[Issue]]:
     return out
 
 
+def file_id(path) -> int:
+    """The id in the path of a report the workspace gives (`<id>/<name>`, see `_report`)."""
+    return int(str(path).split("/", 1)[0])
+
+
+def file_name(path) -> str:
+    """The name the file came with, in the path of a report the workspace gives."""
+    return str(path).split("/", 1)[-1]
+
+
 def _report(r: sqlite3.Row, issues: list[Issue]) -> FileReport:
     unit = {"code": r["unit"], "name": r["unit_name"], "level": r["unit_level"]} if r["unit"] else None
     return FileReport(

@@ -1,11 +1,12 @@
 """What the page and the command line ask of a workspace, as plain data or bytes: the merge of a period
 (`merge.run.merge_reports` over the files the workspace holds: the merge's rules, "latest wins" among
 them, are the merge's own), each unit's status, the merged workbook, the report draft, the tidy CSV, a
-file's feedback workbook, and an earlier period's result (the history comparisons use)."""
+file's feedback workbook (and those of the units with errors, to send), and an earlier period's result (the history comparisons use)."""
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from cchc_excel.core.roster import Unit
 from cchc_excel.errors import CchcError
 from cchc_excel.merge.result import MergeResult
 from cchc_excel.workspace.db import writing
-from cchc_excel.workspace.space import Workspace, now_text
+from cchc_excel.workspace.space import Workspace, file_id, file_name, now_text
 
 # A unit's status in a period, as the workspace keeps it: the merge's three (merged, errors, missing),
 # `empty` for a unit whose only return is a blank form (the merge counts it missing: nothing to merge),
@@ -143,3 +144,25 @@ def feedback_xlsx(ws: Workspace, file_id: int) -> bytes:
         raise CchcError(f"Tệp số {file_id} ({report.path}) không cần phản hồi: không có lỗi hay cảnh báo, "
                         "hoặc không đọc được.")
     return data
+
+
+def write_feedback_books(ws: Workspace, period: Period | str, folder: Path, unit: str | None = None) -> list[Path]:
+    """The feedback workbook of each file behind a unit whose state is `errors` (errors not explained)
+    under `unit`, into `folder`, named with the file's id so that a new return gets a new workbook (the
+    send log is keyed by it); the paths written."""
+    result = merge(ws, period, unit)
+    states = unit_states(ws, result)
+    out = []
+    for u in result.units:
+        if states[u.unit.code]["status"] != "errors":
+            continue
+        for path in u.files:
+            fid = file_id(path)
+            try:
+                data = feedback_xlsx(ws, fid)
+            except CchcError:
+                continue  # nothing to fix in it, or unreadable: no workbook to send
+            stem = re.sub(r"[^\w.-]+", "_", Path(file_name(path)).stem)
+            out.append(folder / f"{stem}_phan-hoi_tep-{fid}.xlsx")
+            out[-1].write_bytes(data)
+    return out
