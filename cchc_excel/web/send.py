@@ -58,8 +58,13 @@ def _passwords() -> dict:
     return current_app.extensions.setdefault(PASSWORDS, {})
 
 
+def _key(host: str, user: str | None) -> tuple:
+    """Whose password: the mail server (its name in any case) and the user name."""
+    return host.strip().lower(), (user or "").strip()
+
+
 def _remembered(values: dict) -> bool:
-    return (values.get("smtp_host", "").strip().lower(), values.get("smtp_user", "").strip()) in _passwords()
+    return _key(values.get("smtp_host", ""), values.get("smtp_user")) in _passwords()
 
 
 def flashing(back: str):
@@ -140,7 +145,7 @@ def smtp_settings(values: dict, password: str = "") -> SmtpSettings:
     if security not in SECURITY:
         raise CchcError("Hãy chọn cách mã hóa kết nối: STARTTLS, SSL/TLS hoặc không mã hóa.")
     user = values.get("smtp_user", "").strip() or None
-    password = password or _passwords().get((host.lower(), user or ""), "")
+    password = password or _passwords().get(_key(host, user), "")
     if user and not password:
         raise CchcError(f"Cần mật khẩu của {user} để đăng nhập máy chủ thư {host}: hãy nhập ở mục 4 của trang "
                         "Gửi biểu mẫu.")
@@ -151,13 +156,10 @@ def smtp_settings(values: dict, password: str = "") -> SmtpSettings:
                         timeout=SMTP_TIMEOUT)
 
 
-def _remember(smtp: SmtpSettings) -> None:
-    """Keep the password that just worked, in memory only."""
+def _logged_in(smtp: SmtpSettings) -> None:
+    """After a send: keep the password that just worked, in memory only, and warn if it went in clear."""
     if smtp.user and smtp.password:
-        _passwords()[(smtp.host.lower(), smtp.user)] = smtp.password
-
-
-def _warn_clear(smtp: SmtpSettings) -> None:
+        _passwords()[_key(smtp.host, smtp.user)] = smtp.password
     if smtp.password_in_clear:
         flash("Cảnh báo: mật khẩu đã đi qua mạng không mã hóa; nên chọn STARTTLS hoặc SSL/TLS.", "warn")
 
@@ -187,12 +189,18 @@ def _nobody(result) -> str | None:
 
 def _something(result) -> None:
     """Raise CchcError when the drafts of `result` hold no message to anybody."""
-    if _nobody(result):
-        raise CchcError(_nobody(result))
+    why = _nobody(result)
+    if why:
+        raise CchcError(why)
 
 
-def _sent(period, kind: str, result) -> None:
-    """Record the attempts in the workspace (the unit pages show them) and say what happened."""
+def _sent(period, kind: str, result, smtp: SmtpSettings) -> None:
+    """After a round sent through `smtp`: record the attempts in the workspace (the unit pages show them)
+    and say what happened."""
+    _logged_in(smtp)
+    why = _nobody(result)
+    if why:
+        flash(why, "error")
     workspace().record_sent(period, kind, result.sent + result.failed)
     if result.failed:
         flash(f"{len(result.failed)} thư gửi không được (xem lý do bên dưới); gửi lại sẽ chỉ gửi các thư này.",
@@ -285,8 +293,7 @@ def test_send(code: str):
     with tempfile.TemporaryDirectory(prefix="cchc-thu-thu-") as tmp:  # its own log: never the real one
         result = distribute(one, period, Path(tmp), workspace().spec, unit_code=parent.code if parent else None,
                             smtp=smtp, **_letter(values, True))
-    _remember(smtp)
-    _warn_clear(smtp)
+    _logged_in(smtp)
     if result.sent:
         flash(f"Đã gửi thư thử đến {to}: đúng thư mà {unit.code} {unit.name} sẽ nhận, kèm biểu mẫu của đơn vị "
               "đó. Hãy mở hộp thư để xem.", "ok")
@@ -303,11 +310,7 @@ def send_all(code: str):
     smtp = smtp_settings(values, request.form.get("smtp_password", ""))
     result = distribute(roster, period, outbox(period), workspace().spec, unit_code=_under(roster, values),
                         smtp=smtp, **_letter(values, True))
-    _remember(smtp)
-    _warn_clear(smtp)
-    if _nobody(result):
-        flash(_nobody(result), "error")
-    _sent(period, "bieu-mau", result)
+    _sent(period, "bieu-mau", result, smtp)
     return _page(period, values, result)
 
 
@@ -377,8 +380,5 @@ def _drafts_or_send(period, how: str, values: dict, run, kind: str, zip_name: st
         return zipped(period, zip_name, None, lambda folder: _something(run(folder, None)), (".eml",))
     smtp = smtp_settings(values)
     result = run(outbox(period), smtp)
-    _warn_clear(smtp)
-    if _nobody(result):
-        flash(_nobody(result), "error")
-    _sent(period, kind, result)
+    _sent(period, kind, result, smtp)
     return render_template("send_done.html", period=period, result=result, kind=kind)
