@@ -165,7 +165,7 @@ class PackedValues(Mapping):
 
     @classmethod
     def of(cls, values: Mapping, spec) -> "PackedValues":
-        ids, index = _value_ids(spec)
+        ids, index = value_ids(spec)
         if isinstance(values, PackedValues) and values._ids == ids:
             return values
         items = [values.get(i) for i in ids]
@@ -227,20 +227,14 @@ def _restored(ids: tuple, data, ints) -> PackedValues:
     return PackedValues(ids, index, data, ints)
 
 
-_SHARED: dict = {}
-
-
+@lru_cache(maxsize=8)
 def _shared_ids(ids: tuple) -> tuple[tuple, dict]:
-    found = _SHARED.get(ids)
-    if found is None:
-        if len(_SHARED) >= 8:
-            _SHARED.clear()
-        found = _SHARED[ids] = (ids, {i: n for n, i in enumerate(ids)})
-    return found
+    """`ids` and {id: position}, the first of equal tuples kept: every file's `PackedValues` shares them."""
+    return ids, {i: n for n, i in enumerate(ids)}
 
 
 @lru_cache(maxsize=8)
-def _value_ids(spec) -> tuple[tuple, dict]:
+def value_ids(spec) -> tuple[tuple, dict]:
     """The ids of the spec's value rows and {id: position}, shared by every file's `PackedValues`."""
     return _shared_ids(tuple(ind.id for ind in spec.value_indicators))
 

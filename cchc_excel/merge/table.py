@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cchc_excel.merge.inputs import PackedValues
+from cchc_excel.merge.inputs import PackedValues, value_ids
 from cchc_excel.merge.levels import row_levels
 
 if TYPE_CHECKING:  # pandas only for `ValueTable.frame`
@@ -67,7 +67,7 @@ def value_table(records: list, spec) -> ValueTable:
     Blank is NaN. A value of a row that the record's `reported_levels` do not cover is dropped (NaN),
     as is anything that is not a number.
     """
-    columns = tuple(ind.id for ind in spec.value_indicators)
+    columns = value_ids(spec)[0]  # the tuple the packed values hold: `PackedValues.floats` needs no compare
     # Filled a row at a time: a list of lists of 10,000 records would hold every value as a Python
     # object at once, the merge's peak of memory.
     data = np.empty((len(records), len(columns)))
