@@ -25,7 +25,7 @@ def scan_or_abort(path: str) -> FolderScan:
     if not path:
         abort(400, "Hãy nhập đường dẫn của thư mục cần quét (ví dụ D:\\BaoCao\\2023-Q2).")
     try:
-        return FolderScan(path)
+        return FolderScan(path, max_bytes=current_app.config["MAX_FILE"])  # the same bound as an upload
     except CchcError as e:
         abort(400, str(e))
 

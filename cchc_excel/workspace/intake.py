@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+from cchc_excel.core.text import RETURN_SUFFIXES
 from cchc_excel.errors import CchcError
 
 MAIL_SUFFIXES = (".eml", ".mbox")
@@ -48,7 +49,7 @@ def mail_attachments(mail: Incoming) -> Iterator[Incoming | str]:
         for skipped in result.skipped:
             yield f"{mail.name}: tệp đính kèm «{skipped.name}» không được nhận ({skipped.reason})."
         if not result.saved and not result.duplicates and not result.problems:
-            yield f"{mail.name}: thư không có tệp báo cáo đính kèm (.xlsx, .xls, .ods, .docx, .doc, .zip)."
+            yield f"{mail.name}: thư không có tệp báo cáo đính kèm ({', '.join(RETURN_SUFFIXES)})."
 
 
 class FolderScan:
