@@ -210,9 +210,10 @@ def template_path(output: str | Path, spec: FormSpec, level: str, unit: Unit | N
 
 def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | Path,
                            spec: FormSpec | str | Path | None = None, *, password: str | None = None,
-                           levels: Iterable[str] | None = None, generated_at: datetime | None = None) -> list[Path]:
+                           levels: Iterable[str] | None = None, generated_at: datetime | None = None,
+                           unit_code: str | None = None) -> list[Path]:
     """One template per reporting unit of `roster` (`Roster.reporting_units`: not the province, which only
-    merges), in `out_dir` (created if needed).
+    merges; with `unit_code`, the units under that one), in `out_dir` (created if needed).
 
     Each file is named by `template_filename`. The workbook is built once per level and copied per unit
     by rewriting only the members that name the unit, so a roster of 1,000 units takes about a second.
@@ -228,7 +229,7 @@ def write_roster_templates(roster: Roster, period: Period | str, out_dir: str | 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = set(levels) if levels else None
-    units = [u for u in roster.reporting_units() if wanted is None or u.level in wanted]
+    units = [u for u in roster.reporting_units(unit_code) if wanted is None or u.level in wanted]
     generated_at = _utc(generated_at)
     copies = UnitCopies(spec, period, password=password, generated_at=generated_at)
     seen: dict[str, str] = {}

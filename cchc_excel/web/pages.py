@@ -163,7 +163,7 @@ def unit_page(code: str, unit: str):
     if found is None and not reports:
         abort(404, f"Không có đơn vị mã {unit} trong danh sách đơn vị.")
     explained = ws.explained(period).get(unit, [])
-    sent = [s for s in ws.sent(period) if s["unit"] == unit]
+    sent = ws.sent(period, unit)
     return render_template("unit.html", period=period, code=unit, unit=found, reports=reports,
                            explained=explained, explanation=_explanations(explained), sent=sent)
 

@@ -252,12 +252,9 @@ def templates_zip(code: str):
 
     period, values, roster = _posted(code)
     under = _under(roster, values)
-    if under:
-        units = {u.code: u for u in roster.subtree(under) if u.code != under}
-        roster = Roster(units, [], roster.source, roster.levels)
 
     def fill(folder):
-        if not write_roster_templates(roster, period, folder, workspace().spec):
+        if not write_roster_templates(roster, period, folder, workspace().spec, unit_code=under):
             raise CchcError("Không có đơn vị nào phải nộp báo cáo trong phần danh sách đã chọn.")
     return zipped(period, "bieu-mau.zip", under, fill)
 

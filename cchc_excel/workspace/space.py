@@ -303,10 +303,12 @@ class Workspace:
                           [(parse_period(period).code, d.code, kind, ";".join(d.to), d.message_id,
                             d.time.isoformat() if d.time else None, d.status, d.detail) for d in deliveries])
 
-    def sent(self, period: Period | str) -> list[dict]:
-        """What was sent to whom and when for `period`, oldest first."""
-        return [dict(r) for r in self.conn.execute("SELECT * FROM sent WHERE period = ? ORDER BY id",
-                                                   (parse_period(period).code,))]
+    def sent(self, period: Period | str, unit: str | None = None) -> list[dict]:
+        """What was sent to whom and when for `period` (to `unit` only, when given), oldest first."""
+        where, args = "period = ?", [parse_period(period).code]
+        if unit is not None:
+            where, args = where + " AND unit = ?", [*args, unit]
+        return [dict(r) for r in self.conn.execute(f"SELECT * FROM sent WHERE {where} ORDER BY id", args)]
 
     # ------------------------------------------------------------------------------------ after a crash
 
