@@ -49,7 +49,7 @@ from itertools import count
 from pathlib import Path
 
 from cchc_excel.check.feedback_plan import absolute, make_plan
-from cchc_excel.check.feedback_sheet import TABLE_ROW, write_sheet
+from cchc_excel.check.feedback_sheet import SOURCE_PROPERTY, TABLE_ROW, feedback_metadata, first_sheet_hook
 from cchc_excel.check.report import FileReport, Report
 from cchc_excel.check.returned import superseded_by_clean
 from cchc_excel.core.atomic import fsync_folder, write_bytes_atomic
@@ -61,8 +61,6 @@ __all__ = ["FEEDBACK_SHEET", "TABLE_ROW", "needs_feedback", "feedback_bytes", "f
            "write_feedbacks", "FeedbackWriter", "prepared_feedback", "feedback_problem", "FeedbackProblem"]
 
 SUFFIX = "_phan-hoi"
-SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's absolute path
-SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as checked
 
 
 def needs_feedback(file_report: FileReport) -> bool:
@@ -110,17 +108,11 @@ def feedback_bytes(file_report: FileReport, *, password: str | None = None,
     if data is not None:
         return data
     # The full build: what the fast path does not cover (see `feedback_fast`).
-
-    def first_sheet(workbook, styles):
-        write_sheet(workbook, styles, plan, generated_at)
-        workbook.set_custom_property(SOURCE_PROPERTY, plan.source, "text")
-        workbook.set_custom_property(SHA256_PROPERTY, plan.sha256 or "", "text")
-
     return template_bytes(
         plan.spec, level=plan.level, unit=plan.unit, period=plan.period, password=password,
         values=plan.values, notes=plan.notes, comments=plan.comments, reported_levels=plan.reported_levels,
-        merged_units=plan.merged_units, before_sheets=first_sheet, generated_at=generated_at,
-        feedback={"feedback_for": plan.sha256 or "", "feedback_values": plan.digest},
+        merged_units=plan.merged_units, before_sheets=first_sheet_hook(plan, generated_at),
+        generated_at=generated_at, feedback=feedback_metadata(plan),
     )
 
 

@@ -21,8 +21,8 @@ from collections import OrderedDict
 from datetime import datetime
 
 from cchc_excel.check.feedback_plan import Finding, Plan
-from cchc_excel.check.feedback_sheet import (COLUMNS, GAP_ROWS, LAST_COL, TABLE_ROW, WIDTH, formats, head_lines,
-                                             table_cells, table_row_height, write_sheet)
+from cchc_excel.check.feedback_sheet import (COLUMNS, GAP_ROWS, LAST_COL, TABLE_ROW, WIDTH, feedback_metadata,
+                                             first_sheet_hook, formats, head_lines, table_cells, table_row_height)
 from cchc_excel.core.roster import Unit
 from cchc_excel.ooxml.sheetxml import blank_cell, inline_string_cell, number_cell, row_tag
 from cchc_excel.read.layout import FEEDBACK_SHEET
@@ -84,8 +84,6 @@ class _FeedbackBase:
     """The base feedback workbook of one level and period, and how to patch it per file."""
 
     def __init__(self, plan: Plan, password, generated_at: datetime):
-        from cchc_excel.check.feedback import SHA256_PROPERTY, SOURCE_PROPERTY
-
         unit = Unit(build._TOKEN_CODE, build._TOKEN_NAME, plan.level) if plan.unit is not None else None
         sheet = plan.spec.forms[0].name
         finding = Finding("error", 1, sheet, "D9", "", "", "")
@@ -93,19 +91,16 @@ class _FeedbackBase:
                                     remarks=("",), source=_TOKEN_SOURCE, sha256=_TOKEN_SHA, digest=_TOKEN_DIGEST)
         captured = {}
 
-        def first_sheet(workbook, styles):
-            write_sheet(workbook, styles, model, generated_at)
+        def styled(styles):
             captured.update(formats(styles))
             for fmt in captured.values():
                 fmt._get_xf_index()  # every format of the sheet in styles.xml, used by the base or not
-            workbook.set_custom_property(SOURCE_PROPERTY, _TOKEN_SOURCE, "text")
-            workbook.set_custom_property(SHA256_PROPERTY, _TOKEN_SHA, "text")
 
         self.copies = FilledCopies(
             plan.spec, level=plan.level, period=plan.period, password=password,
             reported_levels=plan.reported_levels, merged_units=plan.merged_units, generated_at=generated_at,
-            unit_known=plan.unit is not None, before_sheets=first_sheet,
-            feedback={"feedback_for": _TOKEN_SHA, "feedback_values": _TOKEN_DIGEST},
+            unit_known=plan.unit is not None,
+            before_sheets=first_sheet_hook(model, generated_at, styled), feedback=feedback_metadata(model),
             tokens=(_TOKEN_SOURCE, _TOKEN_SHA, _TOKEN_DIGEST))
         self.styles = {key: fmt.xf_index for key, fmt in captured.items()}
         self.part = self.copies.part_of[FEEDBACK_SHEET]

@@ -37,6 +37,28 @@ INSTRUCTIONS = (
 )
 
 
+SOURCE_PROPERTY = "cchc_feedback_source"  # custom property: the returned file's absolute path
+SHA256_PROPERTY = "cchc_feedback_sha256"  # and the digest of its bytes as checked
+
+
+def first_sheet_hook(plan: Plan, generated_at: datetime, styled=None):
+    """The `before_sheets` hook of `template_bytes` for `plan`'s feedback: the `Lỗi cần sửa` sheet, then
+    `styled(styles)` if given, then the custom properties naming the returned file."""
+    def first_sheet(workbook, styles):
+        write_sheet(workbook, styles, plan, generated_at)
+        if styled is not None:
+            styled(styles)
+        workbook.set_custom_property(SOURCE_PROPERTY, plan.source, "text")
+        workbook.set_custom_property(SHA256_PROPERTY, plan.sha256 or "", "text")
+    return first_sheet
+
+
+def feedback_metadata(plan: Plan) -> dict:
+    """What the feedback's metadata records (`template_bytes(feedback=)`): the file it answers, the digest
+    of the values and notes it carries."""
+    return {"feedback_for": plan.sha256 or "", "feedback_values": plan.digest}
+
+
 def write_sheet(workbook, styles, plan: Plan, generated_at: datetime) -> None:
     """Add the `Lỗi cần sửa` sheet, active, as the workbook's first sheet."""
     ws = workbook.add_worksheet(FEEDBACK_SHEET)
