@@ -24,16 +24,19 @@ def periods() -> list[str]:
     return [r["code"] for r in rows]
 
 
-def local_time(text: str | None) -> str:
-    """An ISO time the workspace recorded, as `20/06/2023 14:05` in this computer's time zone."""
+def local_time(moment, missing: str = "—") -> str:
+    """A time (a datetime, or the ISO text the workspace recorded) as `20/06/2023 14:05` in this
+    computer's time zone; `missing` when there is none."""
     from datetime import datetime
 
     from cchc_excel.core.text import vn_datetime
 
+    if not moment:
+        return missing
     try:
-        return vn_datetime(datetime.fromisoformat(text).astimezone()) if text else "—"
+        return vn_datetime((datetime.fromisoformat(moment) if isinstance(moment, str) else moment).astimezone())
     except ValueError:
-        return text
+        return moment
 
 
 @bp.app_context_processor

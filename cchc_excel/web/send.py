@@ -325,14 +325,14 @@ def forget():
 @bp.get("/periods/<code>/units/<unit>/template.xlsx")
 def unit_template(code: str, unit: str):
     """One unit's template (for a unit without email, to deliver by hand)."""
-    from cchc_excel.template.build import UnitCopies, template_filename
+    from cchc_excel.template.build import template_bytes, template_filename
 
     period = period_or_404(code)
     roster = workspace().roster()
     found = roster.get(unit) if roster is not None else None
     if found is None:
         abort(404, f"Không có đơn vị mã {unit} trong danh sách đơn vị.")
-    data = UnitCopies(workspace().spec, period).copy(found)
+    data = template_bytes(workspace().spec, level=found.level, unit=found, period=period)  # one: no base to copy
     return attachment(data, XLSX, template_filename(found, period))
 
 
